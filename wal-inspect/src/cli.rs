@@ -1,0 +1,43 @@
+//! Command-line arguments (clap derive).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  clean (no damage found / nothing to do / done)
+  1  damage found (verify), a repair plan exists (repair)
+  2  could not run (bad arguments, unreadable input)
+  3  refused (a live etcd holds the data dir, data loss not allowed, target not empty)";
+
+/// Forensics for etcd data dirs: find the exact record behind "wal: crc mismatch".
+#[derive(Debug, Parser)]
+#[command(name = "wal-inspect", version, about, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a data dir, member dir or WAL dir without writing anything; say what is damaged,
+    /// where, and what etcd will do on start.
+    #[command(after_help = EXIT_CODES)]
+    Verify(VerifyArgs),
+}
+
+/// `wal-inspect verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// A data dir (holding `member/`), a member dir (holding `wal/`, `snap/`) or a WAL dir.
+    pub path: PathBuf,
+    /// The WAL directory, when it is not `<member>/wal` (etcd's `--wal-dir`).
+    #[arg(long, value_name = "DIR")]
+    pub wal_dir: Option<PathBuf>,
+    /// Print JSON Lines (one object per line, each with a "type") instead of text.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,16 @@
+//! One module per subcommand; each renders to the writer it is given.
+
+use std::io::Write;
+
+use crate::cli::{Cli, Command};
+use crate::exit::Exit;
+
+/// Run the parsed command line, writing results to `out`.
+pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Exit> {
+    match cli.command {
+        Command::Verify(args) => {
+            let _ = (args, out);
+            anyhow::bail!("verify is not implemented yet")
+        }
+    }
+}
