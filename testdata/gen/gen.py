@@ -1,0 +1,1115 @@
+#!/usr/bin/env python3
+"""Fixture generator for wal-inspect: real etcd data dirs + damaged cases with ground truth.
+
+    python3 testdata/gen/gen.py all                 # install etcd, every config, cases, verdicts
+    python3 testdata/gen/gen.py clean CONFIG...     # (re)generate clean config archive(s)
+    python3 testdata/gen/gen.py cases [CASE...]     # (re)compute case edit lists + ground truth
+    python3 testdata/gen/gen.py verdicts [CASE...]  # run real etcd on each damaged case
+    python3 testdata/gen/gen.py list
+
+Every etcd started here listens on 127.0.0.1 only (asserted in etcd_cmd) and is stopped by PID.
+Only python3's standard library, the etcd binaries (scripts/install-etcd.sh) and `tar`/`zstd` are used.
+"""
+
+import argparse
+import base64
+import glob
+import hashlib
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import walfmt  # noqa: E402
+
+TD = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # testdata/
+ROOT = os.path.dirname(TD)
+FIX = os.path.join(TD, "fixtures")
+CASES_DIR = os.path.join(TD, "cases")
+WORK = os.path.join(TD, ".cache", "gen")
+ETCD_CACHE = os.path.join(TD, ".cache", "etcd")
+TOKEN = "wal-inspect-fixtures"
+LOOPBACK = "127.0.0.1"
+
+VERSIONS = {
+    "3.5": {"dir": "v3.5.1", "version": "3.5.1", "restore": ["etcdutl"]},
+    "3.4": {"dir": "v3.4.23", "version": "3.4.23", "restore": ["etcdctl"]},
+}
+
+# Ports: member i of a config uses client base+2i, peer base+2i+1. Range 23100-23999.
+CONFIGS = {
+    "v35-single": {"ver": "3.5", "members": ["m1"], "base_port": 23100, "snapshot_count": 500,
+                   "workload": "mixed", "ops": 2500, "seed": 3501, "save_restore": True},
+    "v34-single": {"ver": "3.4", "members": ["m1"], "base_port": 23200, "snapshot_count": 500,
+                   "workload": "mixed", "ops": 2500, "seed": 3401, "save_restore": True},
+    "v35-rollover": {"ver": "3.5", "members": ["m1"], "base_port": 23300, "snapshot_count": 100000,
+                     "workload": "large", "ops": 170, "seed": 3502,
+                     "extra": ["--max-wals", "0", "--quota-backend-bytes", str(8 * 1024 ** 3)]},
+    "v35-cluster3": {"ver": "3.5", "members": ["m1", "m2", "m3"], "base_port": 23400, "snapshot_count": 300,
+                     "workload": "mixed", "ops": 600, "seed": 3503},
+    "v34-cluster3": {"ver": "3.4", "members": ["m1", "m2", "m3"], "base_port": 23500, "snapshot_count": 300,
+                     "workload": "mixed", "ops": 600, "seed": 3403},
+    "v35-removed-member": {"ver": "3.5", "members": ["m1", "m2"], "base_port": 23600, "snapshot_count": 10000,
+                           "workload": "membership", "ops": 150, "seed": 3504},
+}
+
+MiB = 1024 * 1024
+
+
+def log(*a):
+    print("[gen %s]" % time.strftime("%H:%M:%S"), *a, file=sys.stderr, flush=True)
+
+
+def jdump(obj, path):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(obj, f, indent=1, ensure_ascii=True)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def jload(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def hex16(v):
+    return "%016x" % int(v)
+
+
+# ------------------------------------------------------------------ etcd binaries / processes
+
+
+def ensure_etcd():
+    subprocess.run(["bash", os.path.join(ROOT, "scripts", "install-etcd.sh")], check=True)
+
+
+def etcd_bin(ver, tool="etcd"):
+    p = os.path.join(ETCD_CACHE, VERSIONS[ver]["dir"], tool)
+    if not os.path.exists(p):
+        ensure_etcd()
+    return p
+
+
+def clean_env():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ETCD")}
+    env["ETCDCTL_API"] = "3"
+    for k in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        env.pop(k, None)
+    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
+    return env
+
+
+def url(port):
+    return "http://%s:%d" % (LOOPBACK, port)
+
+
+def member_ports(cfg, i):
+    return cfg["base_port"] + 2 * i, cfg["base_port"] + 2 * i + 1
+
+
+def initial_cluster(cfg, names=None):
+    names = names or cfg["members"]
+    return ",".join("%s=%s" % (n, url(member_ports(cfg, cfg["all_members"].index(n))[1])) for n in names)
+
+
+def flags_for(cfg, name, data_dir, state="new", cluster=None, extra_peer_urls=()):
+    i = cfg["all_members"].index(name)
+    cport, pport = member_ports(cfg, i)
+    listen_peers = [url(pport)] + list(extra_peer_urls)
+    f = ["--name", name, "--data-dir", data_dir,
+         "--listen-client-urls", url(cport), "--advertise-client-urls", url(cport),
+         "--listen-peer-urls", ",".join(listen_peers), "--initial-advertise-peer-urls", url(pport),
+         "--initial-cluster", cluster or initial_cluster(cfg), "--initial-cluster-token", TOKEN,
+         "--initial-cluster-state", state, "--logger", "zap", "--log-outputs", "stderr",
+         "--snapshot-count", str(cfg["snapshot_count"])]
+    return f + list(cfg.get("extra", []))
+
+
+def check_loopback(args):
+    keys = {"--listen-client-urls", "--advertise-client-urls", "--listen-peer-urls",
+            "--initial-advertise-peer-urls", "--initial-cluster", "--endpoints", "--listen-metrics-urls"}
+    for k, v in zip(args, args[1:]):
+        if k in keys:
+            for u in v.split(","):
+                u = u.split("=", 1)[-1] if k == "--initial-cluster" else u
+                assert u.startswith("http://127.0.0.1:"), "non-loopback url %r in %s" % (u, k)
+    for a in args:
+        if a.startswith("--") and "=" in a and a.split("=")[0] in keys:
+            raise AssertionError("use separate flag values: %r" % a)
+
+
+class Etcd:
+    """One etcd process, started with explicit loopback-only URLs, stopped by PID."""
+
+    def __init__(self, ver, args, logpath, cport):
+        self.ver = ver
+        self.args = [etcd_bin(ver)] + list(args)
+        check_loopback(self.args)
+        self.logpath = logpath
+        self.cport = cport
+        os.makedirs(os.path.dirname(logpath), exist_ok=True)
+        self.logf = open(logpath, "wb")
+        self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL, stdout=self.logf,
+                                     stderr=subprocess.STDOUT, env=clean_env(), start_new_session=True)
+        self.pid = self.proc.pid
+        self.t0 = time.time()
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def wait_ready(self, timeout=20.0, need_leader=True):
+        end = time.time() + timeout
+        while time.time() < end:
+            if not self.alive():
+                return False
+            try:
+                st = api(self.cport, "/v3/maintenance/status", {}, timeout=2)
+                if not need_leader or int(st.get("leader", "0")) != 0:
+                    return True
+            except Exception:
+                pass
+            time.sleep(0.2)
+        return False
+
+    def wait_exit(self, timeout):
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def stop(self, timeout=20.0):
+        rc = self.proc.poll()
+        if rc is None:
+            try:
+                os.kill(self.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                rc = self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.kill(self.pid, signal.SIGKILL)
+                rc = self.proc.wait()
+        self.logf.close()
+        return rc
+
+
+_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def api(port, path, body, timeout=10):
+    req = urllib.request.Request(url(port) + path, data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with _opener.open(req, timeout=timeout) as r:
+        return json.loads(r.read() or b"{}")
+
+
+def b64(b):
+    if isinstance(b, str):
+        b = b.encode()
+    return base64.b64encode(b).decode()
+
+
+def etcdctl(ver, port, *args, timeout=60, check=True, inp=None):
+    cmd = [etcd_bin(ver, "etcdctl"), "--endpoints", url(port)] + list(args)
+    check_loopback(cmd)
+    p = subprocess.run(cmd, capture_output=True, env=clean_env(), timeout=timeout, input=inp)
+    if check and p.returncode != 0:
+        raise RuntimeError("etcdctl %s failed: %s %s" % (args, p.stdout[-2000:], p.stderr[-2000:]))
+    return p
+
+
+def status_json(ver, port):
+    p = etcdctl(ver, port, "endpoint", "status", "-w", "json")
+    st = json.loads(p.stdout)[0]["Status"]
+    h = st["header"]
+    return {"revision": h["revision"], "raft_index": st["raftIndex"], "raft_term": st["raftTerm"],
+            "raft_applied_index": st.get("raftAppliedIndex"), "member_id": hex16(h["member_id"]),
+            "cluster_id": hex16(h["cluster_id"]), "leader": hex16(st["leader"]), "db_size": st["dbSize"],
+            "version": st["version"]}
+
+
+def keyspace(ver, port):
+    p = etcdctl(ver, port, "get", "", "--prefix", "-w", "json")
+    return json.loads(p.stdout)
+
+
+# ------------------------------------------------------------------ workloads
+
+
+def rand_bytes_key(rng):
+    specials = [b"bin/nl\nkey", b"bin/nul\x00key", b"bin/ff\xff\xfe", b"bin/tab\tcr\r", b"bin/\x01\x02\x03",
+                b"bin/utf8-\xc3\xa9t\xc3\xa9", b"bin/space key"]
+    return rng.choice(specials)
+
+
+def rand_value(rng, i):
+    r = rng.random()
+    if r < 0.03:
+        n = rng.randint(9000, 40000)  # a few multi-sector records
+    elif r < 0.10:
+        n = rng.randint(0, 4)
+    else:
+        n = rng.randint(5, 300)
+    head = ("v%d:" % i).encode()
+    body = bytes(rng.choice(b"abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(min(n, 64)))
+    v = (head + body * (n // max(1, len(body)) + 1))[:max(n, len(head))]
+    if rng.random() < 0.05:
+        v += b"\n\x00\xff\x01binary"
+    return v
+
+
+def workload_mixed(ver, port, ops, seed):
+    rng = random.Random(seed)
+    counts = {}
+
+    def bump(k):
+        counts[k] = counts.get(k, 0) + 1
+
+    def key():
+        if rng.random() < 0.02:
+            return rand_bytes_key(rng)
+        return ("k/%04d" % rng.randint(0, 399)).encode()
+
+    leases = []
+    compacted = None
+    t0 = time.time()
+    for i in range(ops):
+        r = rng.random()
+        if i == int(ops * 0.7):
+            rev = int(api(port, "/v3/kv/range", {"key": b64("k/"), "limit": 1})["header"]["revision"])
+            compacted = rev - 100
+            api(port, "/v3/kv/compaction", {"revision": str(compacted)})
+            bump("compact")
+        elif r < 0.50:
+            api(port, "/v3/kv/put", {"key": b64(key()), "value": b64(rand_value(rng, i))})
+            bump("put")
+        elif r < 0.58:
+            api(port, "/v3/kv/deleterange", {"key": b64(key())})
+            bump("delete")
+        elif r < 0.60:
+            a = rng.randint(0, 390)
+            api(port, "/v3/kv/deleterange", {"key": b64("k/%04d" % a), "range_end": b64("k/%04d" % (a + 5))})
+            bump("delete_range")
+        elif r < 0.74:
+            k = key()
+            cmp_val = rand_value(rng, i) if rng.random() < 0.5 else b""
+            kind = rng.random()
+            if kind < 0.5:
+                cmp = {"result": "EQUAL", "target": "VALUE", "key": b64(k), "value": b64(cmp_val)}
+            else:
+                cmp = {"result": "GREATER", "target": "VERSION", "key": b64(k), "version": str(rng.randint(0, 3))}
+            body = {"compare": [cmp],
+                    "success": [{"request_put": {"key": b64(k), "value": b64(rand_value(rng, i))}},
+                                {"request_range": {"key": b64(k)}}],
+                    "failure": [{"request_put": {"key": b64(key()), "value": b64(b"txn-failure-%d" % i)}},
+                                {"request_delete_range": {"key": b64(key())}}]}
+            res = api(port, "/v3/kv/txn", body)
+            bump("txn_success" if res.get("succeeded") else "txn_failure")
+        elif r < 0.80:
+            res = api(port, "/v3/lease/grant", {"TTL": "3600"})
+            leases.append(res["ID"])
+            bump("lease_grant")
+        elif r < 0.93 and leases:
+            api(port, "/v3/kv/put", {"key": b64(b"lease/%s/%d" % (rng.choice(leases).encode(), i)),
+                                     "value": b64(rand_value(rng, i)), "lease": rng.choice(leases)})
+            bump("put_with_lease")
+        elif leases:
+            lid = leases.pop(rng.randrange(len(leases)))
+            api(port, "/v3/lease/revoke", {"ID": lid})
+            bump("lease_revoke")
+        else:
+            api(port, "/v3/kv/put", {"key": b64(key()), "value": b64(rand_value(rng, i))})
+            bump("put")
+    return {"ops": ops, "seed": seed, "counts": counts, "compacted_at_revision": compacted,
+            "leases_left": len(leases), "seconds": round(time.time() - t0, 1)}
+
+
+def workload_large(ver, port, ops, seed):
+    """~1 MB highly compressible values, to roll the WAL over into 3 segments."""
+    pattern = b"wal-inspect rollover fixture. 0123456789abcdef " * 21000
+    t0 = time.time()
+    for i in range(ops):
+        v = (b"big-%06d|" % i + pattern)[:1000000]
+        api(port, "/v3/kv/put", {"key": b64("big/%02d" % (i % 8)), "value": b64(v)}, timeout=60)
+    for i in range(20):
+        api(port, "/v3/kv/put", {"key": b64("small/%02d" % i), "value": b64("small value %d" % i)})
+    rev = int(api(port, "/v3/kv/range", {"key": b64("big/"), "limit": 1})["header"]["revision"])
+    api(port, "/v3/kv/compaction", {"revision": str(rev), "physical": True}, timeout=120)
+    etcdctl(ver, port, "defrag", "--command-timeout=120s", timeout=180)
+    return {"ops": ops + 20, "counts": {"put_1MB": ops, "put_small": 20, "compact": 1, "defrag": 1},
+            "value_size": 1000000, "compacted_at_revision": rev, "seconds": round(time.time() - t0, 1)}
+
+
+# ------------------------------------------------------------------ archives
+
+
+def make_archive(src_dir, out):
+    tmp = out + ".tmp"
+    entries = sorted(os.listdir(src_dir))
+    cmd = ["tar", "--sort=name", "--owner=0", "--group=0", "--numeric-owner", "--mtime=2024-01-01 00:00:00",
+           "-I", "zstd -19 -T2 -q", "-cf", tmp, "-C", src_dir] + entries
+    subprocess.run(cmd, check=True)
+    os.replace(tmp, out)
+
+
+def extract_archive(archive, dest):
+    if os.path.exists(dest):
+        shutil.rmtree(dest)
+    os.makedirs(dest)
+    subprocess.run(["tar", "-I", "zstd", "-xf", archive, "-C", dest], check=True)
+
+
+def wal_summary(member_dir):
+    """Per-segment WAL summary by our own decoder (walfmt), CRC chained across segments."""
+    wdir = os.path.join(member_dir, "wal")
+    segs = []
+    walks = []
+    crc = 0
+    for name in sorted(os.listdir(wdir)):
+        if not name.endswith(".wal"):
+            continue
+        with open(os.path.join(wdir, name), "rb") as f:
+            buf = f.read()
+        w = walfmt.walk_segment(buf, crc=crc)
+        crc = w["crc"]
+        seq, idx = walfmt.parse_wal_name(name)
+        s = walfmt.segment_summary(name, len(buf), w)
+        s["seq"], s["name_index"] = seq, idx
+        segs.append(s)
+        walks.append((name, w))
+    return {"segments": segs, "all_crc_ok": all(s["crc_ok"] for s in segs)}, walks
+
+
+# ------------------------------------------------------------------ clean configs
+
+
+def gen_clean(name):
+    cfg = dict(CONFIGS[name])
+    ver = cfg["ver"]
+    cfg["all_members"] = list(cfg["members"]) + (["m3"] if cfg["workload"] == "membership" else [])
+    wd = os.path.join(WORK, "clean", name)
+    if os.path.exists(wd):
+        shutil.rmtree(wd)
+    data = os.path.join(wd, "data")
+    logs = os.path.join(WORK, "logs", name)
+    shutil.rmtree(logs, ignore_errors=True)
+    os.makedirs(data)
+    log("clean %s: etcd %s, members %s" % (name, VERSIONS[ver]["version"], cfg["members"]))
+    procs = {}
+    meta = {"config": name, "etcd_version": VERSIONS[ver]["version"], "initial_cluster_token": TOKEN,
+            "snapshot_count": cfg["snapshot_count"], "members": [], "archive": name + ".tar.zst",
+            "layout": "data/<member>/member/{wal,snap}"}
+    try:
+        for n in cfg["members"]:
+            i = cfg["all_members"].index(n)
+            cport, pport = member_ports(cfg, i)
+            fl = flags_for(cfg, n, os.path.join(data, n))
+            procs[n] = Etcd(ver, fl, os.path.join(logs, n + ".log"), cport)
+            meta["members"].append({"name": n, "client_port": cport, "peer_port": pport,
+                                    "data_dir": "data/" + n, "member_dir": "data/%s/member" % n,
+                                    "flags": [a.replace(wd + "/", "") for a in fl]})
+        for n, p in procs.items():
+            if not p.wait_ready(30):
+                raise RuntimeError("etcd %s did not become ready, see %s" % (n, p.logpath))
+        port = procs[cfg["members"][0]].cport
+        if cfg["workload"] == "mixed":
+            meta["workload"] = workload_mixed(ver, port, cfg["ops"], cfg["seed"])
+        elif cfg["workload"] == "large":
+            meta["workload"] = workload_large(ver, port, cfg["ops"], cfg["seed"])
+        elif cfg["workload"] == "membership":
+            meta["workload"] = workload_membership(cfg, procs, data, logs, meta)
+        time.sleep(1.0)
+        live = [n for n in procs if procs[n].alive()]
+        port = procs[live[0]].cport
+        meta["final"] = {"status": {n: status_json(ver, procs[n].cport) for n in live}}
+        st0 = meta["final"]["status"][live[0]]
+        ks = keyspace(ver, port)
+        meta["final"].update({"revision": st0["revision"], "key_count": ks.get("count", 0),
+                              "raft_index": st0["raft_index"], "raft_term": st0["raft_term"],
+                              "cluster_id": st0["cluster_id"]})
+        meta["member_ids"] = {n: meta["final"]["status"][n]["member_id"] for n in live}
+        ml = json.loads(etcdctl(ver, port, "member", "list", "-w", "json").stdout)
+        meta["member_list"] = [{"id": hex16(m["ID"]), "name": m.get("name", ""), "peer_urls": m.get("peerURLs", []),
+                                "is_learner": bool(m.get("isLearner", False))} for m in ml["members"]]
+        if cfg.get("save_restore"):
+            snapfile = os.path.join(wd, "snapshot.db")
+            p = etcdctl(ver, port, "snapshot", "save", snapfile)
+            meta["snapshot_save"] = {"file": "snapshot.db", "rc": p.returncode,
+                                     "size": os.path.getsize(snapfile)}
+    finally:
+        meta["stop_rc"] = {}
+        for n, p in procs.items():
+            meta["stop_rc"][n] = p.stop()
+    with open(os.path.join(wd, "keyspace.json"), "w") as f:
+        json.dump(ks, f, indent=1)
+    meta["keyspace_file"] = "keyspace.json"  # inside the archive: `etcdctl get "" --prefix -w json`
+    # WAL summaries of every member dir, by our own decoder
+    meta["wal"] = {}
+    for n in cfg["all_members"]:
+        md = os.path.join(data, n, "member")
+        if os.path.isdir(md):
+            meta["wal"][n], _ = wal_summary(md)
+            meta["wal"][n]["snap_files"] = sorted(x for x in os.listdir(os.path.join(md, "snap")) if x.endswith(".snap"))
+    if cfg.get("save_restore"):
+        meta["save_restore"] = save_restore(cfg, wd, logs)
+    shutil.rmtree(os.path.join(wd, "scratch"), ignore_errors=True)
+    out = os.path.join(FIX, name + ".tar.zst")
+    make_archive(wd, out)
+    meta["archive_size"] = os.path.getsize(out)
+    meta["config_params"] = {k: v for k, v in CONFIGS[name].items()}
+    jdump(meta, os.path.join(FIX, name + ".json"))
+    log("clean %s: revision %s keys %s raft index %s, archive %d bytes" % (
+        name, meta["final"]["revision"], meta["final"]["key_count"], meta["final"]["raft_index"],
+        meta["archive_size"]))
+    return meta
+
+
+def restore_flags(cfg, rname, rport):
+    return ["--name", rname, "--initial-cluster", "%s=%s" % (rname, url(rport)),
+            "--initial-cluster-token", TOKEN + "-restore", "--initial-advertise-peer-urls", url(rport)]
+
+
+def run_restore(ver, snapfile, outdir, cfg, rname, rport):
+    tool = VERSIONS[ver]["restore"][0]
+    args = [etcd_bin(ver, tool), "snapshot", "restore", snapfile, "--data-dir", outdir] + restore_flags(cfg, rname, rport)
+    check_loopback(args)
+    p = subprocess.run(args, capture_output=True, env=clean_env(), timeout=120)
+    return args, p
+
+
+def tool_log_lines(p, wd):
+    """stdout/stderr of etcdctl/etcdutl without Go stack traces, paths made relative."""
+    out = []
+    for ln in (p.stdout + p.stderr).decode(errors="replace").replace(wd + "/", "").splitlines():
+        if ln.startswith("\t") or not ln.strip():
+            continue
+        out.append(ln.split(',"stacktrace"')[0][:400])
+    return out[-20:]
+
+
+def save_restore(cfg, wd, logs):
+    ver = cfg["ver"]
+    rname = "r1"
+    cport, rport = cfg["base_port"] + 50, cfg["base_port"] + 51
+    outdir = os.path.join(wd, "restore", rname)
+    args, p = run_restore(ver, os.path.join(wd, "snapshot.db"), outdir, cfg, rname, rport)
+    res = {"tool": VERSIONS[ver]["restore"][0], "rc": p.returncode,
+           "args": [a.replace(wd + "/", "") for a in args[1:]],
+           "flags": dict(zip(restore_flags(cfg, rname, rport)[::2], restore_flags(cfg, rname, rport)[1::2])),
+           "output_dir": "restore/" + rname, "log": tool_log_lines(p, wd)}
+    if p.returncode != 0:
+        raise RuntimeError("restore failed: %s" % res["stderr_tail"])
+    md = os.path.join(outdir, "member")
+    res["wal"], _ = wal_summary(md)
+    res["snap_files"] = sorted(os.listdir(os.path.join(md, "snap")))
+    # start etcd on a scratch copy of the restored dir and record what it reports
+    scratch = os.path.join(wd, "scratch", rname)
+    shutil.copytree(outdir, scratch)
+    fl = ["--name", rname, "--data-dir", scratch, "--listen-client-urls", url(cport), "--advertise-client-urls",
+          url(cport), "--listen-peer-urls", url(rport), "--initial-advertise-peer-urls", url(rport),
+          "--initial-cluster", "%s=%s" % (rname, url(rport)), "--initial-cluster-token", TOKEN + "-restore",
+          "--logger", "zap", "--log-outputs", "stderr"]
+    e = Etcd(ver, fl, os.path.join(logs, "restore-start.log"), cport)
+    try:
+        if not e.wait_ready(30):
+            raise RuntimeError("etcd on restored dir did not start; see %s" % e.logpath)
+        st = status_json(ver, cport)
+        res["started"] = {"member_id": st["member_id"], "cluster_id": st["cluster_id"],
+                          "revision": st["revision"], "raft_index": st["raft_index"], "raft_term": st["raft_term"],
+                          "key_count": keyspace(ver, cport).get("count", 0)}
+    finally:
+        res["started_stop_rc"] = e.stop()
+    shutil.rmtree(scratch)
+    return res
+
+
+def workload_membership(cfg, procs, data, logs, meta):
+    """m1+m2 running; add m3 as learner, start it, promote, update its peer URLs, write, remove it."""
+    ver = cfg["ver"]
+    p1 = procs["m1"].cport
+    steps = []
+    rng = random.Random(cfg["seed"])
+    for i in range(50):
+        api(p1, "/v3/kv/put", {"key": b64("pre/%03d" % i), "value": b64(rand_value(rng, i))})
+    c3, pp3 = member_ports(cfg, 2)
+    extra_peer = url(pp3 + 20)  # second peer URL m3 also listens on, used by `member update`
+    out = etcdctl(ver, p1, "member", "add", "m3", "--peer-urls", url(pp3), "--learner", "-w", "json")
+    res = json.loads(out.stdout)
+    m3id = res["member"]["ID"]
+    steps.append({"step": "member add --learner", "id": hex16(m3id)})
+    fl = flags_for(cfg, "m3", os.path.join(data, "m3"), state="existing",
+                   cluster=initial_cluster(cfg, ["m1", "m2", "m3"]), extra_peer_urls=[extra_peer])
+    procs["m3"] = Etcd(ver, fl, os.path.join(logs, "m3.log"), c3)
+    meta["members"].append({"name": "m3", "client_port": c3, "peer_port": pp3, "data_dir": "data/m3",
+                            "member_dir": "data/m3/member", "flags": [a.replace(data + "/", "data/") for a in fl]})
+    procs["m3"].wait_ready(30)
+    for i in range(30):
+        api(p1, "/v3/kv/put", {"key": b64("learner/%03d" % i), "value": b64(rand_value(rng, i))})
+    for _ in range(40):
+        p = etcdctl(ver, p1, "member", "promote", "%x" % m3id, check=False)
+        if p.returncode == 0:
+            break
+        time.sleep(0.5)
+    else:
+        raise RuntimeError("promote failed: %s" % p.stderr)
+    steps.append({"step": "member promote", "id": hex16(m3id)})
+    for i in range(30):
+        api(p1, "/v3/kv/put", {"key": b64("voter/%03d" % i), "value": b64(rand_value(rng, i))})
+    etcdctl(ver, p1, "member", "update", "%x" % m3id, "--peer-urls", "%s,%s" % (url(pp3), extra_peer))
+    steps.append({"step": "member update", "id": hex16(m3id), "peer_urls": [url(pp3), extra_peer]})
+    for i in range(30):
+        api(p1, "/v3/kv/put", {"key": b64("updated/%03d" % i), "value": b64(rand_value(rng, i))})
+    time.sleep(1)
+    meta["removed_member_status_before_removal"] = status_json(ver, c3)
+    etcdctl(ver, p1, "member", "remove", "%x" % m3id)
+    steps.append({"step": "member remove", "id": hex16(m3id)})
+    rc = procs["m3"].wait_exit(20)
+    steps.append({"step": "m3 exited by itself", "rc": rc})
+    for i in range(10):
+        api(p1, "/v3/kv/put", {"key": b64("after/%03d" % i), "value": b64(rand_value(rng, i))})
+    return {"ops": 150, "steps": steps, "removed_member": "m3", "removed_member_id": hex16(m3id)}
+
+
+# ------------------------------------------------------------------ cases
+
+
+def clean_dir(config):
+    """Extracted pristine copy of a config archive under .cache/gen/extract/<config>."""
+    d = os.path.join(WORK, "extract", config)
+    arch = os.path.join(FIX, config + ".tar.zst")
+    stamp = os.path.join(d, ".stamp")
+    key = "%d-%d" % (os.path.getsize(arch), os.stat(arch).st_mtime_ns)
+    if os.path.exists(stamp) and open(stamp).read() == key:
+        return d
+    extract_archive(arch, d)
+    with open(stamp, "w") as f:
+        f.write(key)
+    return d
+
+
+_walk_cache = {}
+
+
+def walks_for(config, member_dir):
+    k = (config, member_dir)
+    if k not in _walk_cache:
+        _walk_cache[k] = wal_summary(os.path.join(clean_dir(config), member_dir))
+    return _walk_cache[k]
+
+
+def read(config, rel):
+    with open(os.path.join(clean_dir(config), rel), "rb") as f:
+        return f.read()
+
+
+def rec_public(r):
+    keys = ["ordinal", "offset", "frame_len", "rec_len", "pad", "type", "index", "term", "entry_type",
+            "data_off", "data_len", "payload_off", "payload_len", "crc"]
+    out = {k: r.get(k) for k in keys}
+    if r["type"] != "entry":
+        out["index"] = out["term"] = None
+    return out
+
+
+def wal_context(config, member, seg_name, rec):
+    """entries_after / last_good_entry_before across all segments."""
+    summ, walks = walks_for(config, member)
+    before = None
+    after = 0
+    seen = False
+    first_after = last_after = None
+    for name, w in walks:
+        for r in w["records"]:
+            hit = (name == seg_name and r["ordinal"] >= rec["ordinal"]) or seen
+            if name == seg_name and r["ordinal"] == rec["ordinal"]:
+                seen = True
+            if r["type"] != "entry":
+                continue
+            if hit:
+                after += 1
+                first_after = first_after if first_after is not None else r["index"]
+                last_after = r["index"]
+            else:
+                before = [r["index"], r["term"]]
+    return {"entries_after": after, "entries_after_range": [first_after, last_after],
+            "last_good_entry_before": before}
+
+
+def seg_walk(config, member, which):
+    summ, walks = walks_for(config, member)
+    if which == "last":
+        return walks[-1]
+    if which == "middle":
+        return walks[len(walks) // 2]
+    return walks[which]
+
+
+def pick(records, frac, pred):
+    n = len(records)
+    start = int(n * frac)
+    for r in records[start:] + records[:start][::-1]:
+        if pred(r):
+            return r
+    raise RuntimeError("no record matches")
+
+
+def newest_snap(config, member):
+    sd = os.path.join(clean_dir(config), member, "snap")
+    return sorted(x for x in os.listdir(sd) if x.endswith(".snap"))[-1]
+
+
+def op_write(f, off, old, new, why=None):
+    d = {"op": "write", "file": f, "offset": off, "old": old.hex(), "hex": new.hex()}
+    if why:
+        d["why"] = why
+    return d
+
+
+def build_case(name, spec):
+    """Returns the case JSON (without etcd_verdict)."""
+    config, kind = spec["clean"], spec["kind"]
+    cfg = CONFIGS[config]
+    mem = "data/%s/member" % spec.get("member_name", cfg["members"][0])
+    seg_rel = lambda n: "wal/" + n  # noqa: E731
+    case = {"case": name, "clean": config, "etcd_version": VERSIONS[cfg["ver"]]["version"],
+            "member": mem, "data_dir": os.path.dirname(mem), "kind": kind}
+    gt = {}
+    edits = []
+    if kind.startswith("wal-"):
+        seg_name, w = seg_walk(config, mem, spec.get("segment", "last"))
+        recs = w["records"]
+        f = "%s/wal/%s" % (mem, seg_name)
+        buf = read(config, f)
+        if kind == "wal-flip-entry":
+            r = pick(recs, spec.get("frac", 0.5), lambda r: r["type"] == "entry" and r["entry_type"] == "EntryNormal"
+                     and r["payload_len"] >= 24)
+            off = r["payload_off"] + r["payload_len"] // 2
+            edits.append(op_write(f, off, buf[off:off + 1], bytes([buf[off] ^ 0xFF])))
+            what = "one byte XOR 0xff inside raftpb.Entry.Data of entry %d (protobuf framing intact), %s segment" % (
+                r["index"], spec.get("segment", "last"))
+        elif kind == "wal-flip-last-record":
+            r = recs[-1]
+            off = r["data_off"] + r["data_len"] - 1
+            edits.append(op_write(f, off, buf[off:off + 1], bytes([buf[off] ^ 0xFF])))
+            what = "one byte XOR 0xff in the data field of the last record (%s) of the last segment" % r["type"]
+        elif kind == "wal-torn-tail":
+            r = pick(recs, 0.97, lambda r: r["type"] == "entry" and r["rec_len"] >= 40)
+            size = r["offset"] + 8 + r["rec_len"] // 2
+            edits.append({"op": "truncate", "file": f, "size": size, "old_size": len(buf)})
+            what = "last segment truncated at %d, in the middle of record #%d (torn tail)" % (size, r["ordinal"])
+        elif kind == "wal-zero-4k":
+            end = w["end_of_data"]
+            target = spec.get("frac", 0.85)
+            cands = []
+            for r in recs:
+                a = (r["offset"] + 4095) // 4096 * 4096
+                if r["offset"] < a < r["offset"] + r["frame_len"] and a + 4096 + 512 < end:
+                    cands.append((a, r))
+            a, r = min(cands, key=lambda c: abs(c[0] - end * target))
+            old = buf[a:a + 4096]
+            edits.append({"op": "zero", "file": f, "offset": a, "len": 4096, "old": old.hex()})
+            what = "4096 bytes zeroed at 4096-aligned offset %d, starting inside record #%d; valid records follow" % (
+                a, r["ordinal"])
+        elif kind == "wal-zero-512-lenword":
+            end = w["end_of_data"]
+            aligned = [r for r in recs if r["offset"] % 512 == 0 and r["offset"] + 512 < end - 1024
+                       and r["ordinal"] > 4]
+            r = min(aligned, key=lambda r: abs(r["offset"] - end * spec.get("frac", 0.8)))
+            edits.append({"op": "zero", "file": f, "offset": r["offset"], "len": 512,
+                          "old": buf[r["offset"]:r["offset"] + 512].hex()})
+            what = "512 bytes zeroed at sector-aligned offset %d = the length word of record #%d; valid records follow" % (
+                r["offset"], r["ordinal"])
+        elif kind == "wal-zero-512-inside":
+            cands = []
+            for r in recs:
+                a = (r["offset"] + 8 + 511) // 512 * 512
+                if r["offset"] + 8 < a and a + 512 <= r["offset"] + r["frame_len"]:
+                    cands.append((a, r))
+            a, r = cands[len(cands) // 2]
+            edits.append({"op": "zero", "file": f, "offset": a, "len": 512, "old": buf[a:a + 512].hex()})
+            what = "512 bytes zeroed at sector-aligned offset %d inside record #%d's body, %s segment" % (
+                a, r["ordinal"], spec.get("segment"))
+        elif kind in ("wal-len-huge", "wal-len-misframed"):
+            r = pick(recs, spec.get("frac", 0.6), lambda r: r["type"] == "entry" and r["rec_len"] >= 32)
+            old = buf[r["offset"]:r["offset"] + 8]
+            wv = int.from_bytes(old, "little")
+            if kind == "wal-len-huge":
+                nv = (wv & 0xFF00000000000000) | 0x0000000002000000 * 100  # 3,355,443,200 > 10 MiB, top byte kept
+                what = "length word of record #%d set to %d bytes (> 10 MiB; top/pad byte kept)" % (
+                    r["ordinal"], nv & 0x00FFFFFFFFFFFFFF)
+            else:
+                nv = wv + 16  # low byte += 16: frame 16 bytes too long, misaligns everything after
+                assert (nv & 0xFF) == ((wv & 0xFF) + 16) & 0xFF and nv >> 8 == wv >> 8, "carry"
+                what = "length word low byte of record #%d changed (%d -> %d): record mis-framed by 16 bytes" % (
+                    r["ordinal"], wv & 0xFF, nv & 0xFF)
+            new = nv.to_bytes(8, "little")
+            edits.append(op_write(f, r["offset"], old, new))
+        elif kind == "wal-delete-segment":
+            summ, walks = walks_for(config, mem)
+            dname, _ = walks[len(walks) // 2]
+            nname, nw = walks[len(walks) // 2 + 1]
+            edits.append({"op": "delete", "file": "%s/wal/%s" % (mem, dname)})
+            r = nw["records"][0]
+            f = "%s/wal/%s" % (mem, nname)
+            seg_name = nname
+            gt["deleted_segment"] = "wal/" + dname
+            what = "middle WAL segment %s deleted; the crc record at the start of %s no longer chains" % (dname, nname)
+        elif kind == "wal-rename-segment":
+            summ, walks = walks_for(config, mem)
+            lname, lw = walks[-1]
+            seq, idx = walfmt.parse_wal_name(lname)
+            to = "%016x-%016x.wal" % (seq + 2, idx)
+            edits.append({"op": "rename", "from": "%s/wal/%s" % (mem, lname), "to": "%s/wal/%s" % (mem, to)})
+            r = lw["records"][0]
+            gt["renamed_to"] = "wal/" + to
+            what = "last WAL segment renamed out of sequence: seq %d -> %d (%s -> %s)" % (seq, seq + 2, lname, to)
+        else:
+            raise ValueError(kind)
+        gt["file"] = seg_rel(seg_name)
+        gt["segment"] = seg_name
+        gt["segment_position"] = [n for n, _ in walks_for(config, mem)[1]].index(seg_name)
+        gt["segments_total"] = len(walks_for(config, mem)[1])
+        gt["record"] = rec_public(r)
+        gt["records_in_segment"] = len(recs) if kind not in ("wal-delete-segment",) else len(
+            walks_for(config, mem)[1][gt["segment_position"]][1]["records"])
+        gt["offset"] = edits[0].get("offset", edits[0].get("size", r["offset"]))
+        if edits[0]["op"] in ("write", "zero"):
+            gt["offset_in_record_frame"] = edits[0]["offset"] - r["offset"]
+        gt.update(wal_context(config, mem, seg_name, r))
+    elif kind == "snap-flip":
+        sname = newest_snap(config, mem)
+        f = "%s/snap/%s" % (mem, sname)
+        buf = read(config, f)
+        s = walfmt.parse_snap(buf)
+        off = s["data_off"] + s["data_len"] // 2
+        edits.append(op_write(f, off, buf[off:off + 1], bytes([buf[off] ^ 0xFF])))
+        gt.update({"file": "snap/" + sname, "offset": off, "record": None,
+                   "snap": {k: s[k] for k in ("crc", "crc_ok", "data_off", "data_len", "index", "term", "size")},
+                   "other_snaps": [x for x in sorted(os.listdir(os.path.dirname(os.path.join(clean_dir(config), f))))
+                                   if x.endswith(".snap") and x != sname]})
+        what = "one byte XOR 0xff in the middle of the newest .snap file's payload (crc no longer matches)"
+    elif kind.startswith("db-"):
+        f = mem + "/snap/db"
+        buf = read(config, f)
+        info = walfmt.bolt_info(buf)
+        ps = info["page_size"]
+        gt.update({"file": "snap/db", "record": None, "page_size": ps, "txid": info["txid"],
+                   "current_meta_page": info["current_meta_page"], "pgid": info["pgid"]})
+        if kind in ("db-meta-current", "db-meta-both"):
+            pages = [info["current_meta_page"]] if kind == "db-meta-current" else [0, 1]
+            for pg in pages:
+                m = info["metas"][pg]
+                off = m["meta_offset"] + 48  # low byte of txid: checksum no longer matches
+                edits.append(op_write(f, off, buf[off:off + 1], bytes([buf[off] ^ 0xFF]),
+                                      why="meta page %d txid low byte" % pg))
+            gt["page_id"] = pages[0]
+            gt["pages"] = pages
+            gt["offset"] = edits[0]["offset"]
+            what = ("current bbolt meta page (page %d, txid %d) corrupted: txid byte flipped, checksum mismatch" % (
+                pages[0], info["txid"]) if kind == "db-meta-current" else
+                "both bbolt meta pages corrupted (txid byte flipped in each; checksum mismatch)")
+        else:
+            leaves = info["key_bucket_leaves"]
+            pg = leaves[len(leaves) // 2]
+            off = pg * ps + 8
+            edits.append(op_write(f, off, buf[off:off + 2], (0x40).to_bytes(2, "little"),
+                                  why="page flags leaf(0x02) -> 0x40"))
+            gt.update({"page_id": pg, "offset": off, "key_bucket_root": info["key_bucket_root"],
+                       "key_bucket_leaf_count": len(leaves)})
+            what = "flags of leaf page %d of bucket `key` overwritten with 0x0040 (not a valid page type)" % pg
+    elif kind in ("save-flip", "save-no-trailer"):
+        f = "snapshot.db"
+        buf = read(config, f)
+        body = buf[:-32]
+        assert hashlib.sha256(body).digest() == buf[-32:], "snapshot.db trailer is not sha256(body)"
+        info = walfmt.bolt_info(body)
+        case["member"] = None
+        case["data_dir"] = None
+        gt.update({"file": "snapshot.db", "record": None, "size": len(buf), "page_size": info["page_size"],
+                   "sha256_trailer": buf[-32:].hex()})
+        if kind == "save-flip":
+            off = (len(body) // info["page_size"] // 2) * info["page_size"] + 100
+            edits.append(op_write(f, off, buf[off:off + 1], bytes([buf[off] ^ 0xFF])))
+            gt["offset"] = off
+            gt["page_id"] = off // info["page_size"]
+            what = "`snapshot save` file with one byte XOR 0xff in the body (page %d); sha256 trailer kept" % gt["page_id"]
+        else:
+            edits.append({"op": "truncate", "file": f, "size": len(body), "old_size": len(buf)})
+            gt["offset"] = len(body)
+            what = "`snapshot save` file without its 32-byte sha256 trailer"
+    else:
+        raise ValueError(kind)
+    case["what"] = what
+    case["edits"] = edits
+    case["ground_truth"] = gt
+    return case
+
+
+def case_specs():
+    s = {}
+    for v in ("v35", "v34"):
+        c = v + "-single"
+        s[v + "-wal-flip-entry-mid"] = {"clean": c, "kind": "wal-flip-entry", "frac": 0.5}
+        s[v + "-wal-flip-last-record"] = {"clean": c, "kind": "wal-flip-last-record"}
+        s[v + "-wal-torn-tail"] = {"clean": c, "kind": "wal-torn-tail"}
+        s[v + "-wal-zero-4k"] = {"clean": c, "kind": "wal-zero-4k", "frac": 0.85}
+        s[v + "-wal-zero-512-lenword"] = {"clean": c, "kind": "wal-zero-512-lenword", "frac": 0.8}
+        s[v + "-wal-len-huge"] = {"clean": c, "kind": "wal-len-huge", "frac": 0.6}
+        s[v + "-wal-len-misframed"] = {"clean": c, "kind": "wal-len-misframed", "frac": 0.65}
+        s[v + "-snap-flip-newest"] = {"clean": c, "kind": "snap-flip"}
+        s[v + "-db-meta-current"] = {"clean": c, "kind": "db-meta-current"}
+        s[v + "-db-meta-both"] = {"clean": c, "kind": "db-meta-both"}
+        s[v + "-db-leaf-flags"] = {"clean": c, "kind": "db-leaf-flags"}
+        s[v + "-save-flip"] = {"clean": c, "kind": "save-flip"}
+        s[v + "-save-no-trailer"] = {"clean": c, "kind": "save-no-trailer"}
+    r = "v35-rollover"
+    s["v35-roll-delete-middle"] = {"clean": r, "kind": "wal-delete-segment"}
+    s["v35-roll-rename-last"] = {"clean": r, "kind": "wal-rename-segment"}
+    s["v35-roll-flip-middle"] = {"clean": r, "kind": "wal-flip-entry", "segment": "middle", "frac": 0.5}
+    s["v35-roll-zero-512-middle"] = {"clean": r, "kind": "wal-zero-512-inside", "segment": "middle"}
+    s["v35-roll-torn-tail"] = {"clean": r, "kind": "wal-torn-tail"}
+    return s
+
+
+def available_cases():
+    return {k: v for k, v in case_specs().items() if os.path.exists(os.path.join(FIX, v["clean"] + ".tar.zst"))}
+
+
+def gen_cases(names=None):
+    os.makedirs(CASES_DIR, exist_ok=True)
+    specs = available_cases()
+    for name in names or sorted(specs):
+        case = build_case(name, specs[name])
+        path = os.path.join(CASES_DIR, name + ".json")
+        if os.path.exists(path):
+            old = jload(path)
+            if "etcd_verdict" in old and old.get("edits") == case["edits"]:
+                case["etcd_verdict"] = old["etcd_verdict"]
+                case["expected_outcome"] = old.get("expected_outcome")
+        jdump(case, path)
+        log("case %s: %s" % (name, case["what"]))
+
+
+# ------------------------------------------------------------------ applying edits
+
+
+def apply_edits(root, edits):
+    for e in edits:
+        op = e["op"]
+        if op == "write":
+            p = os.path.join(root, e["file"])
+            with open(p, "r+b") as f:
+                f.seek(e["offset"])
+                assert f.read(len(e["hex"]) // 2).hex() == e["old"], "old bytes differ in %s" % p
+                f.seek(e["offset"])
+                f.write(bytes.fromhex(e["hex"]))
+        elif op == "zero":
+            with open(os.path.join(root, e["file"]), "r+b") as f:
+                f.seek(e["offset"])
+                f.write(b"\0" * e["len"])
+        elif op == "truncate":
+            os.truncate(os.path.join(root, e["file"]), e["size"])
+        elif op == "delete":
+            os.remove(os.path.join(root, e["file"]))
+        elif op == "rename":
+            os.rename(os.path.join(root, e["from"]), os.path.join(root, e["to"]))
+        else:
+            raise ValueError(op)
+
+
+def scratch_copy(config, dest):
+    if os.path.exists(dest):
+        shutil.rmtree(dest)
+    shutil.copytree(clean_dir(config), dest, ignore=shutil.ignore_patterns(".stamp"))
+
+
+def listing(d):
+    out = {}
+    for base, _dirs, files in os.walk(d):
+        for fn in files:
+            p = os.path.join(base, fn)
+            out[os.path.relpath(p, d)] = os.path.getsize(p)
+    return out
+
+
+def first_fatal(logtext):
+    lines = logtext.splitlines()
+    for ln in lines:
+        try:
+            j = json.loads(ln)
+        except Exception:
+            continue
+        if isinstance(j, dict) and j.get("level") in ("fatal", "panic", "dpanic"):
+            return {"kind": "zap-" + j["level"], "msg": j.get("msg"), "error": j.get("error"),
+                    "caller": j.get("caller"), "line": ln[:600]}
+    for ln in lines:
+        if ln.startswith("panic:") or ln.startswith("fatal error:"):
+            return {"kind": "go-panic", "msg": ln, "error": None, "line": ln}
+    return None
+
+
+def interesting_log_lines(logtext, limit=12):
+    keys = ("repair", "broken", "corrupt", "crc", "ignored file", "removed", "fatal", "panic", "error",
+            "failed", "snapshot", "unexpected EOF")
+    out = []
+    for ln in logtext.splitlines():
+        try:
+            j = json.loads(ln)
+        except Exception:
+            if ln.startswith("panic:"):
+                out.append(ln[:400])
+            continue
+        if not isinstance(j, dict):
+            continue
+        if j.get("level") in ("warn", "error", "fatal", "panic") or any(k in ln for k in keys[:6]):
+            j.pop("ts", None)
+            j.pop("stacktrace", None)
+            out.append(json.dumps(j)[:400])
+    return out[:limit]
+
+
+def verdict_for(name, case):
+    config = case["clean"]
+    cfg = dict(CONFIGS[config])
+    cfg["all_members"] = list(cfg["members"]) + (["m3"] if cfg["workload"] == "membership" else [])
+    ver = cfg["ver"]
+    wd = os.path.join(WORK, "verdict", name)
+    logs = os.path.join(WORK, "logs", "verdict")
+    os.makedirs(logs, exist_ok=True)
+    scratch_copy(config, wd)
+    apply_edits(wd, case["edits"])
+    before = listing(wd)
+    t0 = time.time()
+    v = {"etcd": VERSIONS[ver]["version"]}
+    if case["kind"].startswith("save-"):
+        rname, rport = "r1", cfg["base_port"] + 51
+        out = os.path.join(wd, "restore-out")
+        args, p = run_restore(ver, os.path.join(wd, "snapshot.db"), out, cfg, rname, rport)
+        err = (p.stdout + p.stderr).decode(errors="replace")
+        errline = next((ln for ln in err.splitlines() if ln.startswith("Error:")), None)
+        v.update({"tool": " ".join([VERSIONS[ver]["restore"][0], "snapshot", "restore"]),
+                  "outcome": "exited", "exit_code": p.returncode,
+                  "error_line": errline, "output_tail": err[-1200:],
+                  "args": [a.replace(wd + "/", "") for a in args[1:]]})
+        exp = "refuses" if p.returncode != 0 else "starts"
+    else:
+        n = os.path.basename(case["data_dir"])
+        i = cfg["all_members"].index(n)
+        cport, _ = member_ports(cfg, i)
+        fl = flags_for(cfg, n, os.path.join(wd, case["data_dir"]))
+        logpath = os.path.join(logs, name + ".log")
+        e = Etcd(ver, fl, logpath, cport)
+        ready = False
+        end = time.time() + 15
+        while time.time() < end and e.alive():
+            if e.wait_ready(0.5):
+                ready = True
+                break
+        if ready:
+            v["outcome"] = "started"
+            try:
+                st = status_json(ver, cport)
+                v["after_start"] = {"revision": st["revision"], "raft_index": st["raft_index"],
+                                    "raft_term": st["raft_term"], "member_id": st["member_id"],
+                                    "cluster_id": st["cluster_id"]}
+                try:
+                    v["after_start"]["key_count"] = keyspace(ver, cport).get("count", 0)
+                except Exception as ex:  # noqa
+                    v["after_start"]["key_count"] = None
+                p = etcdctl(ver, cport, "--command-timeout=5s", "put", "verdict/probe", "x", check=False, timeout=30)
+                v["put"] = {"ok": p.returncode == 0,
+                            "output": (p.stdout + p.stderr).decode(errors="replace").strip()[-300:]}
+            except Exception as ex:
+                v["status_error"] = str(ex)
+            v["exit_code"] = None
+            v["stopped_by_us_rc"] = e.stop()
+        else:
+            rc = e.wait_exit(0.1)
+            if rc is None:
+                v["outcome"] = "hung"
+                v["exit_code"] = None
+                v["stopped_by_us_rc"] = e.stop()
+            else:
+                e.stop()
+                v["outcome"] = "exited"
+                v["exit_code"] = rc
+        with open(logpath, errors="replace") as f:
+            text = f.read()
+        ff = first_fatal(text)
+        v["first_fatal"] = ff
+        v["log_excerpt"] = interesting_log_lines(text)
+        after = listing(wd)
+        v["files_added"] = {k: s for k, s in after.items() if k not in before}
+        v["files_removed"] = sorted(k for k in before if k not in after)
+        v["files_resized"] = {k: [before[k], after[k]] for k in before if k in after and before[k] != after[k]}
+        v["wal_repaired"] = any(k.endswith(".wal.broken") for k in v["files_added"])
+        v["wedged"] = bool(v["outcome"] == "started" and v.get("put") and not v["put"]["ok"])
+        if v["outcome"] == "exited" and v["exit_code"] not in (0, None):
+            exp = "refuses"
+        elif v["outcome"] == "started" and v["wal_repaired"]:
+            exp = "repairs_tail"
+        elif v["outcome"] == "started":
+            exp = "starts"
+        else:
+            exp = "refuses"
+    v["seconds"] = round(time.time() - t0, 1)
+    shutil.rmtree(wd, ignore_errors=True)
+    return v, exp
+
+
+def gen_verdicts(names=None):
+    specs = available_cases()
+    for name in names or sorted(specs):
+        path = os.path.join(CASES_DIR, name + ".json")
+        if not os.path.exists(path):
+            gen_cases([name])
+        case = jload(path)
+        v, exp = verdict_for(name, case)
+        case["etcd_verdict"] = v
+        case["expected_outcome"] = exp
+        jdump(case, path)
+        ff = v.get("first_fatal") or {}
+        log("verdict %s: %s exit=%s %s put=%s -> %s" % (name, v["outcome"], v.get("exit_code"),
+                                                        ff.get("error") or ff.get("msg") or v.get("error_line") or "",
+                                                        (v.get("put") or {}).get("ok"), exp))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("step", choices=["all", "clean", "cases", "verdicts", "list"])
+    ap.add_argument("names", nargs="*")
+    a = ap.parse_args()
+    os.makedirs(FIX, exist_ok=True)
+    os.makedirs(WORK, exist_ok=True)
+    t0 = time.time()
+    if a.step == "list":
+        print("configs:", " ".join(CONFIGS))
+        print("cases:", " ".join(sorted(case_specs())))
+        return
+    if a.step in ("all", "clean", "verdicts"):
+        ensure_etcd()
+    if a.step == "all":
+        for c in a.names or CONFIGS:
+            gen_clean(c)
+        gen_cases()
+        gen_verdicts()
+    elif a.step == "clean":
+        for c in a.names or CONFIGS:
+            gen_clean(c)
+    elif a.step == "cases":
+        gen_cases(a.names or None)
+    elif a.step == "verdicts":
+        gen_verdicts(a.names or None)
+    log("done in %.0f s" % (time.time() - t0))
+
+
+if __name__ == "__main__":
+    main()
