@@ -14,6 +14,12 @@ CACHE="${ETCD_CACHE_DIR:-$ROOT/testdata/.cache/etcd}"
 WHAT="${1:-all}"
 
 log() { echo "install-etcd: $*" >&2; }
+# `etcd --version | grep -q` is unsafe under pipefail (SIGPIPE): capture first, then match.
+is_version() { # BINARY VERSION
+  local out
+  out="$("$1" --version 2>/dev/null || true)"
+  [[ "$out" == *"Version: $2"* ]]
+}
 die() {
   echo "install-etcd: ERROR: $*" >&2
   exit 1
@@ -71,11 +77,11 @@ EOF
 
 install_34() {
   local dest="$CACHE/v3.4.23"
-  if [[ -x "$dest/etcd" && -x "$dest/etcdctl" ]] && "$dest/etcd" --version 2>/dev/null | grep -q '3\.4\.23'; then
+  if [[ -x "$dest/etcd" && -x "$dest/etcdctl" ]] && is_version "$dest/etcd" 3.4.23; then
     return 0
   fi
   local srv=/usr/bin/etcd ctl=/usr/bin/etcdctl
-  if ! { [[ -x $srv && -x $ctl ]] && $srv --version 2>/dev/null | grep -q '3\.4\.23'; }; then
+  if ! { [[ -x $srv && -x $ctl ]] && is_version $srv 3.4.23; }; then
     log "installing etcd 3.4.23 from Debian packages etcd-server, etcd-client"
     [[ "$(id -u)" == 0 ]] || die "need root for apt-get. Install by hand (as root):
   apt-get update && apt-get install -y etcd-server etcd-client   # Debian bookworm: 3.4.23
@@ -89,10 +95,12 @@ install_34() {
       created_policy=1
     fi
     local ok=1
-    if ! apt-cache policy etcd-server 2>/dev/null | grep -q 'Candidate: 3\.4\.23'; then
+    local pol
+    pol="$(apt-cache policy etcd-server 2>/dev/null || true)"
+    if [[ "$pol" != *"Candidate: 3.4.23"* ]]; then
       apt-get update >&2 || true
     fi
-    log "$(apt-cache policy etcd-server | grep -E 'Candidate' || true)"
+    log "apt-cache policy etcd-server: $(apt-cache policy etcd-server 2>/dev/null | grep -E 'Candidate' || true)"
     DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y --no-install-recommends \
       etcd-server etcd-client >&2 || ok=0
     if [[ $created_policy == 1 ]]; then rm -f "$policy"; fi
@@ -106,7 +114,7 @@ install_34() {
   apt-get update && apt-get install -y etcd-server etcd-client   # needs version 3.4.23
   then re-run $0"
   fi
-  $srv --version 2>/dev/null | grep -q '3\.4\.23' ||
+  is_version $srv 3.4.23 ||
     die "/usr/bin/etcd is not 3.4.23 ($($srv --version 2>&1 | head -n1)); install Debian bookworm's etcd-server 3.4.23 by hand"
   mkdir -p "$dest"
   ln -sf "$srv" "$dest/etcd"
