@@ -4,7 +4,9 @@
 
 mod cli;
 mod cmd;
+mod datadir;
 mod exit;
+mod live;
 
 use std::io::Write;
 use std::process::ExitCode;

@@ -5,12 +5,11 @@ use std::io::Write;
 use crate::cli::{Cli, Command};
 use crate::exit::Exit;
 
+pub mod verify;
+
 /// Run the parsed command line, writing results to `out`.
 pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Exit> {
     match cli.command {
-        Command::Verify(args) => {
-            let _ = (args, out);
-            anyhow::bail!("verify is not implemented yet")
-        }
+        Command::Verify(args) => verify::run(&args, out),
     }
 }

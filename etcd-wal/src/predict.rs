@@ -1,0 +1,374 @@
+//! What etcd 3.4/3.5 will do when started on this WAL, derived from a [`Scan`].
+//!
+//! The server's start sequence (etcd 3.5 `etcdserver/storage.go` `readWAL`,
+//! `wal.ValidSnapshotEntries`, `wal.Open`, `wal.ReadAll`, `wal.Repair`; 3.4.8+ alike):
+//! 1. `ValidSnapshotEntries` reads every segment from the first; crc-record mismatches and
+//!    fatal decode errors abort, `unexpected EOF` just ends the read.
+//! 2. The newest `.snap` matching one of those snapshot records (index ≤ HardState.commit)
+//!    picks the start index S.
+//! 3. `Open` selects the last segment named ≤ S and requires consecutive sequence numbers
+//!    after it ("wal: file not found").
+//! 4. `ReadAll` replays from there; `unexpected EOF` triggers `Repair` of the last segment
+//!    (truncate at the last valid record, keep a `.wal.broken` copy) and one retry.
+
+use crate::finding::{EtcdReaction, Finding, FindingKind};
+use crate::scan::{Scan, SegmentEnd};
+
+/// What etcd does on start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum Outcome {
+    /// Starts without running its repair (possibly dropping records silently).
+    Starts,
+    /// Runs its own repair: truncates the last segment, leaves `<segment>.broken`, starts.
+    RepairsTail,
+    /// Exits with an error.
+    Refuses,
+}
+
+impl Outcome {
+    /// The JSON name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Starts => "starts",
+            Outcome::RepairsTail => "repairs_tail",
+            Outcome::Refuses => "refuses",
+        }
+    }
+}
+
+/// The etcd release line that wrote the WAL, as far as the data tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub enum Release {
+    /// etcd 3.4: WAL snapshot records (index > 0) without conf_state.
+    #[cfg_attr(feature = "serde", serde(rename = "3.4"))]
+    V3_4,
+    /// etcd 3.5: WAL snapshot records (index > 0) carry conf_state.
+    #[cfg_attr(feature = "serde", serde(rename = "3.5"))]
+    V3_5,
+    /// No snapshot record past index 0: cannot tell.
+    #[cfg_attr(feature = "serde", serde(rename = "unknown"))]
+    Unknown,
+}
+
+impl Release {
+    /// Guess from the snapshot records.
+    pub fn detect(scan: &Scan) -> Release {
+        match scan.snapshots.iter().find(|s| s.index > 0) {
+            Some(s) if s.has_conf_state => Release::V3_5,
+            Some(_) => Release::V3_4,
+            None => Release::Unknown,
+        }
+    }
+}
+
+/// What the caller knows beyond the WAL.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Context {
+    /// `(term, index)` of every readable `.snap` file, or `None` when the snap directory
+    /// is unknown (then the newest WAL snapshot record is assumed to have its `.snap`).
+    pub snap_files: Option<Vec<(u64, u64)>>,
+    /// The db's `meta/consistent_index`, when known.
+    pub db_consistent_index: Option<u64>,
+}
+
+/// Where etcd's own repair cuts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct TailRepair {
+    /// Segment file name (always the last segment).
+    pub segment: String,
+    /// Its new size: the end of the last valid record.
+    pub truncate_at: u64,
+}
+
+/// The prediction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct Prediction {
+    /// What etcd does.
+    pub outcome: Outcome,
+    /// The error etcd exits with (for `refuses`) or repairs (for `repairs_tail`).
+    pub etcd_error: Option<String>,
+    /// The log line etcd prints for a refusal.
+    pub etcd_message: Option<String>,
+    /// Index into `Scan::findings` of the finding that decides the outcome.
+    pub decisive: Option<usize>,
+    /// Start snapshot (index, term) etcd replays from.
+    pub start_snapshot: (u64, u64),
+    /// Position of the first segment `ReadAll` reads.
+    pub start_segment: Option<usize>,
+    /// etcd's own tail repair, for `repairs_tail`.
+    pub repair: Option<TailRepair>,
+    /// Last raft index etcd's log holds after start (None when it refuses).
+    pub last_index_after_start: Option<u64>,
+    /// Starts, but the log ends below the db's consistent index: reads work, every write
+    /// times out.
+    pub wedged: bool,
+    /// Release line assumed.
+    pub release: Release,
+    /// Where later releases behave differently.
+    pub later_releases: Option<String>,
+}
+
+/// Predict etcd's behaviour.
+pub fn predict(scan: &Scan, ctx: &Context) -> Prediction {
+    let mut p = predict_start(scan, ctx);
+    let last_pos = scan.dir.segments.len().saturating_sub(1);
+    if let Some(d) = p.decisive.and_then(|i| scan.findings.get(i)) {
+        if d.kind == FindingKind::OversizedLength && d.segment_pos == last_pos {
+            p.later_releases = Some(
+                "etcd 3.5.7+ treat an oversized length word in the last segment as a torn tail \
+                 and repair it; 3.4.0-3.4.9 have no size check"
+                    .into(),
+            );
+        }
+    }
+    // A chain break right after a missing segment is the symptom; the gap is the cause.
+    if let Some(d) = p.decisive.and_then(|i| scan.findings.get(i)) {
+        if d.kind == FindingKind::ChainBreak && d.offset == Some(0) {
+            let pos = d.segment_pos;
+            if let Some(m) = scan
+                .findings
+                .iter()
+                .position(|f| f.kind == FindingKind::MissingSegment && f.segment_pos == pos)
+            {
+                p.decisive = Some(m);
+            }
+        }
+    }
+    p
+}
+
+fn predict_start(scan: &Scan, ctx: &Context) -> Prediction {
+    let release = Release::detect(scan);
+    let mut p = Prediction {
+        outcome: Outcome::Starts,
+        etcd_error: None,
+        etcd_message: None,
+        decisive: None,
+        start_snapshot: (0, 0),
+        start_segment: None,
+        repair: None,
+        last_index_after_start: None,
+        wedged: false,
+        release,
+        later_releases: None,
+    };
+    let refuse = |p: &mut Prediction, i: Option<usize>, err: String, msg: &str| {
+        p.outcome = Outcome::Refuses;
+        p.etcd_error = Some(err);
+        p.etcd_message = Some(msg.to_string());
+        p.decisive = i;
+        p.last_index_after_start = None;
+    };
+    let last_pos = scan.dir.segments.len().saturating_sub(1);
+    let stops = |f: &Finding| {
+        matches!(
+            f.reaction,
+            EtcdReaction::UnexpectedEof | EtcdReaction::Fatal | EtcdReaction::FatalOnReplay
+        )
+    };
+
+    // 1. ValidSnapshotEntries over every segment.
+    let mut vse_stop = None;
+    for (i, f) in scan.findings.iter().enumerate() {
+        match f.reaction {
+            EtcdReaction::Fatal => {
+                refuse(&mut p, Some(i), f.etcd_error.clone(), "discovery failed");
+                return p;
+            }
+            EtcdReaction::UnexpectedEof => {
+                vse_stop = Some((f.segment_pos, f.offset.unwrap_or(0)));
+                break;
+            }
+            _ => {}
+        }
+    }
+    let before_vse_stop = |pos: usize, off: u64| match vse_stop {
+        None => true,
+        Some((sp, so)) => (pos, off) < (sp, so),
+    };
+    let commit = scan.hard_state.map_or(0, |h| h.commit);
+    let mut candidates: Vec<(u64, u64)> = scan
+        .snapshots
+        .iter()
+        .filter(|s| before_vse_stop(s.segment_pos, s.offset) && s.index <= commit)
+        .map(|s| (s.term, s.index))
+        .collect();
+    // 2. The newest .snap that matches (names sort by term, then index).
+    candidates.sort_unstable();
+    let start = match &ctx.snap_files {
+        Some(files) => files
+            .iter()
+            .filter(|f| candidates.contains(f))
+            .max()
+            .copied()
+            .unwrap_or((0, 0)),
+        None => candidates.last().copied().unwrap_or((0, 0)),
+    };
+    p.start_snapshot = (start.1, start.0);
+    let s_index = start.1;
+
+    // 3. Open: segment selection and sequence continuity.
+    let Some(first) = scan.dir.search_index(s_index) else {
+        refuse(
+            &mut p,
+            None,
+            "wal: file not found".into(),
+            "failed to open WAL",
+        );
+        return p;
+    };
+    p.start_segment = Some(first);
+    if let Some(gap_at) = scan.dir.first_seq_gap(first) {
+        let i = scan.findings.iter().position(|f| {
+            matches!(
+                f.kind,
+                FindingKind::SegmentGap | FindingKind::MissingSegment
+            ) && f.segment_pos == gap_at
+        });
+        refuse(
+            &mut p,
+            i,
+            "wal: file not found".into(),
+            "failed to open WAL",
+        );
+        return p;
+    }
+
+    // 4. ReadAll from `first`: a fresh decoder does not check the first crc record.
+    let replayed = |f: &Finding| {
+        f.segment_pos >= first
+            && !(f.kind == FindingKind::ChainBreak && f.segment_pos == first && f.offset == Some(0))
+            && f.kind != FindingKind::MissingSegment
+            && f.kind != FindingKind::SegmentGap
+    };
+    let read_all_stop = scan
+        .findings
+        .iter()
+        .enumerate()
+        .find(|(_, f)| replayed(f) && stops(f));
+    let mut last_index = scan
+        .last_entry_before_damage
+        .map_or(0, |(i, _)| i)
+        .max(s_index);
+    if let Some((i, f)) = read_all_stop {
+        if f.reaction != EtcdReaction::UnexpectedEof {
+            refuse(
+                &mut p,
+                Some(i),
+                f.etcd_error.clone(),
+                "failed to read WAL, cannot be repaired",
+            );
+            return p;
+        }
+        // Repair: the last segment alone, with a fresh decoder.
+        let repair_stop = scan.findings.iter().enumerate().find(|(_, f)| {
+            f.segment_pos == last_pos
+                && !(f.kind == FindingKind::ChainBreak && f.offset == Some(0))
+                && matches!(
+                    f.reaction,
+                    EtcdReaction::UnexpectedEof | EtcdReaction::Fatal
+                )
+        });
+        match repair_stop {
+            Some((j, rf)) if rf.reaction == EtcdReaction::UnexpectedEof && j == i => {
+                p.outcome = Outcome::RepairsTail;
+                p.etcd_error = Some(f.etcd_error.clone());
+                p.decisive = Some(i);
+                p.repair = Some(TailRepair {
+                    segment: rf.segment.clone(),
+                    truncate_at: rf.offset.unwrap_or(0),
+                });
+            }
+            Some((j, rf)) if rf.reaction == EtcdReaction::Fatal => {
+                refuse(
+                    &mut p,
+                    Some(j),
+                    rf.etcd_error.clone(),
+                    "failed to repair WAL",
+                );
+                return p;
+            }
+            _ => {
+                refuse(
+                    &mut p,
+                    Some(i),
+                    f.etcd_error.clone(),
+                    "failed to read WAL, cannot be repaired",
+                );
+                return p;
+            }
+        }
+    } else if let Some(i) = scan
+        .findings
+        .iter()
+        .position(|f| f.kind == FindingKind::RecordsAfterEnd && f.segment_pos == last_pos)
+    {
+        // Silent end in the last segment: etcd starts and overwrites what follows.
+        p.decisive = Some(i);
+    }
+
+    // Semantic checks of ReadAll: entries must continue the log after S.
+    if let Some(i) = index_gap(scan, first, s_index) {
+        refuse(
+            &mut p,
+            i,
+            "wal: slice bounds out of range".into(),
+            "failed to read WAL, cannot be repaired",
+        );
+        return p;
+    }
+    if scan
+        .findings
+        .iter()
+        .all(|f| !stops(f) || f.segment_pos < first)
+    {
+        // Nothing stops the replay: the whole log is kept.
+        last_index = scan
+            .segments
+            .iter()
+            .filter_map(|s| s.last_index)
+            .max()
+            .unwrap_or(0)
+            .max(s_index);
+        if scan
+            .segments
+            .iter()
+            .any(|s| s.end == SegmentEnd::ZeroWordWithData)
+        {
+            last_index = scan
+                .last_entry_before_damage
+                .map_or(0, |(i, _)| i)
+                .max(s_index);
+        }
+    }
+    p.last_index_after_start = Some(last_index);
+    if let Some(ci) = ctx.db_consistent_index {
+        p.wedged = last_index < ci;
+    }
+    p
+}
+
+/// `ReadAll`'s "slice bounds out of range": an entry after S whose index skips ahead.
+fn index_gap(scan: &Scan, first: usize, s_index: u64) -> Option<Option<usize>> {
+    let mut last = s_index;
+    for run in scan
+        .runs
+        .iter()
+        .filter(|r| r.segment_pos >= first && r.before_damage)
+    {
+        if run.last <= s_index {
+            continue;
+        }
+        let from = run.first.max(s_index + 1);
+        if from > last + 1 {
+            return Some(None);
+        }
+        last = run.last;
+    }
+    None
+}

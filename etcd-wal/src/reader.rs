@@ -1,0 +1,158 @@
+//! Positioned, buffered reads of one segment file.
+//!
+//! No memory map: a live etcd truncates its tail segment (on cut and on repair), and a
+//! mapped page that disappears raises SIGBUS. Reads go through one reused buffer, so
+//! memory stays bounded whatever the segment size, and each byte is read from the file
+//! once when the caller walks forward.
+
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use crate::error::Error;
+
+/// How much is read at a time.
+pub const CHUNK: usize = 4 << 20;
+
+/// A segment file opened read-only (no lock is taken).
+#[derive(Debug)]
+pub struct SegmentReader {
+    file: File,
+    path: PathBuf,
+    size: u64,
+    buf: Vec<u8>,
+    /// File offset of `buf[0]`.
+    buf_off: u64,
+}
+
+impl SegmentReader {
+    /// Open `path` read-only. The size is captured now, as etcd captures it on open.
+    pub fn open(path: &Path) -> Result<SegmentReader, Error> {
+        let io = |source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file = File::open(path).map_err(io)?;
+        let size = file.metadata().map_err(io)?.len();
+        Ok(SegmentReader {
+            file,
+            path: path.to_path_buf(),
+            size,
+            buf: Vec::new(),
+            buf_off: 0,
+        })
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// File size when opened, in bytes.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Bytes from `off` to the end of the file.
+    pub fn remaining(&self, off: u64) -> u64 {
+        self.size.saturating_sub(off)
+    }
+
+    /// The bytes `[off, off + len)`. The caller checks that they lie inside the file;
+    /// a file that shrank since it was opened gives an `UnexpectedEof` I/O error.
+    pub fn bytes(&mut self, off: u64, len: usize) -> Result<&[u8], Error> {
+        let end = off
+            .checked_add(len as u64)
+            .filter(|&e| e <= self.size)
+            .ok_or_else(|| {
+                self.io_error(
+                    std::io::ErrorKind::UnexpectedEof,
+                    off,
+                    "read past the end of the file",
+                )
+            })?;
+        let buf_end = self.buf_off + self.buf.len() as u64;
+        if off < self.buf_off || end > buf_end {
+            self.refill(off, len)?;
+        }
+        let start = (off - self.buf_off) as usize;
+        self.buf
+            .get(start..start + len)
+            .ok_or_else(|| self.io_error(std::io::ErrorKind::UnexpectedEof, off, "short read"))
+    }
+
+    fn refill(&mut self, off: u64, len: usize) -> Result<(), Error> {
+        let buf_end = self.buf_off + self.buf.len() as u64;
+        // Keep the part of the window already read (walking forward reads each byte once).
+        let keep_from = if off >= self.buf_off && off < buf_end {
+            (off - self.buf_off) as usize
+        } else {
+            self.buf.len()
+        };
+        let kept = self.buf.len() - keep_from;
+        self.buf.drain(..keep_from);
+        if kept == 0 {
+            self.buf.clear();
+        }
+        self.buf_off = off;
+        let want = len.max(CHUNK);
+        let want = (want as u64).min(self.size - off) as usize;
+        let read_from = off + kept as u64;
+        let to_read = want.saturating_sub(kept);
+        let old = self.buf.len();
+        self.buf.resize(old + to_read, 0);
+        let mut filled = 0usize;
+        while filled < to_read {
+            let dst = &mut self.buf[old + filled..];
+            match self.file.read_at(dst, read_from + filled as u64) {
+                Ok(0) => {
+                    self.buf.truncate(old + filled);
+                    return Err(self.io_error(
+                        std::io::ErrorKind::UnexpectedEof,
+                        read_from + filled as u64,
+                        "file shrank while being read (is etcd running?)",
+                    ));
+                }
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(source) => {
+                    self.buf.truncate(old + filled);
+                    return Err(Error::Io {
+                        path: self.path.clone(),
+                        source,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn io_error(&self, kind: std::io::ErrorKind, off: u64, what: &str) -> Error {
+        Error::Io {
+            path: self.path.clone(),
+            source: std::io::Error::new(kind, format!("{what} at offset {off}")),
+        }
+    }
+
+    /// The little-endian u64 at `off` (caller checks 8 bytes remain).
+    pub fn u64_le(&mut self, off: u64) -> Result<u64, Error> {
+        let b = self.bytes(off, 8)?;
+        let mut a = [0u8; 8];
+        a.copy_from_slice(b);
+        Ok(u64::from_le_bytes(a))
+    }
+
+    /// Offset of the first non-zero byte in `[from, size)`, if any.
+    pub fn first_nonzero(&mut self, from: u64) -> Result<Option<u64>, Error> {
+        let mut off = from;
+        while off < self.size {
+            let len = (self.size - off).min(CHUNK as u64) as usize;
+            let chunk = self.bytes(off, len)?;
+            if let Some(i) = chunk.iter().position(|&b| b != 0) {
+                return Ok(Some(off + i as u64));
+            }
+            off += len as u64;
+        }
+        Ok(None)
+    }
+}
