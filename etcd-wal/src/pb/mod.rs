@@ -9,6 +9,11 @@
 //! These types copy `bytes` fields; the verify path uses the zero-copy decoders in
 //! [`crate::record`] instead and reaches for these only to decode a payload fully.
 
+pub mod authpb;
+pub mod etcdserverpb;
+pub mod leasepb;
+pub mod membershippb;
+pub mod mvccpb;
 pub mod raftpb;
 pub mod walpb;
 
