@@ -1,1 +1,39 @@
-//! placeholder
+//! Read etcd's snapshot-side data — bbolt db files with etcd's MVCC schema, `.snap` files,
+//! `snapshot save` files — read-only, in bounded memory, never panicking on damaged input.
+//!
+//! ```no_run
+//! # fn main() -> etcd_snap::Result<()> {
+//! let st = etcd_snap::status::status("snapshot.db")?;
+//! println!("hash {} revision {} keys {}", st.etcdutl.hash, st.etcdutl.revision, st.etcdutl.total_keys);
+//!
+//! let db = etcd_snap::bolt::Db::open("member/snap/db")?;
+//! for (key, live) in etcd_snap::mvcc::live_keys(&db, None, b"/registry/")?.keys {
+//!     println!("{} @ {}", etcd_snap::escape(&key), live.mod_revision);
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! API structure:
+//! - [`bolt`]: our own bbolt reader ([`bolt::Db`], [`bolt::Cursor`], [`bolt::Db::check`]).
+//! - [`mvcc`]: the `key` bucket — revisions, live keys, a key's history.
+//! - [`schema`]: `meta`, `members`, `lease`, `alarm`, `cluster`, `auth*` buckets.
+//! - [`snapfile`]: `.snap` files, and which one etcd would load ([`snapfile::inspect_snap_dir`]).
+//! - [`hash`]: the SHA-256 trailer of `snapshot save` files.
+//! - [`status`]: `etcdutl snapshot status` numbers and more.
+//! - [`member`]: one report over a `member/` directory's snap side.
+#![deny(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
+
+pub mod bolt;
+mod bytes;
+mod error;
+pub mod hash;
+pub mod mvcc;
+pub mod schema;
+pub mod status;
+
+pub use bytes::escape;
+pub use error::{Error, Result};

@@ -1,0 +1,303 @@
+//! A full integrity walk, like bbolt's `tx.Check`: every page reachable from the root
+//! bucket is read once; references out of range, pages referenced twice, wrong page
+//! types, elements outside their page, keys out of order, bad bucket values and (when the
+//! freelist is persisted) freelist inconsistencies are reported as findings.
+
+use std::collections::HashSet;
+
+use crate::error::Result;
+
+use super::cursor::MAX_DEPTH;
+use super::db::{Bucket, Db, ReadError};
+use super::finding::{Finding, FindingKind};
+use super::page::{Page, PageKind};
+
+/// At most this many findings are kept; the rest are counted in
+/// [`CheckReport::findings_dropped`].
+pub const MAX_FINDINGS: usize = 10_000;
+
+/// The result of [`Db::check`].
+#[derive(Debug, Clone, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct CheckReport {
+    /// Damage found, in walk order (meta findings first).
+    pub findings: Vec<Finding>,
+    /// Findings beyond [`MAX_FINDINGS`], counted but not kept.
+    pub findings_dropped: u64,
+    /// Pages reachable from the root bucket (overflow pages included).
+    pub reachable_pages: u64,
+    /// Free pages: the persisted freelist's ids, or (etcd's `NoFreelistSync`) pages in
+    /// `[2, pgid)` that are not reachable.
+    pub free_pages: u64,
+    /// The active meta's pgid.
+    pub high_water: u64,
+    /// Buckets seen (top-level and nested).
+    pub buckets: u64,
+    /// Non-bucket key/values seen.
+    pub keys: u64,
+}
+
+impl CheckReport {
+    /// No findings at all.
+    pub fn is_clean(&self) -> bool {
+        self.findings.is_empty() && self.findings_dropped == 0
+    }
+}
+
+struct Checker<'a> {
+    db: &'a Db,
+    reachable: HashSet<u64>,
+    report: CheckReport,
+}
+
+impl Db {
+    /// Walk every reachable page and report damage (see the module docs of
+    /// [`check`](crate::bolt::check)). `Err` only for I/O errors.
+    pub fn check(&self) -> Result<CheckReport> {
+        let mut c = Checker {
+            db: self,
+            reachable: HashSet::new(),
+            report: CheckReport {
+                high_water: self.meta().pgid,
+                ..CheckReport::default()
+            },
+        };
+        for f in self.meta_findings() {
+            c.push(f);
+        }
+        let ps = u64::from(self.page_size());
+        let needed = self.size();
+        if self.file_size() < needed {
+            c.push(Finding {
+                kind: FindingKind::FileShorterThanHighWater {
+                    file_size: self.file_size(),
+                    needed,
+                },
+                page: self.file_size() / ps,
+                offset: self.file_size(),
+                referenced_from: None,
+            });
+        }
+        let root = self.root();
+        c.walk_page(
+            root.root(),
+            Some(u64::from(self.active_meta())),
+            0,
+            None,
+            None,
+            true,
+        )?;
+        c.freelist()?;
+        c.report.reachable_pages = c.reachable.len() as u64;
+        Ok(c.report)
+    }
+}
+
+impl Checker<'_> {
+    fn push(&mut self, f: Finding) {
+        if self.report.findings.len() < MAX_FINDINGS {
+            self.report.findings.push(f);
+        } else {
+            self.report.findings_dropped += 1;
+        }
+    }
+
+    fn found(&mut self, kind: FindingKind, page: u64, offset: u64, from: Option<u64>) {
+        self.push(Finding {
+            kind,
+            page,
+            offset,
+            referenced_from: from,
+        });
+    }
+
+    fn offset_of(&self, id: u64) -> u64 {
+        id.saturating_mul(u64::from(self.db.page_size()))
+    }
+
+    fn walk_page(
+        &mut self,
+        id: u64,
+        from: Option<u64>,
+        depth: usize,
+        lo: Option<&[u8]>,
+        hi: Option<&[u8]>,
+        top: bool,
+    ) -> Result<()> {
+        let offset = self.offset_of(id);
+        if depth > MAX_DEPTH {
+            let depth = depth as u32;
+            self.found(FindingKind::TooDeep { depth }, id, offset, from);
+            return Ok(());
+        }
+        let high_water = self.db.meta().pgid;
+        if id < 2 || id >= high_water {
+            self.found(FindingKind::PageOutOfRange { high_water }, id, offset, from);
+            return Ok(());
+        }
+        if self.reachable.contains(&id) {
+            self.found(FindingKind::MultipleReferences, id, offset, from);
+            return Ok(());
+        }
+        let page = match self.db.read_tree_page(id, from) {
+            Ok(p) => p,
+            Err(ReadError::Damage(f)) => {
+                self.reachable.insert(id);
+                self.push(f);
+                return Ok(());
+            }
+            Err(ReadError::Io(e)) => return Err(self.db.read_error(ReadError::Io(e))),
+        };
+        self.mark(&page, from);
+        self.walk_elements(&page, depth, lo, hi, top)
+    }
+
+    /// Mark a page and its overflow pages reachable.
+    fn mark(&mut self, page: &Page, from: Option<u64>) {
+        for i in 0..=u64::from(page.header().overflow) {
+            let id = page.id().saturating_add(i);
+            if !self.reachable.insert(id) {
+                let offset = self.offset_of(id);
+                self.found(FindingKind::MultipleReferences, id, offset, from);
+            }
+        }
+    }
+
+    fn key_in_order(prev: Option<&[u8]>, key: &[u8], lo: Option<&[u8]>, hi: Option<&[u8]>) -> bool {
+        prev.is_none_or(|p| key > p) && lo.is_none_or(|l| key >= l) && hi.is_none_or(|h| key < h)
+    }
+
+    fn walk_elements(
+        &mut self,
+        page: &Page,
+        depth: usize,
+        lo: Option<&[u8]>,
+        hi: Option<&[u8]>,
+        top: bool,
+    ) -> Result<()> {
+        let (pid, poff) = (page.id(), page.offset());
+        let mut prev: Option<&[u8]> = None;
+        match page.header().kind() {
+            PageKind::Branch => {
+                for i in 0..page.count() {
+                    let e = match page.branch(i) {
+                        Ok(e) => e,
+                        Err(kind) => {
+                            self.found(kind, pid, poff, None);
+                            break;
+                        }
+                    };
+                    if !Self::key_in_order(prev, e.key, lo, hi) {
+                        self.found(FindingKind::KeyOrder { index: i }, pid, poff, None);
+                    }
+                    let next_key = match i.checked_add(1).filter(|n| *n < page.count()) {
+                        Some(n) => page.branch(n).ok().map(|n| n.key),
+                        None => hi,
+                    };
+                    self.walk_page(e.pgid, Some(pid), depth + 1, Some(e.key), next_key, top)?;
+                    prev = Some(e.key);
+                }
+            }
+            PageKind::Leaf => {
+                for i in 0..page.count() {
+                    let e = match page.leaf(i) {
+                        Ok(e) => e,
+                        Err(kind) => {
+                            self.found(kind, pid, poff, None);
+                            break;
+                        }
+                    };
+                    if !Self::key_in_order(prev, e.key, lo, hi) {
+                        self.found(FindingKind::KeyOrder { index: i }, pid, poff, None);
+                    }
+                    prev = Some(e.key);
+                    if Db::is_bucket_flag(e.flags) {
+                        let value_offset = poff.saturating_add(e.value_pos as u64);
+                        match Bucket::from_value(e.key, e.value, value_offset, pid, poff, i) {
+                            Ok(b) => self.walk_bucket(&b, depth + 1)?,
+                            Err(kind) => self.found(kind, pid, poff, None),
+                        }
+                    } else if top {
+                        self.found(FindingKind::BadBucketValue { index: i }, pid, poff, None);
+                    } else {
+                        self.report.keys += 1;
+                    }
+                }
+            }
+            _ => {
+                let flags = page.header().flags;
+                self.found(FindingKind::InvalidPageType { flags }, pid, poff, None);
+            }
+        }
+        Ok(())
+    }
+
+    fn walk_bucket(&mut self, b: &Bucket, depth: usize) -> Result<()> {
+        self.report.buckets += 1;
+        if depth > MAX_DEPTH {
+            let depth = depth as u32;
+            self.found(FindingKind::TooDeep { depth }, b.page(), b.offset(), None);
+            return Ok(());
+        }
+        match b.inline_page() {
+            Some(p) => self.walk_elements(p, depth, None, None, false),
+            None => self.walk_page(b.root(), Some(b.page()), depth, None, None, false),
+        }
+    }
+
+    fn freelist(&mut self) -> Result<()> {
+        let meta = *self.db.meta();
+        let ps = u64::from(self.db.page_size());
+        let last = meta.pgid.min(self.db.file_size() / ps);
+        if !meta.freelist_persisted() {
+            let free = (2..last).filter(|id| !self.reachable.contains(id)).count();
+            self.report.free_pages = free as u64;
+            return Ok(());
+        }
+        let from = Some(u64::from(self.db.active_meta()));
+        let id = meta.freelist;
+        let page = match self.db.read_page(id, from) {
+            Ok(p) => p,
+            Err(ReadError::Damage(f)) => {
+                self.push(f);
+                return Ok(());
+            }
+            Err(ReadError::Io(e)) => return Err(self.db.read_error(ReadError::Io(e))),
+        };
+        if page.header().kind() != PageKind::Freelist {
+            let flags = page.header().flags;
+            self.found(
+                FindingKind::InvalidPageType { flags },
+                id,
+                page.offset(),
+                from,
+            );
+            return Ok(());
+        }
+        self.mark(&page, from);
+        let ids = match page.freelist_ids() {
+            Ok(ids) => ids,
+            Err(kind) => {
+                self.found(kind, id, page.offset(), from);
+                return Ok(());
+            }
+        };
+        let mut freed = HashSet::new();
+        for fid in ids {
+            let off = self.offset_of(fid);
+            if !freed.insert(fid) {
+                self.found(FindingKind::AlreadyFreed, fid, off, Some(id));
+            } else if self.reachable.contains(&fid) {
+                self.found(FindingKind::ReachableFreed, fid, off, Some(id));
+            }
+        }
+        self.report.free_pages = freed.len() as u64;
+        for pid in 2..last {
+            if !self.reachable.contains(&pid) && !freed.contains(&pid) {
+                let off = self.offset_of(pid);
+                self.found(FindingKind::UnreachableUnfreed, pid, off, None);
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,493 @@
+//! Opening a bolt file read-only and reading pages and buckets with positioned reads.
+//!
+//! No mmap (a live etcd or a `cp` truncating the file would raise SIGBUS), no lock (a
+//! read-only probe must not block on, or be blocked by, a running etcd), no writes.
+
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use crate::bytes::u64_le;
+use crate::error::{Error, Result};
+
+use super::cursor::Cursor;
+use super::finding::{Finding, FindingKind};
+use super::meta::{self, Meta, MetaProblem, PageSizeSource};
+use super::page::{LEAF_FLAG_BUCKET, Page, PageKind};
+
+/// Largest page (with its overflow pages) this reader loads, in bytes. etcd's largest
+/// values are bounded by `--max-request-bytes` (1.5 MiB by default); a larger page is
+/// reported as [`FindingKind::PageTooLarge`] rather than allocated.
+pub const MAX_PAGE_BYTES: u64 = 64 << 20;
+
+/// Bucket header length inside a bucket value: root pgid u64, sequence u64.
+const BUCKET_HEADER_LEN: usize = 16;
+
+/// One meta page as found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct MetaSlot {
+    /// File offset of the meta page.
+    pub offset: u64,
+    /// The fields, when at least the meta struct could be read.
+    pub meta: Option<Meta>,
+    /// Why the page is not a valid meta, if it is not.
+    pub problem: Option<MetaProblem>,
+}
+
+/// An open bolt file.
+#[derive(Debug)]
+pub struct Db {
+    path: PathBuf,
+    file: File,
+    file_size: u64,
+    page_size: u32,
+    page_size_source: PageSizeSource,
+    metas: [MetaSlot; 2],
+    active: u8,
+    meta: Meta,
+}
+
+/// A page read that failed: an I/O error or damage.
+#[derive(Debug)]
+pub(crate) enum ReadError {
+    Io(std::io::Error),
+    Damage(Finding),
+}
+
+/// A bucket: a B+tree rooted at a page, or inline inside its parent's leaf value.
+#[derive(Debug, Clone)]
+pub struct Bucket {
+    name: Vec<u8>,
+    root: u64,
+    sequence: u64,
+    inline: Option<Page>,
+    page: u64,
+    offset: u64,
+}
+
+impl Bucket {
+    /// The bucket's name (empty for the root bucket).
+    pub fn name(&self) -> &[u8] {
+        &self.name
+    }
+
+    /// Root page id, 0 for an inline bucket.
+    pub fn root(&self) -> u64 {
+        self.root
+    }
+
+    /// The bucket's sequence number.
+    pub fn sequence(&self) -> u64 {
+        self.sequence
+    }
+
+    /// Whether the bucket is stored inline in its parent's leaf.
+    pub fn is_inline(&self) -> bool {
+        self.inline.is_some()
+    }
+
+    /// Page id holding this bucket's header (the parent's leaf page).
+    pub fn page(&self) -> u64 {
+        self.page
+    }
+
+    /// File offset of the page holding this bucket's header.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    pub(crate) fn inline_page(&self) -> Option<&Page> {
+        self.inline.as_ref()
+    }
+
+    /// Parse a bucket from the value of a leaf element flagged as a bucket.
+    /// `value_offset` is the file offset of the value; `holder`/`holder_offset` the page
+    /// holding the element.
+    pub(crate) fn from_value(
+        name: &[u8],
+        value: &[u8],
+        value_offset: u64,
+        holder: u64,
+        holder_offset: u64,
+        index: u16,
+    ) -> Result<Bucket, FindingKind> {
+        let bad = FindingKind::BadBucketValue { index };
+        let root = u64_le(value, 0).ok_or(bad.clone())?;
+        let sequence = u64_le(value, 8).ok_or(bad.clone())?;
+        let inline = if root == 0 {
+            let bytes = value.get(BUCKET_HEADER_LEN..).ok_or(bad.clone())?.to_vec();
+            let at = value_offset.saturating_add(BUCKET_HEADER_LEN as u64);
+            let page = Page::from_bytes(holder, at, bytes).ok_or(bad.clone())?;
+            if page.header.kind() != PageKind::Leaf {
+                return Err(bad);
+            }
+            Some(page)
+        } else {
+            None
+        };
+        Ok(Bucket {
+            name: name.to_vec(),
+            root,
+            sequence,
+            inline,
+            page: holder,
+            offset: holder_offset,
+        })
+    }
+}
+
+/// One key/value of a bucket, as yielded by a [`Cursor`].
+#[derive(Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The key.
+    pub key: Vec<u8>,
+    /// The value (for a nested bucket: its raw bucket header and inline page).
+    pub value: Vec<u8>,
+    /// Whether this entry is a nested bucket.
+    pub is_bucket: bool,
+    /// Page id of the leaf holding it (for an inline bucket: the page holding the bucket).
+    pub page: u64,
+    /// File offset of that page.
+    pub offset: u64,
+    /// 0-based element index in the leaf.
+    pub index: u16,
+    /// File offset of the value's first byte.
+    pub value_offset: u64,
+}
+
+impl std::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entry")
+            .field("key", &crate::bytes::debug_hex(&self.key))
+            .field("value", &crate::bytes::debug_hex(&self.value))
+            .field("is_bucket", &self.is_bucket)
+            .field("page", &self.page)
+            .field("index", &self.index)
+            .finish()
+    }
+}
+
+impl Db {
+    /// Open a bolt file read-only: discover the page size as bbolt does, read and
+    /// validate both meta pages, choose the active one. Takes no lock and never writes.
+    pub fn open(path: impl AsRef<Path>) -> Result<Db> {
+        let path = path.as_ref().to_path_buf();
+        let file = File::open(&path).map_err(|e| Error::io(&path, e))?;
+        let file_size = file.metadata().map_err(|e| Error::io(&path, e))?.len();
+        if file_size == 0 {
+            return Err(Error::EmptyFile { path });
+        }
+        let read = |off: u64, len: usize| read_upto(&file, file_size, off, len);
+        let (page_size, page_size_source) = meta::discover_page_size(file_size, read)
+            .map_err(|e| Error::io(&path, e))?
+            .ok_or_else(|| Error::InvalidDatabase { path: path.clone() })?;
+        if file_size < 2 * u64::from(page_size) {
+            return Err(Error::FileTooSmall {
+                path,
+                size: file_size,
+                page_size,
+            });
+        }
+        let mut metas = [0u64, u64::from(page_size)].map(|offset| MetaSlot {
+            offset,
+            meta: None,
+            problem: Some(MetaProblem::Unreadable),
+        });
+        let mut results = [Err(MetaProblem::Unreadable), Err(MetaProblem::Unreadable)];
+        for (slot, result) in metas.iter_mut().zip(results.iter_mut()) {
+            let buf = read_upto(&file, file_size, slot.offset, meta::META_PAGE_MIN)
+                .map_err(|e| Error::io(&path, e))?;
+            slot.meta = Meta::parse(&buf);
+            let mut r = meta::parse_valid(&buf);
+            if let Ok(m) = &r {
+                if m.page_size != page_size {
+                    r = Err(MetaProblem::PageSizeDiffers {
+                        found: m.page_size,
+                        expected: page_size,
+                    });
+                }
+            }
+            slot.problem = r.as_ref().err().copied();
+            *result = r;
+        }
+        let [r0, r1] = results;
+        let active = match meta::choose_active(&r0, &r1) {
+            Some(a) => a,
+            None => {
+                return Err(Error::BothMetasInvalid {
+                    path,
+                    meta0: r0.err().unwrap_or(MetaProblem::Unreadable),
+                    meta1: r1.err().unwrap_or(MetaProblem::Unreadable),
+                });
+            }
+        };
+        let meta = match (active, r0, r1) {
+            (0, Ok(m), _) | (1, _, Ok(m)) => m,
+            _ => return Err(Error::InvalidDatabase { path }),
+        };
+        Ok(Db {
+            path,
+            file,
+            file_size,
+            page_size,
+            page_size_source,
+            metas,
+            active,
+            meta,
+        })
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// File size in bytes (may exceed [`Db::size`]: a pre-grown file, or a `snapshot save`
+    /// file with its 32-byte SHA-256 trailer).
+    pub fn file_size(&self) -> u64 {
+        self.file_size
+    }
+
+    /// Page size in bytes.
+    pub fn page_size(&self) -> u32 {
+        self.page_size
+    }
+
+    /// How the page size was found.
+    pub fn page_size_source(&self) -> PageSizeSource {
+        self.page_size_source
+    }
+
+    /// The active meta (the one bbolt would use).
+    pub fn meta(&self) -> &Meta {
+        &self.meta
+    }
+
+    /// Which meta page is active: 0 or 1.
+    pub fn active_meta(&self) -> u8 {
+        self.active
+    }
+
+    /// Both meta pages as found.
+    pub fn metas(&self) -> &[MetaSlot; 2] {
+        &self.metas
+    }
+
+    /// The meta pages that do not validate (at most one, or `open` would have failed).
+    pub fn meta_findings(&self) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for (i, slot) in (0u8..).zip(self.metas.iter()) {
+            if let Some(problem) = slot.problem {
+                out.push(Finding {
+                    kind: FindingKind::MetaInvalid { meta: i, problem },
+                    page: u64::from(i),
+                    offset: slot.offset,
+                    referenced_from: None,
+                });
+            }
+        }
+        out
+    }
+
+    /// Size of the database as bbolt's `tx.Size()` gives it: pgid × page size, in bytes.
+    pub fn size(&self) -> u64 {
+        self.meta.pgid.saturating_mul(u64::from(self.page_size))
+    }
+
+    /// The root bucket (whose entries are the top-level buckets).
+    pub fn root(&self) -> Bucket {
+        Bucket {
+            name: Vec::new(),
+            root: self.meta.root,
+            sequence: self.meta.sequence,
+            inline: None,
+            page: u64::from(self.active),
+            offset: u64::from(self.active) * u64::from(self.page_size),
+        }
+    }
+
+    /// A cursor over a bucket's entries in key order, reading one page at a time.
+    pub fn cursor<'db>(&'db self, bucket: &Bucket) -> Cursor<'db> {
+        Cursor::new(self, bucket)
+    }
+
+    /// Open the nested bucket an entry (with `is_bucket`) describes.
+    pub fn open_bucket(&self, entry: &Entry) -> Result<Bucket> {
+        let bad = |kind| self.corrupt(kind, entry.page, entry.offset, None);
+        if !entry.is_bucket {
+            return Err(bad(FindingKind::BadBucketValue { index: entry.index }));
+        }
+        Bucket::from_value(
+            &entry.key,
+            &entry.value,
+            entry.value_offset,
+            entry.page,
+            entry.offset,
+            entry.index,
+        )
+        .map_err(bad)
+    }
+
+    /// Find a nested bucket by name inside `parent`.
+    pub fn bucket_in(&self, parent: &Bucket, name: &[u8]) -> Result<Option<Bucket>> {
+        match self.find(parent, name)? {
+            Some(e) if e.is_bucket => Ok(Some(self.open_bucket(&e)?)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Find a top-level bucket by name.
+    pub fn bucket(&self, name: &[u8]) -> Result<Option<Bucket>> {
+        self.bucket_in(&self.root(), name)
+    }
+
+    /// The entry with exactly this key in `bucket`, scanning in key order (stops at the
+    /// first larger key).
+    pub fn find(&self, bucket: &Bucket, key: &[u8]) -> Result<Option<Entry>> {
+        for e in self.cursor(bucket) {
+            let e = e?;
+            match e.key.as_slice().cmp(key) {
+                std::cmp::Ordering::Equal => return Ok(Some(e)),
+                std::cmp::Ordering::Greater => return Ok(None),
+                std::cmp::Ordering::Less => {}
+            }
+        }
+        Ok(None)
+    }
+
+    /// The value stored under `key` in `bucket` (not a nested bucket).
+    pub fn get(&self, bucket: &Bucket, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .find(bucket, key)?
+            .filter(|e| !e.is_bucket)
+            .map(|e| e.value))
+    }
+
+    /// Names of the top-level buckets, in order.
+    pub fn bucket_names(&self) -> Result<Vec<Vec<u8>>> {
+        let mut out = Vec::new();
+        for e in self.cursor(&self.root()) {
+            out.push(e?.key);
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn corrupt(
+        &self,
+        kind: FindingKind,
+        page: u64,
+        offset: u64,
+        from: Option<u64>,
+    ) -> Error {
+        Error::Corrupt {
+            path: self.path.clone(),
+            finding: Finding {
+                kind,
+                page,
+                offset,
+                referenced_from: from,
+            },
+        }
+    }
+
+    pub(crate) fn read_error(&self, e: ReadError) -> Error {
+        match e {
+            ReadError::Io(source) => Error::io(&self.path, source),
+            ReadError::Damage(finding) => Error::Corrupt {
+                path: self.path.clone(),
+                finding,
+            },
+        }
+    }
+
+    /// Read page `id` (with its overflow pages), checking it lies in `[2, pgid)` and inside
+    /// the file, and that its header names `id`. The page type is not checked here.
+    pub(crate) fn read_page(&self, id: u64, from: Option<u64>) -> Result<Page, ReadError> {
+        let ps = u64::from(self.page_size);
+        let offset = id.saturating_mul(ps);
+        let damage = |kind| {
+            ReadError::Damage(Finding {
+                kind,
+                page: id,
+                offset,
+                referenced_from: from,
+            })
+        };
+        let high_water = self.meta.pgid;
+        if id < 2 || id >= high_water {
+            return Err(damage(FindingKind::PageOutOfRange { high_water }));
+        }
+        let file_size = self.file_size;
+        if offset.checked_add(ps).is_none_or(|end| end > file_size) {
+            return Err(damage(FindingKind::PageBeyondEof { file_size }));
+        }
+        let first = read_upto(&self.file, file_size, offset, self.page_size as usize)
+            .map_err(ReadError::Io)?;
+        let Some(page) = Page::from_bytes(id, offset, first) else {
+            return Err(damage(FindingKind::PageBeyondEof { file_size }));
+        };
+        if page.header.id != id {
+            return Err(damage(FindingKind::PageIdMismatch {
+                found: page.header.id,
+            }));
+        }
+        let overflow = u64::from(page.header.overflow);
+        if overflow == 0 {
+            return Ok(page);
+        }
+        if id
+            .checked_add(overflow)
+            .is_none_or(|last| last >= high_water)
+        {
+            return Err(damage(FindingKind::PageOutOfRange { high_water }));
+        }
+        let total = (overflow + 1).saturating_mul(ps);
+        if total > MAX_PAGE_BYTES {
+            return Err(damage(FindingKind::PageTooLarge { bytes: total }));
+        }
+        if offset.checked_add(total).is_none_or(|end| end > file_size) {
+            return Err(damage(FindingKind::PageBeyondEof { file_size }));
+        }
+        let mut page = page;
+        let rest = read_upto(&self.file, file_size, offset + ps, (total - ps) as usize)
+            .map_err(ReadError::Io)?;
+        page.buf.extend_from_slice(&rest);
+        Ok(page)
+    }
+
+    /// Read a page that must be a branch or leaf (a bucket's tree page).
+    pub(crate) fn read_tree_page(&self, id: u64, from: Option<u64>) -> Result<Page, ReadError> {
+        let page = self.read_page(id, from)?;
+        match page.header.kind() {
+            PageKind::Branch | PageKind::Leaf => Ok(page),
+            _ => Err(ReadError::Damage(Finding {
+                kind: FindingKind::InvalidPageType {
+                    flags: page.header.flags,
+                },
+                page: id,
+                offset: page.offset,
+                referenced_from: from,
+            })),
+        }
+    }
+
+    /// Whether a leaf element is a nested bucket.
+    pub(crate) fn is_bucket_flag(flags: u32) -> bool {
+        flags & LEAF_FLAG_BUCKET != 0
+    }
+}
+
+/// Read up to `len` bytes at `off` (fewer at the end of the file; none past it).
+pub(crate) fn read_upto(
+    file: &File,
+    file_size: u64,
+    off: u64,
+    len: usize,
+) -> std::io::Result<Vec<u8>> {
+    let avail = file_size.saturating_sub(off);
+    let n = (len as u64).min(avail) as usize;
+    let mut buf = vec![0u8; n];
+    file.read_exact_at(&mut buf, off)?;
+    Ok(buf)
+}
