@@ -172,5 +172,28 @@ impl Error {
     }
 }
 
+/// An error reduced to its code and message, for reports that must be `Clone` and
+/// serializable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct ErrorInfo {
+    /// [`Error::code`].
+    pub code: &'static str,
+    /// The full message.
+    pub message: String,
+    /// The finding, for [`Error::Corrupt`].
+    pub finding: Option<Finding>,
+}
+
+impl From<&Error> for ErrorInfo {
+    fn from(e: &Error) -> Self {
+        ErrorInfo {
+            code: e.code(),
+            message: e.to_string(),
+            finding: e.finding().cloned(),
+        }
+    }
+}
+
 /// Result alias for this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -17,7 +17,8 @@
 //! - [`bolt`]: our own bbolt reader ([`bolt::Db`], [`bolt::Cursor`], [`bolt::Db::check`]).
 //! - [`mvcc`]: the `key` bucket — revisions, live keys, a key's history.
 //! - [`schema`]: `meta`, `members`, `lease`, `alarm`, `cluster`, `auth*` buckets.
-//! - [`snapfile`]: `.snap` files, and which one etcd would load ([`snapfile::inspect_snap_dir`]).
+//! - [`snapfile`]: `.snap` files; [`v2store`]: the members in their v2 store JSON.
+//! - [`snapdir`]: which `.snap` etcd would load ([`snapdir::inspect_snap_dir`]), leftovers.
 //! - [`hash`]: the SHA-256 trailer of `snapshot save` files.
 //! - [`status`]: `etcdutl snapshot status` numbers and more.
 //! - [`member`]: one report over a `member/` directory's snap side.
@@ -31,9 +32,14 @@ pub mod bolt;
 mod bytes;
 mod error;
 pub mod hash;
+pub mod member;
 pub mod mvcc;
 pub mod schema;
+pub mod snapdir;
+pub mod snapfile;
 pub mod status;
+pub mod v2store;
 
 pub use bytes::escape;
-pub use error::{Error, Result};
+pub use error::{Error, ErrorInfo, Result};
+pub use member::{MemberReport, inspect_member, resolve_db_path};

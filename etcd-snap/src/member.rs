@@ -1,0 +1,159 @@
+//! One report over the snap side of a member directory: `.snap` files, the `db` file's
+//! meta pages and page-level findings, its etcd metadata, and how they fit together.
+
+use std::path::{Path, PathBuf};
+
+use crate::bolt::{CheckReport, Db, MetaSlot, PageSizeSource};
+use crate::error::{Error, ErrorInfo, Result};
+use crate::schema::{self, Alarm, Membership, MetaInfo};
+use crate::snapdir::{OtherFile, SnapDirReport, SnapRef, inspect_snap_dir};
+use crate::status::{EtcdutlStatus, etcdutl_status};
+
+/// What the `db` file holds and what is wrong with it.
+#[derive(Debug, Clone)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct DbReport {
+    /// The db file.
+    pub path: PathBuf,
+    /// File size in bytes.
+    pub file_size: u64,
+    /// Page size in bytes.
+    pub page_size: u32,
+    /// How the page size was found.
+    pub page_size_source: PageSizeSource,
+    /// The meta page bbolt would use (0 or 1).
+    pub active_meta: u8,
+    /// Both meta pages as found (an invalid one is also a finding in `check`).
+    pub metas: [MetaSlot; 2],
+    /// Page-level findings (page id + file offset each).
+    pub check: CheckReport,
+    /// The `meta` bucket (consistent index, term, compaction, confState).
+    pub meta: MetaInfo,
+    /// `members` / `members_removed`.
+    pub membership: Membership,
+    /// Active alarms.
+    pub alarms: Vec<Alarm>,
+    /// etcdutl's status numbers, if every page on the way could be read.
+    pub etcdutl: Option<EtcdutlStatus>,
+    /// Errors met while reading the etcd buckets (a damaged page on the way).
+    pub errors: Vec<ErrorInfo>,
+}
+
+/// Inspect one db file: `Err` only if it cannot be opened as bolt at all.
+pub fn inspect_db(path: impl AsRef<Path>) -> Result<DbReport> {
+    let db = Db::open(path.as_ref())?;
+    let mut errors = Vec::new();
+    let mut keep = |r: Result<()>| {
+        if let Err(e) = r {
+            errors.push(ErrorInfo::from(&e));
+        }
+    };
+    let check = db.check()?;
+    let mut meta = MetaInfo::default();
+    keep(schema::meta(&db).map(|m| meta = m));
+    let mut membership = Membership::default();
+    keep(schema::membership(&db).map(|m| membership = m));
+    let mut alarms = Vec::new();
+    keep(schema::alarms(&db).map(|(a, _)| alarms = a));
+    let mut etcdutl = None;
+    keep(etcdutl_status(&db).map(|s| etcdutl = Some(s)));
+    Ok(DbReport {
+        path: db.path().to_path_buf(),
+        file_size: db.file_size(),
+        page_size: db.page_size(),
+        page_size_source: db.page_size_source(),
+        active_meta: db.active_meta(),
+        metas: db.metas().clone(),
+        check,
+        meta,
+        membership,
+        alarms,
+        etcdutl,
+        errors,
+    })
+}
+
+/// The snap side of a member directory.
+#[derive(Debug, Clone)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct MemberReport {
+    /// The member directory.
+    pub member_dir: PathBuf,
+    /// `.snap` files and leftovers, or why `member/snap` could not be listed.
+    pub snap: Result<SnapDirReport, ErrorInfo>,
+    /// The `db` file, or why it could not be opened (missing, not bolt, both metas bad).
+    pub db: Result<DbReport, ErrorInfo>,
+    /// Index of the snapshot etcd would load.
+    pub snapshot_index: Option<u64>,
+    /// `db` consistent index < snapshot index: etcd 3.4/3.5 then needs
+    /// `<index>.snap.db` ("failed to find database snapshot file" without it).
+    pub db_behind_snapshot: Option<bool>,
+    /// When the db is behind: whether the matching `<index:016x>.snap.db` is present.
+    pub snap_db_present: Option<bool>,
+}
+
+/// Inspect `member_dir` (the directory holding `snap/` and `wal/`). `wal_snaps`: the WAL's
+/// snapshot entries ≤ HardState.commit, to pick the `.snap` as `LoadNewestAvailable` does.
+pub fn inspect_member(
+    member_dir: impl AsRef<Path>,
+    wal_snaps: Option<&[SnapRef]>,
+) -> Result<MemberReport> {
+    let member_dir = member_dir.as_ref();
+    let snap_dir = member_dir.join("snap");
+    let snap = inspect_snap_dir(&snap_dir, wal_snaps).map_err(|e| ErrorInfo::from(&e));
+    let db_path = snap_dir.join("db");
+    let db = if db_path.exists() {
+        inspect_db(&db_path).map_err(|e| ErrorInfo::from(&e))
+    } else {
+        Err(ErrorInfo::from(&Error::NotFound {
+            path: db_path,
+            what: "the member's bbolt db (snap/db)",
+        }))
+    };
+    let snapshot_index = snap
+        .as_ref()
+        .ok()
+        .and_then(|s| s.picked_entry())
+        .and_then(|e| e.snapshot.as_ref())
+        .map(|s| s.index);
+    let ci = db.as_ref().ok().and_then(|d| d.meta.consistent_index);
+    let db_behind_snapshot = match (snapshot_index, ci) {
+        (Some(si), Some(ci)) => Some(si > ci),
+        _ => None,
+    };
+    let snap_db_present = match (db_behind_snapshot, &snap, snapshot_index) {
+        (Some(true), Ok(s), Some(si)) => Some(
+            s.others
+                .iter()
+                .any(|o| matches!(o, OtherFile::SnapDb { index: Some(i), .. } if *i == si)),
+        ),
+        _ => None,
+    };
+    Ok(MemberReport {
+        member_dir: member_dir.to_path_buf(),
+        snap,
+        db,
+        snapshot_index,
+        db_behind_snapshot,
+        snap_db_present,
+    })
+}
+
+/// The db file meant by a path given on a command line: a file as is; for a directory,
+/// the first of `member/snap/db`, `snap/db`, `db` that exists (data dir, member dir, snap dir).
+pub fn resolve_db_path(path: impl AsRef<Path>) -> Result<PathBuf> {
+    let path = path.as_ref();
+    if !path.is_dir() {
+        return Ok(path.to_path_buf());
+    }
+    for rel in ["member/snap/db", "snap/db", "db"] {
+        let p = path.join(rel);
+        if p.is_file() {
+            return Ok(p);
+        }
+    }
+    Err(Error::NotFound {
+        path: path.to_path_buf(),
+        what: "a db file (member/snap/db, snap/db or db)",
+    })
+}
