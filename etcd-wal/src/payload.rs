@@ -1343,3 +1343,853 @@ impl serde::Serialize for PayloadView<'_> {
         m.end()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pb::authpb::{Permission, UserAddOptions};
+    use crate::pb::etcdserverpb::*;
+    use crate::pb::membershippb::*;
+    use crate::pb::raftpb::ConfChangeSingle;
+
+    fn irr(f: impl FnOnce(&mut InternalRaftRequest)) -> InternalRaftRequest {
+        let mut r = InternalRaftRequest {
+            header: Some(RequestHeader {
+                id: 42,
+                username: b"root".to_vec(),
+                auth_revision: 3,
+                requester_member_id: 0,
+            }),
+            ..Default::default()
+        };
+        f(&mut r);
+        r
+    }
+
+    fn put(key: &[u8], value: &[u8]) -> PutRequest {
+        PutRequest {
+            key: key.to_vec(),
+            value: value.to_vec(),
+            ..Default::default()
+        }
+    }
+
+    /// One IRR per kind, with every field of the request body set to something non-zero.
+    fn one_of_each() -> Vec<(EntryKind, InternalRaftRequest)> {
+        use EntryKind as K;
+        let txn = TxnRequest {
+            compare: vec![Compare {
+                result: CompareResult::Greater as i32,
+                target: CompareTarget::Mod as i32,
+                key: b"c".to_vec(),
+                target_union: Some(compare::TargetUnion::ModRevision(7)),
+                range_end: b"d".to_vec(),
+            }],
+            success: vec![RequestOp {
+                request: Some(request_op::Request::RequestPut(put(b"s", b"v"))),
+            }],
+            failure: vec![RequestOp {
+                request: Some(request_op::Request::RequestRange(RangeRequest {
+                    key: b"f".to_vec(),
+                    ..Default::default()
+                })),
+            }],
+        };
+        vec![
+            (
+                K::Put,
+                irr(|r| {
+                    r.put = Some(PutRequest {
+                        key: b"k".to_vec(),
+                        value: b"v".to_vec(),
+                        lease: 5,
+                        prev_kv: true,
+                        ignore_value: true,
+                        ignore_lease: true,
+                    })
+                }),
+            ),
+            (
+                K::Range,
+                irr(|r| {
+                    r.range = Some(RangeRequest {
+                        key: b"a".to_vec(),
+                        range_end: b"b".to_vec(),
+                        limit: 1,
+                        revision: 2,
+                        sort_order: SortOrder::Descend as i32,
+                        sort_target: SortTarget::Value as i32,
+                        serializable: true,
+                        keys_only: true,
+                        count_only: true,
+                        min_mod_revision: 3,
+                        max_mod_revision: 4,
+                        min_create_revision: 5,
+                        max_create_revision: 6,
+                    })
+                }),
+            ),
+            (
+                K::DeleteRange,
+                irr(|r| {
+                    r.delete_range = Some(DeleteRangeRequest {
+                        key: b"a".to_vec(),
+                        range_end: b"\0".to_vec(),
+                        prev_kv: true,
+                    })
+                }),
+            ),
+            (K::Txn, irr(|r| r.txn = Some(txn.clone()))),
+            (
+                K::Compaction,
+                irr(|r| {
+                    r.compaction = Some(CompactionRequest {
+                        revision: 9,
+                        physical: true,
+                    })
+                }),
+            ),
+            (
+                K::LeaseGrant,
+                irr(|r| r.lease_grant = Some(LeaseGrantRequest { ttl: 60, id: 77 })),
+            ),
+            (
+                K::LeaseRevoke,
+                irr(|r| r.lease_revoke = Some(LeaseRevokeRequest { id: 77 })),
+            ),
+            (
+                K::LeaseCheckpoint,
+                irr(|r| {
+                    r.lease_checkpoint = Some(LeaseCheckpointRequest {
+                        checkpoints: vec![LeaseCheckpoint {
+                            id: 77,
+                            remaining_ttl: 30,
+                        }],
+                    })
+                }),
+            ),
+            (
+                K::Alarm,
+                irr(|r| {
+                    r.alarm = Some(AlarmRequest {
+                        action: AlarmAction::Activate as i32,
+                        member_id: u64::MAX,
+                        alarm: AlarmType::Nospace as i32,
+                    })
+                }),
+            ),
+            (
+                K::Authenticate,
+                irr(|r| {
+                    r.authenticate = Some(InternalAuthenticateRequest {
+                        name: b"root".to_vec(),
+                        password: b"hunter2".to_vec(),
+                        simple_token: b"tok.1".to_vec(),
+                    })
+                }),
+            ),
+            (
+                K::AuthEnable,
+                irr(|r| r.auth_enable = Some(AuthEnableRequest {})),
+            ),
+            (
+                K::AuthDisable,
+                irr(|r| r.auth_disable = Some(AuthDisableRequest {})),
+            ),
+            (
+                K::AuthStatus,
+                irr(|r| r.auth_status = Some(AuthStatusRequest {})),
+            ),
+            (
+                K::AuthUserAdd,
+                irr(|r| {
+                    r.auth_user_add = Some(AuthUserAddRequest {
+                        name: b"u".to_vec(),
+                        password: b"plain".to_vec(),
+                        options: Some(UserAddOptions { no_password: true }),
+                        hashed_password: b"$2a$10$hash".to_vec(),
+                    })
+                }),
+            ),
+            (
+                K::AuthUserDelete,
+                irr(|r| {
+                    r.auth_user_delete = Some(AuthUserDeleteRequest {
+                        name: b"u".to_vec(),
+                    })
+                }),
+            ),
+            (
+                K::AuthUserGet,
+                irr(|r| {
+                    r.auth_user_get = Some(AuthUserGetRequest {
+                        name: b"u".to_vec(),
+                    })
+                }),
+            ),
+            (
+                K::AuthUserChangePassword,
+                irr(|r| {
+                    r.auth_user_change_password = Some(AuthUserChangePasswordRequest {
+                        name: b"u".to_vec(),
+                        password: b"plain2".to_vec(),
+                        hashed_password: b"$2a$10$hash2".to_vec(),
+                    })
+                }),
+            ),
+            (
+                K::AuthUserGrantRole,
+                irr(|r| {
+                    r.auth_user_grant_role = Some(AuthUserGrantRoleRequest {
+                        user: b"u".to_vec(),
+                        role: b"r".to_vec(),
+                    })
+                }),
+            ),
+            (
+                K::AuthUserRevokeRole,
+                irr(|r| {
+                    r.auth_user_revoke_role = Some(AuthUserRevokeRoleRequest {
+                        name: b"u".to_vec(),
+                        role: b"r".to_vec(),
+                    })
+                }),
+            ),
+            (
+                K::AuthUserList,
+                irr(|r| r.auth_user_list = Some(AuthUserListRequest {})),
+            ),
+            (
+                K::AuthRoleList,
+                irr(|r| r.auth_role_list = Some(AuthRoleListRequest {})),
+            ),
+            (
+                K::AuthRoleAdd,
+                irr(|r| {
+                    r.auth_role_add = Some(AuthRoleAddRequest {
+                        name: b"r".to_vec(),
+                    })
+                }),
+            ),
+            (
+                K::AuthRoleDelete,
+                irr(|r| {
+                    r.auth_role_delete = Some(AuthRoleDeleteRequest {
+                        role: b"r".to_vec(),
+                    })
+                }),
+            ),
+            (
+                K::AuthRoleGet,
+                irr(|r| {
+                    r.auth_role_get = Some(AuthRoleGetRequest {
+                        role: b"r".to_vec(),
+                    })
+                }),
+            ),
+            (
+                K::AuthRoleGrantPermission,
+                irr(|r| {
+                    r.auth_role_grant_permission = Some(AuthRoleGrantPermissionRequest {
+                        name: b"r".to_vec(),
+                        perm: Some(Permission {
+                            perm_type: PermissionType::Readwrite as i32,
+                            key: b"/a".to_vec(),
+                            range_end: b"/b".to_vec(),
+                        }),
+                    })
+                }),
+            ),
+            (
+                K::AuthRoleRevokePermission,
+                irr(|r| {
+                    r.auth_role_revoke_permission = Some(AuthRoleRevokePermissionRequest {
+                        role: b"r".to_vec(),
+                        key: b"/a".to_vec(),
+                        range_end: b"/b".to_vec(),
+                    })
+                }),
+            ),
+            (
+                K::ClusterVersionSet,
+                irr(|r| {
+                    r.cluster_version_set = Some(ClusterVersionSetRequest {
+                        ver: b"3.5.0".to_vec(),
+                    })
+                }),
+            ),
+            (
+                K::ClusterMemberAttrSet,
+                irr(|r| {
+                    r.cluster_member_attr_set = Some(ClusterMemberAttrSetRequest {
+                        member_id: 0x8e9e05c52164694d,
+                        member_attributes: Some(Attributes {
+                            name: b"infra1".to_vec(),
+                            client_urls: vec![b"http://a:2379".to_vec(), b"http://b:2379".to_vec()],
+                        }),
+                    })
+                }),
+            ),
+            (
+                K::DowngradeInfoSet,
+                irr(|r| {
+                    r.downgrade_info_set = Some(DowngradeInfoSetRequest {
+                        enabled: true,
+                        ver: b"3.4.0".to_vec(),
+                    })
+                }),
+            ),
+            (
+                K::DowngradeVersionTest,
+                irr(|r| {
+                    r.downgrade_version_test = Some(DowngradeVersionTestRequest {
+                        ver: b"3.5.0".to_vec(),
+                    })
+                }),
+            ),
+            (
+                K::V2Request,
+                irr(|r| {
+                    r.v2 = Some(Request {
+                        id: 1,
+                        method: b"PUT".to_vec(),
+                        path: b"/0/version".to_vec(),
+                        val: b"3.5.0".to_vec(),
+                        ..Default::default()
+                    })
+                }),
+            ),
+            (K::Unknown, irr(|_| {})),
+        ]
+    }
+
+    #[test]
+    fn round_trip_every_irr_kind() {
+        let cases = one_of_each();
+        for (kind, req) in &cases {
+            let bytes = req.encode_to_vec();
+            let p = decode_entry(EntryType::EntryNormal as i32, &bytes);
+            assert_eq!(p, Payload::Request(Box::new(req.clone())), "{kind}");
+            assert_eq!(p.kind(), *kind);
+            assert_eq!(p.request_id(), Some(42));
+            assert_eq!(p.username(), Some(&b"root"[..]));
+            // The summary starts with the kind name and never panics.
+            assert!(
+                p.summary(Some(8)).starts_with(kind.as_str()),
+                "{}",
+                p.summary(None)
+            );
+        }
+        // Every IRR kind is covered (the others come from other entry types).
+        let covered: std::collections::BTreeSet<_> = cases.iter().map(|(k, _)| *k).collect();
+        for k in EntryKind::ALL {
+            let elsewhere = matches!(
+                k,
+                EntryKind::NoOp | EntryKind::ConfChange | EntryKind::ConfChangeV2
+            );
+            assert!(covered.contains(k) || elsewhere, "kind {k} not tested");
+        }
+    }
+
+    #[test]
+    fn kind_names_round_trip() {
+        let names: Vec<_> = EntryKind::names().collect();
+        assert_eq!(names.len(), EntryKind::ALL.len());
+        let unique: std::collections::BTreeSet<_> = names.iter().collect();
+        assert_eq!(unique.len(), names.len());
+        for k in EntryKind::ALL {
+            assert_eq!(EntryKind::from_name(k.as_str()), Some(*k));
+            assert_eq!(k.as_str().parse::<EntryKind>(), Ok(*k));
+            assert!(
+                k.as_str()
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b == b'_' || b.is_ascii_digit())
+            );
+        }
+        assert_eq!(EntryKind::from_name("Put"), None);
+        assert!("nope".parse::<EntryKind>().is_err());
+        for n in [
+            "noop",
+            "put",
+            "txn",
+            "v2_request",
+            "conf_change",
+            "conf_change_v2",
+            "unknown",
+            "auth_user_change_password",
+            "auth_role_revoke_permission",
+        ] {
+            assert!(EntryKind::from_name(n).is_some(), "{n}");
+        }
+    }
+
+    #[test]
+    fn noop_and_undecodable() {
+        assert_eq!(decode_entry(0, &[]), Payload::NoOp);
+        assert_eq!(decode_entry(0, &[]).kind(), EntryKind::NoOp);
+        // Truncated varint: neither IRR nor v2.
+        let p = decode_entry(0, &[0x08, 0xff]);
+        assert!(matches!(p, Payload::Undecodable { .. }), "{p:?}");
+        assert_eq!(p.kind(), EntryKind::Unknown);
+        assert!(p.summary(None).starts_with("unknown: "));
+        let p = decode_entry(7, b"x");
+        assert_eq!(
+            p,
+            Payload::Undecodable {
+                reason: "unknown entry type 7".into()
+            }
+        );
+        assert!(matches!(
+            decode_entry(1, &[0xff]),
+            Payload::Undecodable { .. }
+        ));
+        assert!(matches!(
+            decode_entry(2, &[0x0a]),
+            Payload::Undecodable { .. }
+        ));
+    }
+
+    /// Encodes a v2 Request the way gogoproto does: every non-nullable field, zero or not, in
+    /// field order; the two nullable ones (`PrevExist`, `Refresh`) only when set.
+    fn gogo_v2(r: &Request) -> Vec<u8> {
+        use prost::encoding::{bool, bytes, int64, uint64};
+        let mut b = Vec::new();
+        uint64::encode(1, &r.id, &mut b);
+        bytes::encode(2, &r.method, &mut b);
+        bytes::encode(3, &r.path, &mut b);
+        bytes::encode(4, &r.val, &mut b);
+        bool::encode(5, &r.dir, &mut b);
+        bytes::encode(6, &r.prev_value, &mut b);
+        uint64::encode(7, &r.prev_index, &mut b);
+        if let Some(v) = &r.prev_exist {
+            bool::encode(8, v, &mut b);
+        }
+        int64::encode(9, &r.expiration, &mut b);
+        bool::encode(10, &r.wait, &mut b);
+        uint64::encode(11, &r.since, &mut b);
+        bool::encode(12, &r.recursive, &mut b);
+        bool::encode(13, &r.sorted, &mut b);
+        bool::encode(14, &r.quorum, &mut b);
+        int64::encode(15, &r.time, &mut b);
+        bool::encode(16, &r.stream, &mut b);
+        if let Some(v) = &r.refresh {
+            bool::encode(17, v, &mut b);
+        }
+        b
+    }
+
+    fn v2(method: &str, path: &str, val: &str) -> Request {
+        Request {
+            id: 0x2d5c_87a1_32f0_6a01,
+            method: method.into(),
+            path: path.into(),
+            val: val.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn v2_requests_are_not_mistaken_for_irr() {
+        let all_set = Request {
+            id: u64::MAX,
+            method: b"PUT".to_vec(),
+            path: b"/0/members/8e9e05c52164694d/attributes".to_vec(),
+            val: br#"{"name":"infra1","clientURLs":["http://127.0.0.1:2379"]}"#.to_vec(),
+            dir: true,
+            prev_value: b"old".to_vec(),
+            prev_index: 9,
+            prev_exist: Some(true),
+            expiration: 1_700_000_000_000_000_000,
+            wait: true,
+            since: 3,
+            recursive: true,
+            sorted: true,
+            quorum: true,
+            time: 1_700_000_000_000_000_001,
+            stream: true,
+            refresh: Some(false),
+        };
+        let cases = [
+            all_set,
+            v2(
+                "PUT",
+                "/0/members/8e9e05c52164694d/attributes",
+                r#"{"name":"infra1","clientURLs":["http://127.0.0.1:2379"]}"#,
+            ),
+            v2("PUT", "/0/version", "3.5.0"),
+            v2("QGET", "", ""),
+            Request {
+                time: 1_700_000_000_123_456_789,
+                ..v2("SYNC", "", "")
+            },
+            v2("DELETE", "/0/members/8e9e05c52164694d", ""),
+            Request::default(),
+        ];
+        for req in cases {
+            let bytes = gogo_v2(&req);
+            // The clash: field 5 is a varint here and a message (delete_range) in the IRR.
+            assert!(
+                InternalRaftRequest::decode(bytes.as_slice()).is_err(),
+                "prost accepted a v2 request as an IRR: {req:?}"
+            );
+            let p = decode_entry(0, &bytes);
+            assert_eq!(p, Payload::V2(Box::new(req.clone())));
+            assert_eq!(p.kind(), EntryKind::V2Request);
+            assert_eq!(p.request_id(), Some(req.id));
+            assert!(p.keys().is_empty());
+        }
+        let p = decode_entry(0, &gogo_v2(&v2("PUT", "/0/version", "3.5.0")));
+        assert_eq!(
+            p.summary(None),
+            "v2_request method=PUT path=\"/0/version\" val=\"3.5.0\""
+        );
+        let p = decode_entry(
+            0,
+            &gogo_v2(&Request {
+                time: 5,
+                ..v2("SYNC", "", "")
+            }),
+        );
+        assert_eq!(p.summary(None), "v2_request method=SYNC time=5");
+    }
+
+    #[test]
+    fn irr_with_only_header_is_unknown_not_v2() {
+        let r = irr(|_| {});
+        let p = decode_entry(0, &r.encode_to_vec());
+        assert_eq!(p.kind(), EntryKind::Unknown);
+        assert!(matches!(p, Payload::Request(_)));
+    }
+
+    #[test]
+    fn conf_change_member_context() {
+        // 2^64 - 59 and the spec's test vector: both exceed 2^53 and must survive exactly.
+        for id in [18_446_744_073_709_551_557_u64, 9_372_538_179_322_589_801] {
+            let ctx = format!(
+                r#"{{"id":{id},"peerURLs":["http://127.0.0.1:12380"],"name":"infra1","clientURLs":["http://127.0.0.1:2379"],"isPromote":false}}"#
+            );
+            let cc = ConfChange {
+                id: 7,
+                r#type: ConfChangeType::ConfChangeAddNode as i32,
+                node_id: id,
+                context: ctx.into_bytes(),
+            };
+            let p = decode_entry(1, &cc.encode_to_vec());
+            let Payload::ConfChange { change, member } = &p else {
+                panic!("{p:?}")
+            };
+            assert_eq!(change, &cc);
+            let m = member.as_ref().expect("member parsed");
+            assert_eq!(m.id, id);
+            assert_eq!(m.peer_urls, ["http://127.0.0.1:12380"]);
+            assert_eq!(m.client_urls, ["http://127.0.0.1:2379"]);
+            assert_eq!(m.name, "infra1");
+            assert!(!m.is_learner && !m.is_promote);
+            assert_eq!(p.kind(), EntryKind::ConfChange);
+            assert_eq!(p.request_id(), Some(7));
+            assert_eq!(
+                p.summary(None),
+                format!(
+                    "conf_change ConfChangeAddNode node={id:x} name=\"infra1\" \
+                     peer_urls=[\"http://127.0.0.1:12380\"] \
+                     client_urls=[\"http://127.0.0.1:2379\"]"
+                )
+            );
+        }
+        // Learner add and promotion; name/clientURLs omitted as etcd does before start.
+        let m = MemberContext::parse(
+            br#"{"id":1,"peerURLs":["http://a:2380"],"isLearner":true,"isPromote":true}"#,
+        )
+        .expect("parse");
+        assert!(m.is_learner && m.is_promote && m.name.is_empty() && m.client_urls.is_empty());
+        // Not member JSON: None, raw context kept.
+        assert_eq!(MemberContext::parse(b""), None);
+        assert_eq!(MemberContext::parse(b"removed"), None);
+        assert_eq!(MemberContext::parse(br#"{"id":-1}"#), None);
+        assert_eq!(MemberContext::parse(br#"{"id":1.5}"#), None);
+        assert_eq!(MemberContext::parse(b"[1]"), None);
+        let remove = ConfChange {
+            id: 1,
+            r#type: ConfChangeType::ConfChangeRemoveNode as i32,
+            node_id: 0xabc,
+            context: Vec::new(),
+        };
+        let p = decode_entry(1, &remove.encode_to_vec());
+        assert!(matches!(&p, Payload::ConfChange { member: None, .. }));
+        assert_eq!(p.summary(None), "conf_change ConfChangeRemoveNode node=abc");
+    }
+
+    #[test]
+    fn conf_change_v2_round_trip() {
+        let cc = ConfChangeV2 {
+            transition: ConfChangeTransition::ConfChangeTransitionJointExplicit as i32,
+            changes: vec![
+                ConfChangeSingle {
+                    r#type: ConfChangeType::ConfChangeAddLearnerNode as i32,
+                    node_id: 2,
+                },
+                ConfChangeSingle {
+                    r#type: ConfChangeType::ConfChangeRemoveNode as i32,
+                    node_id: 3,
+                },
+            ],
+            context: b"ctx".to_vec(),
+        };
+        let p = decode_entry(2, &cc.encode_to_vec());
+        assert_eq!(p, Payload::ConfChangeV2(cc));
+        assert_eq!(p.kind(), EntryKind::ConfChangeV2);
+        assert_eq!(
+            p.summary(None),
+            "conf_change_v2 ConfChangeTransitionJointExplicit ConfChangeAddLearnerNode:2 \
+             ConfChangeRemoveNode:3 context=\"ctx\""
+        );
+    }
+
+    #[test]
+    fn redaction() {
+        for (kind, req) in one_of_each() {
+            let p = Payload::Request(Box::new(req));
+            let r = p.redacted();
+            let expect_secret = matches!(
+                kind,
+                EntryKind::Authenticate
+                    | EntryKind::AuthUserAdd
+                    | EntryKind::AuthUserChangePassword
+            );
+            assert_eq!(p.has_secrets(), expect_secret, "{kind}");
+            assert!(!r.has_secrets(), "{kind}");
+            for secret in ["hunter2", "tok.1", "plain", "$2a$10$hash"] {
+                assert!(!p.summary(None).contains(secret), "{}", p.summary(None));
+                assert!(!format!("{r:?}").contains(secret), "{r:?}");
+            }
+            let Payload::Request(rr) = &r else { panic!() };
+            if let Some(a) = &rr.auth_user_add {
+                assert_eq!(a.password, REDACTED);
+                assert_eq!(a.hashed_password, REDACTED);
+                assert_eq!(a.name, b"u");
+            }
+            if let Some(a) = &rr.auth_user_change_password {
+                assert_eq!(a.password, REDACTED);
+                assert_eq!(a.hashed_password, REDACTED);
+            }
+            if let Some(a) = &rr.authenticate {
+                assert_eq!(a.password, REDACTED);
+                assert_eq!(a.simple_token, REDACTED);
+                assert_eq!(a.name, b"root");
+            }
+        }
+        // 3.5 style: plaintext empty, hash set. The empty field stays empty.
+        let p = Payload::Request(Box::new(irr(|r| {
+            r.auth_user_add = Some(AuthUserAddRequest {
+                name: b"u".to_vec(),
+                hashed_password: b"$2a$10$x".to_vec(),
+                ..Default::default()
+            })
+        })));
+        let Payload::Request(rr) = p.redacted() else {
+            panic!()
+        };
+        let a = rr.auth_user_add.expect("auth_user_add");
+        assert_eq!(
+            (a.password.as_slice(), a.hashed_password.as_slice()),
+            (&b""[..], REDACTED)
+        );
+        assert_eq!(
+            p.summary(None),
+            "auth_user_add name=\"u\" password=\"\" hashed_password=<redacted> user=\"root\""
+        );
+        // v2 auth store writes.
+        let p = Payload::V2(Box::new(v2(
+            "PUT",
+            "/2/users/bob",
+            r#"{"password":"$2a$..."}"#,
+        )));
+        assert!(p.has_secrets());
+        assert!(!p.summary(None).contains("$2a$"));
+        let Payload::V2(r) = p.redacted() else {
+            panic!()
+        };
+        assert_eq!(r.val, REDACTED);
+    }
+
+    #[test]
+    fn keys_of_nested_txn() {
+        let inner = TxnRequest {
+            compare: vec![],
+            success: vec![RequestOp {
+                request: Some(request_op::Request::RequestDeleteRange(
+                    DeleteRangeRequest {
+                        key: b"d".to_vec(),
+                        range_end: b"e".to_vec(),
+                        prev_kv: false,
+                    },
+                )),
+            }],
+            failure: vec![RequestOp {
+                request: Some(request_op::Request::RequestPut(put(b"\x00\n", b"x"))),
+            }],
+        };
+        let outer = irr(|r| {
+            r.txn = Some(TxnRequest {
+                compare: vec![Compare {
+                    key: b"c".to_vec(),
+                    target: CompareTarget::Value as i32,
+                    target_union: Some(compare::TargetUnion::Value(b"v".to_vec())),
+                    ..Default::default()
+                }],
+                success: vec![RequestOp {
+                    request: Some(request_op::Request::RequestTxn(inner)),
+                }],
+                failure: vec![RequestOp {
+                    request: Some(request_op::Request::RequestRange(RangeRequest {
+                        key: b"r".to_vec(),
+                        range_end: b"\0".to_vec(),
+                        ..Default::default()
+                    })),
+                }],
+            })
+        });
+        let p = decode_entry(0, &outer.encode_to_vec());
+        let keys: Vec<String> = p.keys().iter().map(ToString::to_string).collect();
+        assert_eq!(
+            keys,
+            [
+                "compare \"c\"",
+                "delete_range [\"d\", \"e\")",
+                "put \"\\x00\\n\"",
+                "range [\"r\", +inf)",
+            ]
+        );
+        assert_eq!(
+            p.summary(Some(0)),
+            "txn if value(\"c\") = <1 bytes> then txn { if true then delete_range key=\"d\" \
+             range_end=\"e\" else put key=\"\\x00\\n\" value=<1 bytes> lease=0 } else range \
+             key=\"r\" range_end=\"\\x00\" user=\"root\""
+        );
+        // Other kinds touch no keys.
+        assert!(Payload::NoOp.keys().is_empty());
+        for (kind, req) in one_of_each() {
+            let n = Payload::Request(Box::new(req)).keys().len();
+            let expected = match kind {
+                EntryKind::Put | EntryKind::Range | EntryKind::DeleteRange => 1,
+                EntryKind::Txn => 3,
+                _ => 0,
+            };
+            assert_eq!(n, expected, "{kind}");
+        }
+    }
+
+    #[test]
+    fn summary_shortens_values_and_escapes_keys() {
+        let p = Payload::Request(Box::new(InternalRaftRequest {
+            put: Some(PutRequest {
+                key: b"a\"b\\c\x01\xff\xe2\x80\xae\xc3\xa9".to_vec(),
+                value: b"hello world".to_vec(),
+                lease: 0x694d,
+                ..Default::default()
+            }),
+            ..Default::default()
+        }));
+        let key = r#"key="a\"b\\c\x01\xff\u{202e}é""#;
+        assert_eq!(
+            p.summary(None),
+            format!("put {key} value=\"hello world\" lease=694d")
+        );
+        assert_eq!(
+            p.summary(Some(5)),
+            format!("put {key} value=\"hello\"…(11 bytes) lease=694d")
+        );
+        assert_eq!(
+            p.summary(Some(0)),
+            format!("put {key} value=<11 bytes> lease=694d")
+        );
+        assert_eq!(
+            p.summary(Some(11)),
+            format!("put {key} value=\"hello world\" lease=694d")
+        );
+        assert_eq!(escape_bytes(b"\t\r\n\x7f"), "\\t\\r\\n\\x7f");
+        assert_eq!(escape_bytes("\u{85}".as_bytes()), "\\u{0085}");
+    }
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn json_view() {
+        let p = Payload::Request(Box::new(InternalRaftRequest {
+            id: 5,
+            put: Some(PutRequest {
+                key: b"k".to_vec(),
+                value: vec![0xff, 0x00],
+                lease: 1,
+                ..Default::default()
+            }),
+            ..Default::default()
+        }));
+        let json = serde_json::to_string(&p.view()).expect("json");
+        assert_eq!(
+            json,
+            r#"{"kind":"put","request":{"id":5,"put":{"key":"k","value":{"base64":"/wA="},"lease":1,"prev_kv":false,"ignore_value":false,"ignore_lease":false}}}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&Payload::NoOp.view()).expect("json"),
+            r#"{"kind":"noop"}"#
+        );
+        let txn = one_of_each()
+            .into_iter()
+            .find(|(k, _)| *k == EntryKind::Txn)
+            .map(|(_, r)| Payload::Request(Box::new(r)))
+            .expect("txn");
+        let v = serde_json::to_value(txn.view()).expect("json");
+        let t = &v["request"]["txn"];
+        assert_eq!(t["compare"][0]["result"], "GREATER");
+        assert_eq!(t["compare"][0]["target"], "MOD");
+        assert_eq!(t["compare"][0]["mod_revision"], 7);
+        assert_eq!(t["success"][0]["request_put"]["key"], "s");
+        assert_eq!(t["failure"][0]["request_range"]["sort_order"], "NONE");
+        assert_eq!(v["request"]["header"]["username"], "root");
+        let cc = ConfChange {
+            id: 1,
+            r#type: 3,
+            node_id: u64::MAX,
+            context:
+                br#"{"id":18446744073709551615,"peerURLs":["http://a:2380"],"isLearner":true}"#
+                    .to_vec(),
+        };
+        let v = serde_json::to_value(decode_entry(1, &cc.encode_to_vec()).view()).expect("json");
+        assert_eq!(v["kind"], "conf_change");
+        assert_eq!(v["conf_change"]["type"], "ConfChangeAddLearnerNode");
+        assert_eq!(v["conf_change"]["node_id"], u64::MAX);
+        assert_eq!(v["member"]["id"], u64::MAX);
+        assert_eq!(v["member"]["is_learner"], true);
+        let v = serde_json::to_value(decode_entry(0, &[0xff]).view()).expect("json");
+        assert_eq!(v["kind"], "unknown");
+        assert!(v["undecodable"]["reason"].is_string());
+        // Unknown enum values fall back to the number.
+        let a = Payload::Request(Box::new(InternalRaftRequest {
+            alarm: Some(AlarmRequest {
+                action: 9,
+                member_id: 1,
+                alarm: 1,
+            }),
+            ..Default::default()
+        }));
+        let v = serde_json::to_value(a.view()).expect("json");
+        assert_eq!(v["request"]["alarm"]["action"], 9);
+        assert_eq!(v["request"]["alarm"]["alarm"], "NOSPACE");
+        let keys = serde_json::to_value(txn.keys()).expect("json");
+        assert_eq!(keys[0]["op"], "compare");
+        assert_eq!(keys[0]["range_end"], "d");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics(ty in -1i32..4, data in proptest::collection::vec(proptest::num::u8::ANY, 0..256)) {
+            let p = decode_entry(ty, &data);
+            let _ = p.kind();
+            let _ = p.keys();
+            let _ = p.summary(Some(3));
+            let _ = p.redacted();
+            #[cfg(feature = "serde")]
+            let _ = serde_json::to_string(&p.view());
+        }
+    }
+}
