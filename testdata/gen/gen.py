@@ -207,8 +207,11 @@ _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 def api(port, path, body, timeout=10):
     req = urllib.request.Request(url(port) + path, data=json.dumps(body).encode(),
                                  headers={"Content-Type": "application/json"})
-    with _opener.open(req, timeout=timeout) as r:
-        return json.loads(r.read() or b"{}")
+    try:
+        with _opener.open(req, timeout=timeout) as r:
+            return json.loads(r.read() or b"{}")
+    except urllib.error.HTTPError as e:
+        raise RuntimeError("POST %s -> HTTP %d: %s" % (path, e.code, e.read()[:500])) from None
 
 
 def b64(b):
@@ -306,11 +309,15 @@ def workload_mixed(ver, port, ops, seed):
                 cmp = {"result": "EQUAL", "target": "VALUE", "key": b64(k), "value": b64(cmp_val)}
             else:
                 cmp = {"result": "GREATER", "target": "VERSION", "key": b64(k), "version": str(rng.randint(0, 3))}
-            body = {"compare": [cmp],
-                    "success": [{"request_put": {"key": b64(k), "value": b64(rand_value(rng, i))}},
-                                {"request_range": {"key": b64(k)}}],
-                    "failure": [{"request_put": {"key": b64(key()), "value": b64(b"txn-failure-%d" % i)}},
-                                {"request_delete_range": {"key": b64(key())}}]}
+            succ = [{"request_put": {"key": b64(k), "value": b64(rand_value(rng, i))}},
+                    {"request_range": {"key": b64(k)}}]
+            k2 = key()
+            k3 = key()
+            while k3 == k2:  # etcd rejects a txn branch that writes one key twice
+                k3 = key()
+            body = {"compare": [cmp], "success": succ,
+                    "failure": [{"request_put": {"key": b64(k2), "value": b64(b"txn-failure-%d" % i)}},
+                                {"request_delete_range": {"key": b64(k3)}}]}
             res = api(port, "/v3/kv/txn", body)
             bump("txn_success" if res.get("succeeded") else "txn_failure")
         elif r < 0.80:
@@ -958,7 +965,7 @@ def first_fatal(logtext):
 
 def interesting_log_lines(logtext, limit=12):
     keys = ("repair", "broken", "corrupt", "crc", "ignored file", "removed", "fatal", "panic", "error",
-            "failed", "snapshot", "unexpected EOF")
+            "failed", "unexpected EOF")
     out = []
     for ln in logtext.splitlines():
         try:
@@ -1025,8 +1032,9 @@ def verdict_for(name, case):
                 except Exception as ex:  # noqa
                     v["after_start"]["key_count"] = None
                 p = etcdctl(ver, cport, "--command-timeout=5s", "put", "verdict/probe", "x", check=False, timeout=30)
-                v["put"] = {"ok": p.returncode == 0,
-                            "output": (p.stdout + p.stderr).decode(errors="replace").strip()[-300:]}
+                outl = (p.stdout + p.stderr).decode(errors="replace").strip().splitlines()
+                v["put"] = {"ok": p.returncode == 0, "command": "etcdctl --command-timeout=5s put verdict/probe x",
+                            "output": outl[-1][:300] if outl else ""}
             except Exception as ex:
                 v["status_error"] = str(ex)
             v["exit_code"] = None
@@ -1042,7 +1050,7 @@ def verdict_for(name, case):
                 v["outcome"] = "exited"
                 v["exit_code"] = rc
         with open(logpath, errors="replace") as f:
-            text = f.read()
+            text = f.read().replace(wd + "/", "")
         ff = first_fatal(text)
         v["first_fatal"] = ff
         v["log_excerpt"] = interesting_log_lines(text)
@@ -1051,6 +1059,10 @@ def verdict_for(name, case):
         v["files_removed"] = sorted(k for k in before if k not in after)
         v["files_resized"] = {k: [before[k], after[k]] for k in before if k in after and before[k] != after[k]}
         v["wal_repaired"] = any(k.endswith(".wal.broken") for k in v["files_added"])
+        for k, (old, new) in v["files_resized"].items():
+            if k.endswith(".wal") and new < old:
+                # etcd's Repair truncated the segment here (= end of the last valid record)
+                v["repair_truncated_at"] = {"file": k, "size": new}
         v["wedged"] = bool(v["outcome"] == "started" and v.get("put") and not v["put"]["ok"])
         if v["outcome"] == "exited" and v["exit_code"] not in (0, None):
             exp = "refuses"
@@ -1082,9 +1094,87 @@ def gen_verdicts(names=None):
                                                         (v.get("put") or {}).get("ok"), exp))
 
 
+README_HEAD = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "README.head.md")).read() \
+    if os.path.exists(os.path.join(os.path.dirname(os.path.abspath(__file__)), "README.head.md")) else ""
+
+
+def md_escape(s):
+    return str(s).replace("|", "\\|").replace("\n", " ")
+
+
+def gen_readme():
+    """testdata/README.md = gen/README.head.md + tables generated from fixtures/*.json and cases/*.json."""
+    out = [README_HEAD.rstrip(), "", "## Clean configurations (generated table)", "",
+           "| config | etcd | members | workload | final revision | keys | raft index/term | WAL segments (records/entries) | .snap files | archive |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
+    for name in sorted(CONFIGS):
+        p = os.path.join(FIX, name + ".json")
+        if not os.path.exists(p):
+            continue
+        m = jload(p)
+        f = m["final"]
+        segs = []
+        snaps = 0
+        for mem, w in m["wal"].items():
+            segs.append("%s: %s" % (mem, ", ".join("%d/%d" % (s["records"], s["entries"]) for s in w["segments"])))
+            snaps = max(snaps, len(w.get("snap_files", [])))
+        wl = m.get("workload", {})
+        counts = wl.get("counts") or {}
+        wdesc = ", ".join("%s %s" % (k, v) for k, v in counts.items()) if counts else \
+            "; ".join(s["step"] for s in wl.get("steps", []))
+        out.append("| `%s` | %s | %s | %s | %s | %s | %s/%s | %s | %d | %.0f KB |" % (
+            name, m["etcd_version"], ", ".join("%s (`%s`)" % (n, i) for n, i in m["member_ids"].items()),
+            md_escape(wdesc), f["revision"], f["key_count"], f["raft_index"], f["raft_term"],
+            "; ".join(segs), snaps, m["archive_size"] / 1000.0))
+        if "save_restore" in m:
+            sr = m["save_restore"]
+            st = sr.get("started", {})
+            out.append("| | | `snapshot.db` + `restore/r1` | `%s snapshot restore` %s | %s | %s | %s/%s | restored member `%s`, cluster `%s` | | |" % (
+                sr["tool"], md_escape(" ".join("%s %s" % kv for kv in sr["flags"].items())), st.get("revision"),
+                st.get("key_count"), st.get("raft_index"), st.get("raft_term"), st.get("member_id"),
+                st.get("cluster_id")))
+    out += ["", "## Damaged cases (generated table)", "",
+            "`expected_outcome`: refuses = etcd exited with an error; repairs_tail = started and left a "
+            "`.wal.broken`; starts = started without repair. \"put\" = `etcdctl --command-timeout=5s put` "
+            "after start (FAILED = the wedged state).", "",
+            "| case | etcd | fault | where | etcd's verdict | expected |", "|---|---|---|---|---|---|"]
+    for name in sorted(os.listdir(CASES_DIR)):
+        if not name.endswith(".json"):
+            continue
+        c = jload(os.path.join(CASES_DIR, name))
+        gt = c["ground_truth"]
+        v = c.get("etcd_verdict", {})
+        where = "`%s` @ %s" % (gt["file"], gt.get("offset"))
+        r = gt.get("record")
+        if r:
+            where += "; rec #%d (off %d, %s%s)" % (r["ordinal"], r["offset"], r["type"],
+                                                    " idx %s term %s" % (r["index"], r["term"]) if r["index"] else "")
+        if gt.get("page_id") is not None:
+            where += "; page %s" % gt["page_id"]
+        if v.get("outcome") == "started":
+            a = v.get("after_start", {})
+            verdict = "started%s; revision %s, raft index %s; put %s" % (
+                " (WAL repaired, `.broken` left, truncated at %s)" % v["repair_truncated_at"]["size"]
+                if v.get("repair_truncated_at") else "",
+                a.get("revision"), a.get("raft_index"), "ok" if (v.get("put") or {}).get("ok") else "FAILED (wedged)")
+            added = [k.rsplit("/", 1)[-1] for k in v.get("files_added", {}) if k.endswith(".broken")]
+            if added and not v.get("repair_truncated_at"):
+                verdict += "; added " + ", ".join(added)
+        elif v:
+            ff = v.get("first_fatal") or {}
+            err = ff.get("error") or ff.get("msg") or v.get("error_line") or ""
+            verdict = "exit %s: `%s`" % (v.get("exit_code"), md_escape(err)[:160])
+        else:
+            verdict = "(no verdict yet)"
+        out.append("| `%s` | %s | %s | %s | %s | %s |" % (c["case"], c["etcd_version"], md_escape(c["what"]),
+                                                         where, verdict, c.get("expected_outcome")))
+    with open(os.path.join(TD, "README.md"), "w") as f:
+        f.write("\n".join(out) + "\n")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("step", choices=["all", "clean", "cases", "verdicts", "list"])
+    ap.add_argument("step", choices=["all", "clean", "cases", "verdicts", "readme", "list"])
     ap.add_argument("names", nargs="*")
     a = ap.parse_args()
     os.makedirs(FIX, exist_ok=True)
@@ -1101,6 +1191,9 @@ def main():
             gen_clean(c)
         gen_cases()
         gen_verdicts()
+        gen_readme()
+    elif a.step == "readme":
+        gen_readme()
     elif a.step == "clean":
         for c in a.names or CONFIGS:
             gen_clean(c)
