@@ -28,6 +28,7 @@ pub mod scan;
 pub mod segment;
 pub mod torn;
 pub mod wire;
+pub mod writer;
 
 pub use error::Error;
 pub use finding::{EtcdReaction, Finding, FindingKind};

@@ -47,7 +47,7 @@ mod tests {
     #[test]
     fn tiny_last_chunk_counts() {
         // A record ending 3 bytes into a new sector whose bytes are zero padding.
-        let mut body = vec![1u8; 507];
+        let mut body = vec![1u8; 504];
         body.extend_from_slice(&[0, 0, 0]);
         assert!(has_zero_sector(&body, 8));
     }
