@@ -25,3 +25,8 @@ pub use page::{
     BranchElem, FLAG_BRANCH, FLAG_FREELIST, FLAG_LEAF, FLAG_META, LEAF_FLAG_BUCKET, LeafElem, Page,
     PageHeader, PageKind,
 };
+
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod testutil;

@@ -160,6 +160,12 @@ impl Page {
         self.header.count
     }
 
+    /// Where key/value data may start: after the element array (bbolt writes all
+    /// elements first, then the data).
+    fn data_start(&self) -> usize {
+        HEADER_LEN + usize::from(self.header.count) * ELEMENT_LEN
+    }
+
     fn element(&self, index: u16) -> Option<(usize, &[u8])> {
         let off = HEADER_LEN.checked_add(usize::from(index).checked_mul(ELEMENT_LEN)?)?;
         Some((off, slice(&self.buf, off, ELEMENT_LEN)?))
@@ -174,6 +180,9 @@ impl Page {
         let ksize = u32_le(e, 8).ok_or(oob.clone())?;
         let vsize = u32_le(e, 12).ok_or(oob.clone())?;
         let kpos = off.checked_add(pos as usize).ok_or(oob.clone())?;
+        if kpos < self.data_start() {
+            return Err(oob);
+        }
         let key = slice(&self.buf, kpos, ksize as usize).ok_or(oob.clone())?;
         let vpos = kpos.checked_add(ksize as usize).ok_or(oob.clone())?;
         let value = slice(&self.buf, vpos, vsize as usize).ok_or(oob)?;
@@ -193,6 +202,9 @@ impl Page {
         let ksize = u32_le(e, 4).ok_or(oob.clone())?;
         let pgid = u64_le(e, 8).ok_or(oob.clone())?;
         let kpos = off.checked_add(pos as usize).ok_or(oob.clone())?;
+        if kpos < self.data_start() {
+            return Err(oob);
+        }
         let key = slice(&self.buf, kpos, ksize as usize).ok_or(oob)?;
         Ok(BranchElem { key, pgid })
     }
