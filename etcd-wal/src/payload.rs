@@ -1087,8 +1087,9 @@ fn write_v2(s: &mut String, r: &Request, max: Option<usize>) -> fmt::Result {
     if !r.path.is_empty() {
         write!(s, " path={}", q(&r.path))?;
     }
+    let secret_path = r.path.starts_with(b"/2/users/");
     if !r.val.is_empty() {
-        if r.path.starts_with(b"/2/users/") {
+        if secret_path {
             s.write_str(" val=<redacted>")?;
         } else {
             write!(s, " val={}", fmt_value(&r.val, max))?;
@@ -1107,7 +1108,11 @@ fn write_v2(s: &mut String, r: &Request, max: Option<usize>) -> fmt::Result {
         write!(s, " prev_index={}", r.prev_index)?;
     }
     if !r.prev_value.is_empty() {
-        write!(s, " prev_value={}", fmt_value(&r.prev_value, max))?;
+        if secret_path {
+            s.write_str(" prev_value=<redacted>")?;
+        } else {
+            write!(s, " prev_value={}", fmt_value(&r.prev_value, max))?;
+        }
     }
     if r.expiration != 0 {
         write!(s, " expiration={}", r.expiration)?;
@@ -1999,17 +2004,17 @@ mod tests {
             "auth_user_add name=\"u\" password=\"\" hashed_password=<redacted> user=\"root\""
         );
         // v2 auth store writes.
-        let p = Payload::V2(Box::new(v2(
-            "PUT",
-            "/2/users/bob",
-            r#"{"password":"$2a$..."}"#,
-        )));
+        let p = Payload::V2(Box::new(Request {
+            prev_value: br#"{"password":"$2a$old"}"#.to_vec(),
+            ..v2("PUT", "/2/users/bob", r#"{"password":"$2a$..."}"#)
+        }));
         assert!(p.has_secrets());
         assert!(!p.summary(None).contains("$2a$"));
         let Payload::V2(r) = p.redacted() else {
             panic!()
         };
         assert_eq!(r.val, REDACTED);
+        assert_eq!(r.prev_value, REDACTED);
     }
 
     #[test]

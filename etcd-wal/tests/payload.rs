@@ -265,14 +265,14 @@ fn check_counts(config: &str, d: &Decoded) {
 }
 
 #[test]
-fn real_wal_v35_single() {
+fn payload_real_wal_v35_single() {
     let config = "sample-v35-single";
     let d = decode_sample(config);
     check_counts(config, &d);
 }
 
 #[test]
-fn real_wal_v34_single() {
+fn payload_real_wal_v34_single() {
     let config = "sample-v34-single";
     let d = decode_sample(config);
     check_counts(config, &d);
@@ -284,7 +284,7 @@ fn real_wal_v34_single() {
 }
 
 #[test]
-fn real_wal_v35_rollover() {
+fn payload_real_wal_v35_rollover() {
     // Three segments: entries continue across the segment boundaries.
     let config = "sample-v35-rollover";
     let d = decode_sample(config);
@@ -295,7 +295,7 @@ fn real_wal_v35_rollover() {
 }
 
 #[test]
-fn real_wal_keys_cover_txn_branches() {
+fn payload_real_wal_keys_cover_txn_branches() {
     let config = "sample-v35-single";
     let d = decode_sample(config);
     for r in irrs(&d) {
