@@ -229,6 +229,16 @@ def etcdctl(ver, port, *args, timeout=60, check=True, inp=None):
     return p
 
 
+def etcdctl_retry(ver, port, *args, tries=60):
+    """Member operations fail with "unhealthy cluster" until peers have been connected for a while."""
+    for _ in range(tries):
+        p = etcdctl(ver, port, *args, check=False)
+        if p.returncode == 0:
+            return p
+        time.sleep(0.5)
+    raise RuntimeError("etcdctl %s failed: %s" % (args, p.stderr[-800:]))
+
+
 def status_json(ver, port):
     p = etcdctl(ver, port, "endpoint", "status", "-w", "json")
     st = json.loads(p.stdout)[0]["Status"]
@@ -473,6 +483,9 @@ def gen_clean(name):
     meta["archive_size"] = os.path.getsize(out)
     meta["config_params"] = {k: v for k, v in CONFIGS[name].items()}
     jdump(meta, os.path.join(FIX, name + ".json"))
+    if name in BASELINES:
+        gen_baselines([name])
+        meta = jload(os.path.join(FIX, name + ".json"))
     log("clean %s: revision %s keys %s raft index %s, archive %d bytes" % (
         name, meta["final"]["revision"], meta["final"]["key_count"], meta["final"]["raft_index"],
         meta["archive_size"]))
@@ -548,7 +561,14 @@ def workload_membership(cfg, procs, data, logs, meta):
         api(p1, "/v3/kv/put", {"key": b64("pre/%03d" % i), "value": b64(rand_value(rng, i))})
     c3, pp3 = member_ports(cfg, 2)
     extra_peer = url(pp3 + 20)  # second peer URL m3 also listens on, used by `member update`
-    out = etcdctl(ver, p1, "member", "add", "m3", "--peer-urls", url(pp3), "--learner", "-w", "json")
+    for _ in range(60):  # strict reconfig check: "unhealthy cluster" until peers are connected for a while
+        out = etcdctl(ver, p1, "member", "add", "m3", "--peer-urls", url(pp3), "--learner", "-w", "json",
+                      check=False)
+        if out.returncode == 0:
+            break
+        time.sleep(0.5)
+    else:
+        raise RuntimeError("member add failed: %s" % out.stderr[-500:])
     res = json.loads(out.stdout)
     m3id = res["member"]["ID"]
     steps.append({"step": "member add --learner", "id": hex16(m3id)})
@@ -570,13 +590,13 @@ def workload_membership(cfg, procs, data, logs, meta):
     steps.append({"step": "member promote", "id": hex16(m3id)})
     for i in range(30):
         api(p1, "/v3/kv/put", {"key": b64("voter/%03d" % i), "value": b64(rand_value(rng, i))})
-    etcdctl(ver, p1, "member", "update", "%x" % m3id, "--peer-urls", "%s,%s" % (url(pp3), extra_peer))
+    etcdctl_retry(ver, p1, "member", "update", "%x" % m3id, "--peer-urls", "%s,%s" % (url(pp3), extra_peer))
     steps.append({"step": "member update", "id": hex16(m3id), "peer_urls": [url(pp3), extra_peer]})
     for i in range(30):
         api(p1, "/v3/kv/put", {"key": b64("updated/%03d" % i), "value": b64(rand_value(rng, i))})
     time.sleep(1)
     meta["removed_member_status_before_removal"] = status_json(ver, c3)
-    etcdctl(ver, p1, "member", "remove", "%x" % m3id)
+    etcdctl_retry(ver, p1, "member", "remove", "%x" % m3id)
     steps.append({"step": "member remove", "id": hex16(m3id)})
     rc = procs["m3"].wait_exit(20)
     steps.append({"step": "m3 exited by itself", "rc": rc})
@@ -1011,7 +1031,8 @@ def verdict_for(name, case):
         n = os.path.basename(case["data_dir"])
         i = cfg["all_members"].index(n)
         cport, _ = member_ports(cfg, i)
-        fl = flags_for(cfg, n, os.path.join(wd, case["data_dir"]))
+        fl = flags_for(cfg, n, os.path.join(wd, case["data_dir"]),
+                       cluster=initial_cluster(cfg, cfg["all_members"]))
         logpath = os.path.join(logs, name + ".log")
         e = Etcd(ver, fl, logpath, cport)
         ready = False
@@ -1075,6 +1096,29 @@ def verdict_for(name, case):
     v["seconds"] = round(time.time() - t0, 1)
     shutil.rmtree(wd, ignore_errors=True)
     return v, exp
+
+
+BASELINES = {"v35-single": ["m1"], "v34-single": ["m1"], "v35-rollover": ["m1"], "v35-removed-member": ["m3"]}
+
+
+def gen_baselines(names=None):
+    """Start real etcd on a scratch copy of the *clean* data (one member alone) and record what it
+    did, as `clean_baseline` in fixtures/<config>.json (data-loss comparison for the cases; for
+    v35-removed-member: what the removed member does with its own data dir)."""
+    for config in names or sorted(BASELINES):
+        path = os.path.join(FIX, config + ".json")
+        if not os.path.exists(path):
+            continue
+        meta = jload(path)
+        meta["clean_baseline"] = {}
+        for m in BASELINES[config]:
+            fake = {"clean": config, "edits": [], "kind": "baseline", "data_dir": "data/" + m}
+            v, exp = verdict_for("baseline-%s-%s" % (config, m), fake)
+            v["expected_outcome"] = exp
+            meta["clean_baseline"][m] = v
+            ff = v.get("first_fatal") or {}
+            log("baseline %s/%s: %s exit=%s %s" % (config, m, v["outcome"], v.get("exit_code"), ff.get("msg") or ""))
+        jdump(meta, path)
 
 
 def gen_verdicts(names=None):
@@ -1174,7 +1218,7 @@ def gen_readme():
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("step", choices=["all", "clean", "cases", "verdicts", "readme", "list"])
+    ap.add_argument("step", choices=["all", "clean", "cases", "verdicts", "baselines", "readme", "list"])
     ap.add_argument("names", nargs="*")
     a = ap.parse_args()
     os.makedirs(FIX, exist_ok=True)
@@ -1184,7 +1228,7 @@ def main():
         print("configs:", " ".join(CONFIGS))
         print("cases:", " ".join(sorted(case_specs())))
         return
-    if a.step in ("all", "clean", "verdicts"):
+    if a.step in ("all", "clean", "verdicts", "baselines"):
         ensure_etcd()
     if a.step == "all":
         for c in a.names or CONFIGS:
@@ -1192,6 +1236,8 @@ def main():
         gen_cases()
         gen_verdicts()
         gen_readme()
+    elif a.step == "baselines":
+        gen_baselines(a.names or None)
     elif a.step == "readme":
         gen_readme()
     elif a.step == "clean":
