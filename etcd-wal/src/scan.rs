@@ -212,9 +212,10 @@ fn sequence_findings(scan: &mut Scan) {
                 kind: FindingKind::SegmentGap,
                 segment: next.file.clone(),
                 segment_pos: k,
-                offset: None,
-                ordinal: None,
-                record_type: None,
+                // Where the sequence breaks: the segment's first record.
+                offset: Some(0),
+                ordinal: Some(0),
+                record_type: next.start_crc.map(|_| RecordType::Crc),
                 index: None,
                 term: None,
                 expected_crc: None,
@@ -446,9 +447,14 @@ impl Scanner {
                     remaining - LEN_WORD_BYTES
                 ),
             );
+            // The record after a damaged length word often survives: say what it was.
+            let peek = (remaining - LEN_WORD_BYTES).min(4096) as usize;
+            let (term, index, rtype) = salvage(r.bytes(body_off, peek)?);
             if let Some(f) = self.out.findings.last_mut() {
                 f.frame_len = Some(frame.total_len());
-                // etcd 3.5.7+ judge this against the file size and treat it as a torn tail.
+                f.record_type = rtype;
+                f.term = term;
+                f.index = index;
             }
             return Ok(Next::Resync { from: body_off });
         }

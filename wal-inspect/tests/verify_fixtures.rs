@@ -1,0 +1,114 @@
+//! `verify --json` on every fixture written by real etcd: clean ones have no finding and
+//! agree with what etcd reported; damaged ones name the ground-truth record and predict
+//! what etcd did (testdata/cases/*.json, recorded by running real etcd on each).
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+fn verify_json(path: &Path) -> (i32, Vec<Value>) {
+    let out = Command::new(env!("CARGO_BIN_EXE_wal-inspect"))
+        .args(["verify", "--json"])
+        .arg(path)
+        .output()
+        .expect("run wal-inspect");
+    let stdout = String::from_utf8(out.stdout).expect("utf-8 stdout");
+    let lines = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    (out.status.code().expect("exit code"), lines)
+}
+
+fn summary(lines: &[Value]) -> &Value {
+    lines.iter().find(|l| l["type"] == "summary").expect("a summary line")
+}
+
+const FINDING_KEYS: [&str; 8] =
+    ["type", "kind", "file", "offset", "ordinal", "record_type", "index", "term"];
+
+#[test]
+fn clean_fixtures_verify_clean_and_agree_with_etcd() {
+    for config in testdata::configs() {
+        let meta = testdata::config_meta(&config).unwrap();
+        let dir = testdata::clean(&config).unwrap();
+        for m in meta["members"].as_array().unwrap() {
+            let name = m["name"].as_str().unwrap();
+            let member = dir.path().join(m["member_dir"].as_str().unwrap());
+            let (code, lines) = verify_json(&member);
+            let findings: Vec<&Value> = lines.iter().filter(|l| l["type"] == "finding").collect();
+            assert!(findings.is_empty(), "{config}/{name}: {findings:?}");
+            assert_eq!(code, 0, "{config}/{name}");
+            let s = summary(&lines);
+            assert_eq!(s["etcd_outcome"], "starts", "{config}/{name}");
+            let status = &meta["final"]["status"][name];
+            if status.is_null() {
+                // A member that was removed from its cluster has no final status.
+                continue;
+            }
+            assert_eq!(s["member_id"], status["member_id"], "{config}/{name}");
+            assert_eq!(s["cluster_id"], status["cluster_id"], "{config}/{name}");
+            // etcd's reported raft index is the last entry of the log (a cluster member may
+            // log one more entry after the status was taken, before it stops).
+            let (ours, etcd) = (s["last_index"].as_u64().unwrap(), status["raft_index"].as_u64().unwrap());
+            assert!(ours == etcd || (meta["members"].as_array().unwrap().len() > 1 && ours == etcd + 1),
+                "{config}/{name}: last index {ours}, etcd said {etcd}");
+            let wal = &meta["wal"][name]["segments"];
+            let ours = s["segments"].as_array().unwrap();
+            assert_eq!(ours.len(), wal.as_array().unwrap().len(), "{config}/{name}");
+            for (a, b) in ours.iter().zip(wal.as_array().unwrap()) {
+                assert_eq!(a["records"], b["records"], "{config}/{name}");
+                assert_eq!(a["entries"], b["entries"], "{config}/{name}");
+                assert_eq!(a["last_index"], b["last_index"], "{config}/{name}");
+                assert_eq!(a["valid_offset"], b["end_of_data"], "{config}/{name}");
+            }
+        }
+    }
+}
+
+#[test]
+fn damaged_wal_fixtures_name_the_record_and_etcd_outcome() {
+    let mut checked = 0;
+    for name in testdata::cases() {
+        let case = testdata::Case::load(&name).unwrap();
+        if !case.file().starts_with("wal/") {
+            continue;
+        }
+        let (dir, case) = testdata::case(&name).unwrap();
+        let member = case.member_dir(dir.path()).unwrap();
+        let (code, lines) = verify_json(&member);
+        assert_eq!(code, 1, "{name}: exit code");
+        let findings: Vec<&Value> = lines.iter().filter(|l| l["type"] == "finding").collect();
+        for f in &findings {
+            for k in FINDING_KEYS {
+                assert!(f.get(k).is_some(), "{name}: finding lacks {k}: {f}");
+            }
+        }
+        // A renamed segment is reported under the name it has now.
+        let file = case.ground_truth()["renamed_to"].as_str().unwrap_or(case.file());
+        let hit = findings
+            .iter()
+            .find(|f| f["file"] == file)
+            .unwrap_or_else(|| panic!("{name}: no finding names {} in {findings:?}", case.file()));
+        if let Some(offset) = case.record_offset() {
+            assert_eq!(hit["offset"], offset, "{name}: {hit}");
+            assert_eq!(hit["ordinal"], case.ordinal().unwrap(), "{name}: {hit}");
+            // Null when the damage wiped the bytes that tell the type (a zeroed length word).
+            if !hit["record_type"].is_null() {
+                assert_eq!(hit["record_type"], case.record_type().unwrap(), "{name}: {hit}");
+            }
+        }
+        if case.record_type() == Some("entry") {
+            for (key, want) in [("index", case.index()), ("term", case.term())] {
+                if !hit[key].is_null() {
+                    assert_eq!(hit[key].as_u64(), want, "{name}: {key} {hit}");
+                }
+            }
+        }
+        let s = summary(&lines);
+        assert_eq!(s["etcd_outcome"], case.expected_outcome(), "{name}: {s}");
+        checked += 1;
+    }
+    assert!(checked >= 10, "only {checked} WAL cases checked");
+}
