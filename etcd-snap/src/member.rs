@@ -44,8 +44,12 @@ pub fn inspect_db(path: impl AsRef<Path>) -> Result<DbReport> {
     let db = Db::open(path.as_ref())?;
     let mut errors = Vec::new();
     let mut keep = |r: Result<()>| {
+        // The walks of different buckets often stop at the same damaged page: keep one.
         if let Err(e) = r {
-            errors.push(ErrorInfo::from(&e));
+            let info = ErrorInfo::from(&e);
+            if !errors.contains(&info) {
+                errors.push(info);
+            }
         }
     };
     let check = db.check()?;

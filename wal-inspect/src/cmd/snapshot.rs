@@ -1,0 +1,435 @@
+//! `wal-inspect snapshot status` and `wal-inspect snapshot db {keys,get,history}`: read a
+//! bbolt db (a `snapshot save` file, `member/snap/db`, or the db of a data/member dir)
+//! with etcd-snap's own read-only reader. Nothing is locked or written.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+
+use base64::Engine as _;
+use clap::{Args, Subcommand};
+use etcd_snap::bolt::Db;
+use etcd_snap::hash::{TrailerState, check_trailer};
+use etcd_snap::member::{DbReport, inspect_db};
+use etcd_snap::mvcc::{self, KeyRecord, LiveKeys};
+use etcd_snap::schema::{Alarm, Member};
+use etcd_snap::{escape, resolve_db_path};
+use serde_json::{Value, json};
+
+use crate::exit::Exit;
+
+/// `wal-inspect snapshot status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// A `snapshot save` file, a db file, or a data / member / snap dir (uses its `snap/db`).
+    pub path: PathBuf,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `wal-inspect snapshot db`: query the keys of a db.
+#[derive(Debug, Args)]
+pub struct DbArgs {
+    /// A `snapshot save` file, a db file, or a data / member / snap dir (uses its `snap/db`).
+    pub path: PathBuf,
+    /// Print one JSON object instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// What to show.
+    #[command(subcommand)]
+    pub query: DbQuery,
+}
+
+/// The `snapshot db` queries.
+#[derive(Debug, Subcommand)]
+pub enum DbQuery {
+    /// List the keys alive at a revision (latest by default), without values.
+    Keys {
+        /// Revision to look at (default: the latest).
+        #[arg(long, value_name = "R")]
+        rev: Option<i64>,
+        /// Only keys starting with this prefix.
+        #[arg(long, value_name = "P")]
+        prefix: Option<OsString>,
+    },
+    /// Show one key's value at a revision (latest by default).
+    Get {
+        /// The key (bytes as given).
+        key: OsString,
+        /// Revision to look at (default: the latest).
+        #[arg(long, value_name = "R")]
+        rev: Option<i64>,
+    },
+    /// Show every revision of one key still in the db (puts and deletions).
+    History {
+        /// The key (bytes as given).
+        key: OsString,
+    },
+}
+
+/// Bytes for JSON: a string when valid UTF-8, else `{"base64": "..."}`.
+fn bytes_json(b: &[u8]) -> Value {
+    match std::str::from_utf8(b) {
+        Ok(s) => Value::String(s.to_owned()),
+        Err(_) => json!({ "base64": base64::engine::general_purpose::STANDARD.encode(b) }),
+    }
+}
+
+fn member_json(m: &Member) -> Value {
+    json!({
+        "id": format!("{:x}", m.id),
+        "name": m.name,
+        "peer_urls": m.peer_urls,
+        "client_urls": m.client_urls,
+        "is_learner": m.is_learner,
+    })
+}
+
+fn alarm_json(a: &Alarm) -> Value {
+    json!({ "member_id": format!("{:x}", a.member_id), "alarm": a.alarm.name() })
+}
+
+/// Escaped, cut to 200 bytes for a terminal line.
+fn short(b: &[u8]) -> String {
+    const MAX: usize = 200;
+    match b.get(..MAX) {
+        Some(head) if b.len() > MAX => format!("{}... ({} bytes)", escape(head), b.len()),
+        _ => escape(b),
+    }
+}
+
+fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
+    v.map_or_else(|| "-".to_owned(), |v| v.to_string())
+}
+
+/// Run `snapshot status`.
+pub fn status(args: &StatusArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
+    let path = resolve_db_path(&args.path)?;
+    let trailer = check_trailer(&path)?;
+    let report = match inspect_db(&path) {
+        Ok(r) => r,
+        Err(e @ (etcd_snap::Error::Io { .. } | etcd_snap::Error::NotFound { .. })) => {
+            return Err(e.into());
+        }
+        Err(e) => {
+            // Not openable as bolt at all: that is damage we can describe.
+            if args.json {
+                let v = json!({
+                    "path": path,
+                    "hash_trailer": trailer.state.as_str(),
+                    "error": { "code": e.code(), "message": e.to_string() },
+                });
+                writeln!(out, "{v}")?;
+            } else {
+                writeln!(out, "file:         {}", path.display())?;
+                writeln!(out, "sha256:       {}", trailer.state.as_str())?;
+                writeln!(out, "error:        {e}")?;
+            }
+            return Ok(Exit::Damage);
+        }
+    };
+    let live = Db::open(&path)
+        .ok()
+        .and_then(|db| mvcc::live_keys(&db, None, b"").ok());
+    let damaged = !report.check.is_clean()
+        || !report.errors.is_empty()
+        || trailer.state == TrailerState::Invalid;
+    if args.json {
+        writeln!(
+            out,
+            "{}",
+            status_json(&report, trailer.state, live.as_ref())
+        )?;
+    } else {
+        status_human(out, &report, &trailer, live.as_ref())?;
+    }
+    Ok(if damaged { Exit::Damage } else { Exit::Clean })
+}
+
+fn status_json(r: &DbReport, trailer: TrailerState, live: Option<&LiveKeys>) -> Value {
+    let e = r.etcdutl.as_ref();
+    let findings: Vec<Value> = r
+        .check
+        .findings
+        .iter()
+        .map(|f| {
+            json!({
+                "code": f.kind.code(),
+                "page": f.page,
+                "offset": f.offset,
+                "referenced_from": f.referenced_from,
+                "message": f.kind.to_string(),
+            })
+        })
+        .collect();
+    let errors: Vec<Value> = r
+        .errors
+        .iter()
+        .map(|e| json!({ "code": e.code, "message": e.message }))
+        .collect();
+    json!({
+        "path": r.path,
+        "hash": e.map(|e| e.hash),
+        "revision": e.map(|e| e.revision),
+        "total_keys": e.map(|e| e.total_keys),
+        "total_size": e.map(|e| e.total_size),
+        "version": r.meta.storage_version,
+        "hash_trailer": trailer.as_str(),
+        "live_keys": live.map(|l| l.keys.len()),
+        "consistent_index": r.meta.consistent_index,
+        "term": r.meta.term,
+        "compact_revision": {
+            "scheduled": r.meta.scheduled_compact_rev,
+            "finished": r.meta.finished_compact_rev,
+        },
+        "members": r.membership.members.iter().map(member_json).collect::<Vec<_>>(),
+        "removed_members": r.membership.removed.iter().map(|id| format!("{id:x}")).collect::<Vec<_>>(),
+        "alarms": r.alarms.iter().map(alarm_json).collect::<Vec<_>>(),
+        "page_size": r.page_size,
+        "active_meta": r.active_meta,
+        "findings": findings,
+        "findings_dropped": r.check.findings_dropped,
+        "errors": errors,
+    })
+}
+
+fn status_human(
+    out: &mut dyn Write,
+    r: &DbReport,
+    trailer: &etcd_snap::hash::Trailer,
+    live: Option<&LiveKeys>,
+) -> std::io::Result<()> {
+    writeln!(out, "file:             {}", r.path.display())?;
+    let t = match trailer.state {
+        TrailerState::Valid => "valid (snapshot save file)".to_owned(),
+        TrailerState::Invalid => format!(
+            "INVALID: stored {}, computed {}",
+            opt(trailer.stored.as_deref()),
+            opt(trailer.computed.as_deref())
+        ),
+        TrailerState::Absent => "absent (plain db file)".to_owned(),
+    };
+    writeln!(out, "sha256 trailer:   {t}")?;
+    match &r.etcdutl {
+        Some(e) => {
+            writeln!(out, "hash:             {} ({:#010x})", e.hash, e.hash)?;
+            writeln!(out, "revision:         {}", e.revision)?;
+            writeln!(out, "total keys:       {}", e.total_keys)?;
+            writeln!(
+                out,
+                "total size:       {} bytes (page size {})",
+                e.total_size, r.page_size
+            )?;
+        }
+        None => writeln!(out, "hash:             - (a damaged page stops the walk)")?,
+    }
+    writeln!(
+        out,
+        "version:          {}",
+        opt(r.meta.storage_version.as_deref())
+    )?;
+    writeln!(out, "live keys:        {}", opt(live.map(|l| l.keys.len())))?;
+    writeln!(out, "consistent index: {}", opt(r.meta.consistent_index))?;
+    writeln!(out, "term:             {}", opt(r.meta.term))?;
+    writeln!(
+        out,
+        "compaction:       scheduled {}, finished {}",
+        opt(r.meta.scheduled_compact_rev),
+        opt(r.meta.finished_compact_rev)
+    )?;
+    if r.membership.members.is_empty() {
+        writeln!(out, "members:          none")?;
+    }
+    for (i, m) in r.membership.members.iter().enumerate() {
+        let label = if i == 0 { "members:" } else { "" };
+        writeln!(
+            out,
+            "{label:<18}{:x} name={} peers={} clients={}{}",
+            m.id,
+            escape(m.name.as_bytes()),
+            escape(m.peer_urls.join(",").as_bytes()),
+            escape(m.client_urls.join(",").as_bytes()),
+            if m.is_learner { " (learner)" } else { "" }
+        )?;
+    }
+    let alarms: Vec<String> = r
+        .alarms
+        .iter()
+        .map(|a| format!("{} on {:x}", a.alarm.name(), a.member_id))
+        .collect();
+    let alarms = if alarms.is_empty() {
+        "none".to_owned()
+    } else {
+        alarms.join(", ")
+    };
+    writeln!(out, "alarms:           {alarms}")?;
+    if r.check.is_clean() {
+        writeln!(
+            out,
+            "integrity:        ok ({} reachable pages, {} free)",
+            r.check.reachable_pages, r.check.free_pages
+        )?;
+    } else {
+        let n = r.check.findings.len() as u64 + r.check.findings_dropped;
+        writeln!(out, "integrity:        {n} finding(s)")?;
+        for f in &r.check.findings {
+            writeln!(out, "  {f}")?;
+        }
+    }
+    for e in &r.errors {
+        writeln!(out, "error:            {}", e.message)?;
+    }
+    Ok(())
+}
+
+/// Run `snapshot db`.
+pub fn db(args: &DbArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
+    let path = resolve_db_path(&args.path)?;
+    let db = Db::open(&path)?;
+    let compacted = etcd_snap::schema::meta(&db)
+        .ok()
+        .and_then(|m| m.finished_compact_rev);
+    let below_compaction = |rev: Option<i64>| match (rev, compacted) {
+        (Some(r), Some(c)) => r < c,
+        _ => false,
+    };
+    match &args.query {
+        DbQuery::Keys { rev, prefix } => {
+            let prefix = prefix.as_ref().map(|p| p.as_bytes()).unwrap_or_default();
+            let live = mvcc::live_keys(&db, *rev, prefix)?;
+            if args.json {
+                let keys: Vec<Value> = live
+                    .keys
+                    .iter()
+                    .map(|(k, l)| {
+                        json!({
+                            "key": bytes_json(k),
+                            "create_revision": l.create_revision,
+                            "mod_revision": l.mod_revision,
+                            "version": l.version,
+                            "lease": l.lease,
+                            "value_len": l.value_len,
+                        })
+                    })
+                    .collect();
+                let v = json!({
+                    "revision": live.at,
+                    "latest_revision": live.latest,
+                    "compacted_below": compacted,
+                    "incomplete": below_compaction(*rev),
+                    "count": live.keys.len(),
+                    "bad_records": live.bad_records,
+                    "keys": keys,
+                });
+                writeln!(out, "{v}")?;
+            } else {
+                if below_compaction(*rev) {
+                    writeln!(
+                        out,
+                        "# revision {} is below the compaction revision {}: keys may be missing",
+                        live.at,
+                        opt(compacted)
+                    )?;
+                }
+                for (k, l) in &live.keys {
+                    writeln!(
+                        out,
+                        "{}\tmod={} create={} version={} lease={} len={}",
+                        escape(k),
+                        l.mod_revision,
+                        l.create_revision,
+                        l.version,
+                        l.lease,
+                        l.value_len
+                    )?;
+                }
+                writeln!(
+                    out,
+                    "# {} live keys at revision {}",
+                    live.keys.len(),
+                    live.at
+                )?;
+            }
+            Ok(if live.bad_records > 0 {
+                Exit::Damage
+            } else {
+                Exit::Clean
+            })
+        }
+        DbQuery::Get { key, rev } => {
+            let found = mvcc::get(&db, key.as_bytes(), *rev)?;
+            if args.json {
+                let v = json!({
+                    "key": bytes_json(key.as_bytes()),
+                    "revision": rev,
+                    "incomplete": below_compaction(*rev),
+                    "found": found.is_some(),
+                    "kv": found.as_ref().map(record_json),
+                });
+                writeln!(out, "{v}")?;
+            } else {
+                match &found {
+                    Some(r) => {
+                        writeln!(out, "{}", escape(&r.kv.value))?;
+                        writeln!(
+                            out,
+                            "# mod={} create={} version={} lease={}",
+                            r.kv.mod_revision, r.kv.create_revision, r.kv.version, r.kv.lease
+                        )?;
+                    }
+                    None => writeln!(out, "# {} not found", escape(key.as_bytes()))?,
+                }
+            }
+            Ok(Exit::Clean)
+        }
+        DbQuery::History { key } => {
+            let records = mvcc::history(&db, key.as_bytes())?;
+            if args.json {
+                let v = json!({
+                    "key": bytes_json(key.as_bytes()),
+                    "compacted_below": compacted,
+                    "records": records.iter().map(record_json).collect::<Vec<_>>(),
+                });
+                writeln!(out, "{v}")?;
+            } else {
+                for r in &records {
+                    if r.rev.tombstone {
+                        writeln!(out, "{}\tdelete", r.rev.rev)?;
+                    } else {
+                        writeln!(
+                            out,
+                            "{}\tput version={} lease={} value={}",
+                            r.rev.rev,
+                            r.kv.version,
+                            r.kv.lease,
+                            short(&r.kv.value)
+                        )?;
+                    }
+                }
+                writeln!(
+                    out,
+                    "# {} record(s); history before revision {} was compacted away",
+                    records.len(),
+                    opt(compacted)
+                )?;
+            }
+            Ok(Exit::Clean)
+        }
+    }
+}
+
+fn record_json(r: &KeyRecord) -> Value {
+    json!({
+        "revision": { "main": r.rev.rev.main, "sub": r.rev.rev.sub },
+        "tombstone": r.rev.tombstone,
+        "key": bytes_json(&r.kv.key),
+        "create_revision": r.kv.create_revision,
+        "mod_revision": r.kv.mod_revision,
+        "version": r.kv.version,
+        "lease": r.kv.lease,
+        "value": bytes_json(&r.kv.value),
+        "page": r.page,
+    })
+}
