@@ -480,6 +480,9 @@ def gen_clean(name):
     shutil.rmtree(os.path.join(wd, "scratch"), ignore_errors=True)
     out = os.path.join(FIX, name + ".tar.zst")
     make_archive(wd, out)
+    # stale extracted copies of the previous archive (the testdata crate's cache)
+    for d in glob.glob(os.path.join(TD, ".cache", "extract", name + "-*")):
+        shutil.rmtree(d, ignore_errors=True)
     meta["archive_size"] = os.path.getsize(out)
     meta["config_params"] = {k: v for k, v in CONFIGS[name].items()}
     jdump(meta, os.path.join(FIX, name + ".json"))
@@ -708,6 +711,8 @@ def build_case(name, spec):
     seg_rel = lambda n: "wal/" + n  # noqa: E731
     case = {"case": name, "clean": config, "etcd_version": VERSIONS[cfg["ver"]]["version"],
             "member": mem, "data_dir": os.path.dirname(mem), "kind": kind}
+    if spec.get("start_members"):
+        case["start_members"] = spec["start_members"]
     gt = {}
     edits = []
     if kind.startswith("wal-"):
@@ -897,6 +902,13 @@ def case_specs():
         s[v + "-db-leaf-flags"] = {"clean": c, "kind": "db-leaf-flags"}
         s[v + "-save-flip"] = {"clean": c, "kind": "save-flip"}
         s[v + "-save-no-trailer"] = {"clean": c, "kind": "save-no-trailer"}
+    for v in ("v35", "v34"):
+        c = v + "-cluster3"
+        both = ["m1", "m2", "m3"]
+        s[v + "-cluster3-m2-wal-flip-entry"] = {"clean": c, "kind": "wal-flip-entry", "frac": 0.5,
+                                                "member_name": "m2", "start_members": both}
+        s[v + "-cluster3-m2-torn-tail"] = {"clean": c, "kind": "wal-torn-tail", "member_name": "m2",
+                                           "start_members": both}
     r = "v35-rollover"
     s["v35-roll-delete-middle"] = {"clean": r, "kind": "wal-delete-segment"}
     s["v35-roll-rename-last"] = {"clean": r, "kind": "wal-rename-segment"}
@@ -1003,6 +1015,21 @@ def interesting_log_lines(logtext, limit=12):
     return out[:limit]
 
 
+def repair_point(seg, broken):
+    """Offset of the first record etcd rewrote after its Repair: walk the repaired segment and find
+    the first frame whose bytes differ from the pre-repair copy (= end of the last valid record)."""
+    with open(seg, "rb") as f:
+        new = f.read()
+    with open(broken, "rb") as f:
+        old = f.read()
+    w = walfmt.walk_segment(new, verify_crc=False)
+    for r in w["records"]:
+        a, b = r["offset"], r["offset"] + r["frame_len"]
+        if new[a:b] != old[a:b]:
+            return {"first_rewritten_record_offset": a, "post_run_size": len(new)}
+    return {"first_rewritten_record_offset": w["end_of_data"], "post_run_size": len(new)}
+
+
 def verdict_for(name, case):
     config = case["clean"]
     cfg = dict(CONFIGS[config])
@@ -1035,7 +1062,32 @@ def verdict_for(name, case):
                        cluster=initial_cluster(cfg, cfg["all_members"]))
         logpath = os.path.join(logs, name + ".log")
         e = Etcd(ver, fl, logpath, cport)
+        # cluster cases: the undamaged members are started too (from the same scratch copy)
+        peers = {}
+        for m in case.get("start_members", []):
+            if m == n:
+                continue
+            mp, _ = member_ports(cfg, cfg["all_members"].index(m))
+            peers[m] = Etcd(ver, flags_for(cfg, m, os.path.join(wd, "data", m),
+                                           cluster=initial_cluster(cfg, cfg["all_members"])),
+                            os.path.join(logs, "%s.%s.log" % (name, m)), mp)
         ready = False
+
+        def check_peers():
+            # while the damaged member still runs (if it does): can the others serve?
+            v["other_members"] = {}
+            for m, pe in peers.items():
+                ok = pe.wait_ready(10)
+                info = {"ready": ok}
+                if ok:
+                    p = etcdctl(ver, pe.cport, "--command-timeout=5s", "put", "verdict/probe-" + m, "x",
+                                check=False, timeout=30)
+                    info["put_ok"] = p.returncode == 0
+                    try:
+                        info["revision"] = status_json(ver, pe.cport)["revision"]
+                    except Exception as ex:
+                        info["status_error"] = str(ex)
+                v["other_members"][m] = info
         end = time.time() + 15
         while time.time() < end and e.alive():
             if e.wait_ready(0.5):
@@ -1059,7 +1111,14 @@ def verdict_for(name, case):
             except Exception as ex:
                 v["status_error"] = str(ex)
             v["exit_code"] = None
+            if peers:
+                check_peers()
             v["stopped_by_us_rc"] = e.stop()
+        elif peers:
+            check_peers()
+            v["outcome"] = "exited" if e.wait_exit(0.1) is not None else "hung"
+            v["exit_code"] = e.proc.poll()
+            v["stopped_by_us_rc"] = e.stop() if v["outcome"] == "hung" else None
         else:
             rc = e.wait_exit(0.1)
             if rc is None:
@@ -1070,6 +1129,9 @@ def verdict_for(name, case):
                 e.stop()
                 v["outcome"] = "exited"
                 v["exit_code"] = rc
+        if peers:
+            for m, pe in peers.items():
+                v["other_members"][m]["stopped_by_us_rc"] = pe.stop()
         with open(logpath, errors="replace") as f:
             text = f.read().replace(wd + "/", "")
         ff = first_fatal(text)
@@ -1080,10 +1142,10 @@ def verdict_for(name, case):
         v["files_removed"] = sorted(k for k in before if k not in after)
         v["files_resized"] = {k: [before[k], after[k]] for k in before if k in after and before[k] != after[k]}
         v["wal_repaired"] = any(k.endswith(".wal.broken") for k in v["files_added"])
-        for k, (old, new) in v["files_resized"].items():
-            if k.endswith(".wal") and new < old:
-                # etcd's Repair truncated the segment here (= end of the last valid record)
-                v["repair_truncated_at"] = {"file": k, "size": new}
+        for k in v["files_added"]:
+            if k.endswith(".wal.broken"):
+                v["repair_point"] = repair_point(os.path.join(wd, k[:-len(".broken")]), os.path.join(wd, k))
+                v["repair_point"]["file"] = k[:-len(".broken")]
         v["wedged"] = bool(v["outcome"] == "started" and v.get("put") and not v["put"]["ok"])
         if v["outcome"] == "exited" and v["exit_code"] not in (0, None):
             exp = "refuses"
@@ -1198,11 +1260,11 @@ def gen_readme():
         if v.get("outcome") == "started":
             a = v.get("after_start", {})
             verdict = "started%s; revision %s, raft index %s; put %s" % (
-                " (WAL repaired, `.broken` left, truncated at %s)" % v["repair_truncated_at"]["size"]
-                if v.get("repair_truncated_at") else "",
+                " (WAL repaired, `.broken` left, records rewritten from offset %s)" % v["repair_point"][
+                    "first_rewritten_record_offset"] if v.get("repair_point") else "",
                 a.get("revision"), a.get("raft_index"), "ok" if (v.get("put") or {}).get("ok") else "FAILED (wedged)")
             added = [k.rsplit("/", 1)[-1] for k in v.get("files_added", {}) if k.endswith(".broken")]
-            if added and not v.get("repair_truncated_at"):
+            if added and not v.get("repair_point"):
                 verdict += "; added " + ", ".join(added)
         elif v:
             ff = v.get("first_fatal") or {}
@@ -1210,6 +1272,10 @@ def gen_readme():
             verdict = "exit %s: `%s`" % (v.get("exit_code"), md_escape(err)[:160])
         else:
             verdict = "(no verdict yet)"
+        if v.get("other_members"):
+            verdict += "; other members: " + ", ".join(
+                "%s %s" % (m, "put ok" if i.get("put_ok") else ("ready, put FAILED" if i.get("ready") else "not ready"))
+                for m, i in sorted(v["other_members"].items()))
         out.append("| `%s` | %s | %s | %s | %s | %s |" % (c["case"], c["etcd_version"], md_escape(c["what"]),
                                                          where, verdict, c.get("expected_outcome")))
     with open(os.path.join(TD, "README.md"), "w") as f:

@@ -294,6 +294,20 @@ fn wal_ground_truth_matches_clean_frames() {
                 _ => {}
             }
         }
+        // where etcd's own Repair cut the segment must be the start of the hit record
+        if let Some(rp) = c.verdict().get("repair_point") {
+            assert_eq!(
+                rp["first_rewritten_record_offset"].as_u64(),
+                Some(r.offset),
+                "{name}: etcd's repair point vs ground truth record"
+            );
+        }
+        if c.expected_outcome() == "repairs_tail" {
+            assert!(
+                c.verdict().get("repair_point").is_some(),
+                "{name}: repair without repair_point"
+            );
+        }
         let (after, before) = entries_from(&member.join("wal"), &seg_name, ord);
         assert_eq!(Some(after), c.entries_after(), "{name}: entries_after");
         assert_eq!(

@@ -32,10 +32,14 @@ fn run(args: &[String]) -> Result<(), String> {
         [cmd, name, dest] if cmd == "case" || cmd == "clean" => {
             let dest = PathBuf::from(dest);
             prepare(&dest)?;
-            let parent = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let parent = dest
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
             std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
             // Build the copy beside its destination so that a rename moves it into place.
-            let parent = std::fs::canonicalize(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+            let parent =
+                std::fs::canonicalize(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
             let dir = tempfile::Builder::new()
                 .prefix(".fixture-")
                 .tempdir_in(&parent)
@@ -64,7 +68,10 @@ fn prepare(dest: &Path) -> Result<(), String> {
     if dest.components().any(|c| c.as_os_str() == "target") {
         std::fs::remove_dir_all(dest).map_err(|e| format!("{}: {e}", dest.display()))
     } else {
-        Err(format!("{} exists; choose a new destination", dest.display()))
+        Err(format!(
+            "{} exists; choose a new destination",
+            dest.display()
+        ))
     }
 }
 
