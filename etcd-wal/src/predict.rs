@@ -14,6 +14,9 @@
 use crate::finding::{EtcdReaction, Finding, FindingKind};
 use crate::scan::{Scan, SegmentEnd};
 
+/// Entries etcd writes itself when it starts (leader no-op, attributes publish).
+pub const WEDGE_SLACK: u64 = 2;
+
 /// What etcd does on start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
@@ -72,6 +75,9 @@ pub struct Context {
     pub snap_files: Option<Vec<(u64, u64)>>,
     /// The db's `meta/consistent_index`, when known.
     pub db_consistent_index: Option<u64>,
+    /// Number of voting members, when known. A member of a larger cluster whose log ends
+    /// below the db's index catches up from the leader instead of wedging.
+    pub voters: Option<usize>,
 }
 
 /// Where etcd's own repair cuts.
@@ -173,33 +179,19 @@ fn predict_start(scan: &Scan, ctx: &Context) -> Prediction {
     };
 
     // 1. ValidSnapshotEntries over every segment.
-    let mut vse_stop = None;
-    for (i, f) in scan.findings.iter().enumerate() {
-        match f.reaction {
-            EtcdReaction::Fatal => {
-                refuse(&mut p, Some(i), f.etcd_error.clone(), "discovery failed");
-                return p;
-            }
-            EtcdReaction::UnexpectedEof => {
-                vse_stop = Some((f.segment_pos, f.offset.unwrap_or(0)));
-                break;
-            }
-            _ => {}
+    let candidates = match valid_snapshot_entries(scan) {
+        Ok(c) => c,
+        Err(i) => {
+            let err = scan
+                .findings
+                .get(i)
+                .map(|f| f.etcd_error.clone())
+                .unwrap_or_default();
+            refuse(&mut p, Some(i), err, "discovery failed");
+            return p;
         }
-    }
-    let before_vse_stop = |pos: usize, off: u64| match vse_stop {
-        None => true,
-        Some((sp, so)) => (pos, off) < (sp, so),
     };
-    let commit = scan.hard_state.map_or(0, |h| h.commit);
-    let mut candidates: Vec<(u64, u64)> = scan
-        .snapshots
-        .iter()
-        .filter(|s| before_vse_stop(s.segment_pos, s.offset) && s.index <= commit)
-        .map(|s| (s.term, s.index))
-        .collect();
     // 2. The newest .snap that matches (names sort by term, then index).
-    candidates.sort_unstable();
     let start = match &ctx.snap_files {
         Some(files) => files
             .iter()
@@ -348,9 +340,42 @@ fn predict_start(scan: &Scan, ctx: &Context) -> Prediction {
     }
     p.last_index_after_start = Some(last_index);
     if let Some(ci) = ctx.db_consistent_index {
-        p.wedged = last_index < ci;
+        // On start etcd appends entries of its own (the new leader's no-op, the member
+        // attributes publish) that land at indexes the db has applied and are skipped;
+        // those absorb a gap of up to two. Beyond that, every client write gets an index
+        // ≤ the consistent index, is skipped at apply and times out (observed with real
+        // etcd 3.4.23 and 3.5.1: a gap of 2 was harmless, ~330 wedged the member).
+        p.wedged = ci > last_index.saturating_add(WEDGE_SLACK) && ctx.voters.is_none_or(|v| v <= 1);
     }
     p
+}
+
+/// etcd's `ValidSnapshotEntries`: the WAL snapshot records `(term, index)` with index ≤ the
+/// last HardState's commit, read from the first segment until the first `unexpected EOF`.
+/// `Err(i)` when finding `i` makes it fail (etcd then exits with "discovery failed").
+pub fn valid_snapshot_entries(scan: &Scan) -> Result<Vec<(u64, u64)>, usize> {
+    let mut stop = None;
+    for (i, f) in scan.findings.iter().enumerate() {
+        match f.reaction {
+            EtcdReaction::Fatal => return Err(i),
+            EtcdReaction::UnexpectedEof => {
+                stop = Some((f.segment_pos, f.offset.unwrap_or(0)));
+                break;
+            }
+            _ => {}
+        }
+    }
+    let before_stop = |pos: usize, off: u64| stop.is_none_or(|(sp, so)| (pos, off) < (sp, so));
+    let commit = scan.hard_state.map_or(0, |h| h.commit);
+    let mut out: Vec<(u64, u64)> = scan
+        .snapshots
+        .iter()
+        .filter(|s| before_stop(s.segment_pos, s.offset) && s.index <= commit)
+        .map(|s| (s.term, s.index))
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
 }
 
 /// `ReadAll`'s "slice bounds out of range": an entry after S whose index skips ahead.

@@ -106,7 +106,7 @@ impl WalDir {
             }
         }
         // etcd sorts names lexicographically; with fixed-width hex that is (seq, index).
-        out.segments.sort_by(|a, b| a.name.cmp(&b.name));
+        out.segments.sort_by_key(|s| s.name);
         out.broken.sort();
         out.tmp.sort();
         out.ignored.sort();

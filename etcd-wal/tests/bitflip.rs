@@ -39,7 +39,7 @@ fn every_bit_of_one_frame() {
                 assert!(scan.findings.is_empty(), "{what}: {:?}", scan.findings);
                 continue;
             }
-            if byte == start + 7 && bit >= 3 && bit <= 6 {
+            if byte == start + 7 && (3..=6).contains(&bit) {
                 // Bits 59-62 of the length word are ignored.
                 assert!(scan.findings.is_empty(), "{what}: {:?}", scan.findings);
                 continue;

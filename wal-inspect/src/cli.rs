@@ -27,6 +27,20 @@ pub enum Command {
     /// where, and what etcd will do on start.
     #[command(after_help = EXIT_CODES)]
     Verify(VerifyArgs),
+    /// `snapshot save` files and dbs: status (hash, revision, keys, trailer).
+    #[command(subcommand)]
+    Snapshot(SnapshotCommand),
+    /// Read the keyspace of a db: live keys, one key's value, one key's history.
+    Db(crate::cmd::snapshot::DbArgs),
+}
+
+/// `wal-inspect snapshot …`.
+#[derive(Debug, Subcommand)]
+pub enum SnapshotCommand {
+    /// What `etcdutl snapshot status` prints (same hash, revision, total keys and size),
+    /// plus the SHA-256 trailer, consistent index, members, alarms and page damage.
+    #[command(after_help = EXIT_CODES)]
+    Status(crate::cmd::snapshot::StatusArgs),
 }
 
 /// `wal-inspect verify`.

@@ -13,6 +13,8 @@ pub struct MemberPaths {
     pub wal: PathBuf,
     /// The snap directory, when there is one.
     pub snap: Option<PathBuf>,
+    /// The member directory (holding `snap/`), when there is one.
+    pub member: Option<PathBuf>,
 }
 
 impl MemberPaths {
@@ -41,11 +43,16 @@ impl MemberPaths {
                 path.display()
             ),
         };
-        let snap = member.map(|m| m.join("snap")).filter(|s| s.is_dir());
+        let snap = member
+            .as_ref()
+            .map(|m| m.join("snap"))
+            .filter(|s| s.is_dir());
+        let member = member.filter(|_| snap.is_some());
         Ok(MemberPaths {
             root: path.to_path_buf(),
             wal,
             snap,
+            member,
         })
     }
 

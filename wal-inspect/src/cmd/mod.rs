@@ -2,14 +2,17 @@
 
 use std::io::Write;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, SnapshotCommand};
 use crate::exit::Exit;
 
+pub mod snapshot;
 pub mod verify;
 
 /// Run the parsed command line, writing results to `out`.
 pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Exit> {
     match cli.command {
         Command::Verify(args) => verify::run(&args, out),
+        Command::Snapshot(SnapshotCommand::Status(args)) => snapshot::status(&args, out),
+        Command::Db(args) => snapshot::db(&args, out),
     }
 }

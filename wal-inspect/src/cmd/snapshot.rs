@@ -29,11 +29,9 @@ pub struct StatusArgs {
     pub json: bool,
 }
 
-/// `wal-inspect snapshot db`: query the keys of a db.
+/// `wal-inspect db`: query the keys of a db.
 #[derive(Debug, Args)]
 pub struct DbArgs {
-    /// A `snapshot save` file, a db file, or a data / member / snap dir (uses its `snap/db`).
-    pub path: PathBuf,
     /// Print one JSON object instead of text.
     #[arg(long, global = true)]
     pub json: bool,
@@ -47,6 +45,8 @@ pub struct DbArgs {
 pub enum DbQuery {
     /// List the keys alive at a revision (latest by default), without values.
     Keys {
+        /// A `snapshot save` file, a db file, or a data / member / snap dir (its `snap/db`).
+        path: PathBuf,
         /// Revision to look at (default: the latest).
         #[arg(long, value_name = "R")]
         rev: Option<i64>,
@@ -56,6 +56,8 @@ pub enum DbQuery {
     },
     /// Show one key's value at a revision (latest by default).
     Get {
+        /// A `snapshot save` file, a db file, or a data / member / snap dir (its `snap/db`).
+        path: PathBuf,
         /// The key (bytes as given).
         key: OsString,
         /// Revision to look at (default: the latest).
@@ -64,6 +66,8 @@ pub enum DbQuery {
     },
     /// Show every revision of one key still in the db (puts and deletions).
     History {
+        /// A `snapshot save` file, a db file, or a data / member / snap dir (its `snap/db`).
+        path: PathBuf,
         /// The key (bytes as given).
         key: OsString,
     },
@@ -286,7 +290,9 @@ fn status_human(
 
 /// Run `snapshot db`.
 pub fn db(args: &DbArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
-    let path = resolve_db_path(&args.path)?;
+    let (DbQuery::Keys { path, .. } | DbQuery::Get { path, .. } | DbQuery::History { path, .. }) =
+        &args.query;
+    let path = resolve_db_path(path)?;
     let db = Db::open(&path)?;
     let compacted = etcd_snap::schema::meta(&db)
         .ok()
@@ -296,7 +302,7 @@ pub fn db(args: &DbArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
         _ => false,
     };
     match &args.query {
-        DbQuery::Keys { rev, prefix } => {
+        DbQuery::Keys { rev, prefix, .. } => {
             let prefix = prefix.as_ref().map(|p| p.as_bytes()).unwrap_or_default();
             let live = mvcc::live_keys(&db, *rev, prefix)?;
             if args.json {
@@ -358,7 +364,7 @@ pub fn db(args: &DbArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
                 Exit::Clean
             })
         }
-        DbQuery::Get { key, rev } => {
+        DbQuery::Get { key, rev, .. } => {
             let found = mvcc::get(&db, key.as_bytes(), *rev)?;
             if args.json {
                 let v = json!({
@@ -384,7 +390,7 @@ pub fn db(args: &DbArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
             }
             Ok(Exit::Clean)
         }
-        DbQuery::History { key } => {
+        DbQuery::History { key, .. } => {
             let records = mvcc::history(&db, key.as_bytes())?;
             if args.json {
                 let v = json!({

@@ -1,10 +1,19 @@
 //! `wal-inspect verify`: what is damaged, where, and what etcd will do on start.
+//!
+//! Reads the WAL (etcd-wal), the `.snap` files and the bolt db (etcd-snap), cross-checks
+//! them, and predicts etcd 3.4/3.5's start in the order etcd itself boots: open the db,
+//! `ValidSnapshotEntries`, pick the `.snap`, check the db against it, replay the WAL
+//! (with its tail repair).
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use etcd_snap::bolt::FindingKind as DbKind;
+use etcd_snap::member::{MemberReport, inspect_member};
+use etcd_snap::snapdir::SnapRef;
 use etcd_wal::finding::{EtcdReaction, Finding};
 use etcd_wal::predict::{self, Context, Outcome, Prediction};
+use etcd_wal::record::RecordType;
 use etcd_wal::scan::{self, Scan};
 use etcd_wal::segment::SegmentName;
 use serde_json::{Value, json};
@@ -14,87 +23,375 @@ use crate::datadir::MemberPaths;
 use crate::exit::Exit;
 use crate::live;
 
+/// One piece of damage, from any file of the data dir, as `verify` reports it.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// Contract name (`crc_mismatch`, `snap_crc_mismatch`, `db_meta_invalid`, …).
+    pub kind: String,
+    /// Path relative to PATH.
+    pub file: String,
+    /// Byte offset of the damaged record / structure.
+    pub offset: Option<u64>,
+    /// 0-based record number in the segment.
+    pub ordinal: Option<u64>,
+    /// WAL record type.
+    pub record_type: Option<RecordType>,
+    /// Raft index.
+    pub index: Option<u64>,
+    /// Raft term.
+    pub term: Option<u64>,
+    /// Human description.
+    pub message: String,
+    /// Extra JSON fields.
+    pub extra: serde_json::Map<String, Value>,
+}
+
 /// Everything verify found, before rendering.
 pub struct Verified {
     /// Resolved paths.
     pub paths: MemberPaths,
     /// The WAL pass.
     pub scan: Scan,
-    /// etcd's predicted behaviour.
+    /// etcd's predicted behaviour (WAL part, with the snap/db context applied).
     pub prediction: Prediction,
-    /// `.snap` files by (term, index).
-    pub snap_files: Vec<(u64, u64, PathBuf)>,
+    /// The snap side, when there is a member dir.
+    pub member: Option<MemberReport>,
+    /// Findings of every file, decisive first.
+    pub rows: Vec<Row>,
+    /// The final outcome (the db can make etcd refuse before the WAL is read).
+    pub outcome: Outcome,
+    /// Error etcd exits with, or repairs.
+    pub etcd_error: Option<String>,
+    /// etcd's log message for it.
+    pub etcd_message: Option<String>,
+    /// Remarks that are not damage.
+    pub notes: Vec<(String, String)>,
     /// Locks held by a live process.
     pub holders: Vec<live::Holder>,
 }
 
-impl Verified {
-    /// Findings in output order: the decisive one first, then stream order.
-    pub fn ordered_findings(&self) -> Vec<(bool, &Finding)> {
-        let d = self.prediction.decisive;
-        let mut out: Vec<(bool, &Finding)> = Vec::new();
-        if let Some(f) = d.and_then(|i| self.scan.findings.get(i)) {
-            out.push((true, f));
-        }
-        for (i, f) in self.scan.findings.iter().enumerate() {
-            if Some(i) != d {
-                out.push((false, f));
-            }
-        }
-        out
-    }
-}
-
-/// Run the checks (read-only).
+/// Run the checks (read-only: nothing is written, locked or renamed).
 pub fn check(args: &VerifyArgs) -> anyhow::Result<Verified> {
     let paths = MemberPaths::resolve(&args.path, args.wal_dir.as_deref())?;
     let scan = scan::scan_dir(&paths.wal)?;
-    let snap_files = list_snap_files(&paths);
+    let wal_snaps: Option<Vec<SnapRef>> = predict::valid_snapshot_entries(&scan).ok().map(|v| {
+        v.into_iter()
+            .map(|(term, index)| SnapRef { term, index })
+            .collect()
+    });
+    let member = paths
+        .member
+        .as_ref()
+        .map(|m| inspect_member(m, wal_snaps.as_deref()))
+        .transpose()?;
     let mut lockable: Vec<PathBuf> = scan.dir.segments.iter().map(|s| s.path.clone()).collect();
     if let Some(snap) = &paths.snap {
         lockable.push(snap.join("db"));
     }
     let holders = live::holders(&lockable);
+
+    let snap_files = member.as_ref().and_then(|m| m.snap.as_ref().ok()).map(|d| {
+        d.snaps
+            .iter()
+            .filter(|e| e.problem.is_none())
+            .filter_map(|e| e.snapshot.as_ref().map(|s| (s.term, s.index)))
+            .collect::<Vec<_>>()
+    });
+    let db = member.as_ref().and_then(|m| m.db.as_ref().ok());
+    // Voters: the db's confState (3.5), else the picked .snap's ConfState, else the
+    // members bucket.
+    let picked_voters = member
+        .as_ref()
+        .and_then(|m| m.snap.as_ref().ok())
+        .and_then(|d| d.picked_entry())
+        .and_then(|e| e.snapshot.as_ref())
+        .map(|s| s.voters.len());
+    let voters = db
+        .and_then(|d| d.meta.conf_state.as_ref().map(|c| c.voters.len()))
+        .or(picked_voters)
+        .or(db.map(|d| {
+            d.membership
+                .members
+                .iter()
+                .filter(|m| !m.is_learner)
+                .count()
+        }))
+        .filter(|&n| n > 0);
     let ctx = Context {
-        snap_files: paths
-            .snap
-            .as_ref()
-            .map(|_| snap_files.iter().map(|(t, i, _)| (*t, *i)).collect()),
-        db_consistent_index: None,
+        snap_files,
+        db_consistent_index: db.and_then(|d| d.meta.consistent_index),
+        voters,
     };
     let prediction = predict::predict(&scan, &ctx);
-    Ok(Verified {
+
+    let mut v = Verified {
+        outcome: prediction.outcome,
+        etcd_error: prediction.etcd_error.clone(),
+        etcd_message: prediction.etcd_message.clone(),
         paths,
         scan,
         prediction,
-        snap_files,
+        member,
+        rows: Vec::new(),
+        notes: Vec::new(),
         holders,
-    })
+    };
+    v.rows = build_rows(&mut v);
+    Ok(v)
 }
 
-fn list_snap_files(paths: &MemberPaths) -> Vec<(u64, u64, PathBuf)> {
-    let Some(dir) = &paths.snap else {
-        return Vec::new();
+fn wal_row(v: &Verified, f: &Finding) -> Row {
+    let file = if SegmentName::parse(&f.segment).is_some() {
+        v.paths.relative(&v.paths.wal.join(&f.segment))
+    } else {
+        f.segment.clone()
     };
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    for e in rd.flatten() {
-        let name = e.file_name();
-        let Some(name) = name.to_str() else { continue };
-        let Some(stem) = name.strip_suffix(".snap") else {
-            continue;
-        };
-        let Some((t, i)) = stem.split_once('-') else {
-            continue;
-        };
-        if let (Ok(t), Ok(i)) = (u64::from_str_radix(t, 16), u64::from_str_radix(i, 16)) {
-            out.push((t, i, e.path()));
+    let mut extra = serde_json::Map::new();
+    extra.insert(
+        "etcd_error".into(),
+        json!(if f.etcd_error.is_empty() {
+            None
+        } else {
+            Some(&f.etcd_error)
+        }),
+    );
+    extra.insert("etcd_reaction".into(), json!(reaction_name(f.reaction)));
+    extra.insert(
+        "expected_crc".into(),
+        json!(f.expected_crc.map(|c| format!("{c:08x}"))),
+    );
+    extra.insert(
+        "actual_crc".into(),
+        json!(f.actual_crc.map(|c| format!("{c:08x}"))),
+    );
+    extra.insert("frame_len".into(), json!(f.frame_len));
+    extra.insert("resync_offset".into(), json!(f.resync_offset));
+    Row {
+        kind: f.kind.as_str().to_string(),
+        file,
+        offset: f.offset,
+        ordinal: f.ordinal,
+        record_type: f.record_type,
+        index: f.index,
+        term: f.term,
+        message: f.message.clone(),
+        extra,
+    }
+}
+
+fn plain_row(kind: &str, file: String, offset: Option<u64>, message: String) -> Row {
+    Row {
+        kind: kind.to_string(),
+        file,
+        offset,
+        ordinal: None,
+        record_type: None,
+        index: None,
+        term: None,
+        message,
+        extra: serde_json::Map::new(),
+    }
+}
+
+/// Page damage that makes bbolt's `freepages` walk panic when etcd opens the db
+/// (etcd runs bbolt with `NoFreelistSync`, so every page is walked at open).
+fn breaks_open_walk(k: &DbKind) -> bool {
+    matches!(
+        k,
+        DbKind::PageOutOfRange { .. }
+            | DbKind::PageBeyondEof { .. }
+            | DbKind::InvalidPageType { .. }
+            | DbKind::MultipleReferences
+            | DbKind::FileShorterThanHighWater { .. }
+    )
+}
+
+fn build_rows(v: &mut Verified) -> Vec<Row> {
+    // The db is opened before the WAL is read: damage there decides first.
+    let mut db_rows: Vec<(bool, Row)> = Vec::new();
+    let mut snap_rows: Vec<Row> = Vec::new();
+    let mut refuse: Option<(String, String)> = None;
+    if let Some(m) = &v.member {
+        let db_file = v.paths.relative(&m.member_dir.join("snap").join("db"));
+        match &m.db {
+            Ok(db) => {
+                for f in &db.check.findings {
+                    let (kind, fatal) = match &f.kind {
+                        DbKind::MetaInvalid { .. } => ("db_meta_invalid", false),
+                        k => ("db_page_invalid", breaks_open_walk(k)),
+                    };
+                    let mut row = plain_row(kind, db_file.clone(), Some(f.offset), describe_db(f));
+                    row.extra.insert("page".into(), json!(f.page));
+                    row.extra.insert("damage".into(), json!(f.kind.code()));
+                    if fatal && refuse.is_none() {
+                        refuse = Some((
+                            format!(
+                                "freepages: failed to get all reachable pages (page {}: {})",
+                                f.page,
+                                f.kind.code()
+                            ),
+                            "panic: bbolt cannot walk the db's pages at open".into(),
+                        ));
+                    }
+                    db_rows.push((fatal, row));
+                }
+                for a in &db.alarms {
+                    v.notes.push((
+                        "alarm".into(),
+                        format!(
+                            "active {:?} alarm raised by member {:016x}",
+                            a.alarm, a.member_id
+                        ),
+                    ));
+                }
+                v.notes.push((
+                    "db".into(),
+                    format!(
+                        "db {} bytes, consistent index {}, term {}",
+                        db.file_size,
+                        db.meta
+                            .consistent_index
+                            .map_or("-".into(), |c| c.to_string()),
+                        db.meta.term.map_or("-".into(), |c| c.to_string()),
+                    ),
+                ));
+            }
+            Err(e) if e.code == "not_found" => {
+                v.notes.push((
+                    "db_missing".into(),
+                    format!("{db_file}: no db file; etcd creates an empty one"),
+                ));
+            }
+            Err(e) => {
+                let offset = e.finding.as_ref().map(|f| f.offset).or(Some(0));
+                let kind = if matches!(
+                    e.code,
+                    "both_metas_invalid" | "invalid_database" | "file_too_small" | "empty_file"
+                ) {
+                    "db_meta_invalid"
+                } else {
+                    "db_page_invalid"
+                };
+                let row = plain_row(
+                    kind,
+                    db_file.clone(),
+                    offset,
+                    format!("db cannot be opened: {}", e.message),
+                );
+                refuse = Some((
+                    bbolt_error(e.code, &e.message),
+                    "failed to open database (panic)".into(),
+                ));
+                db_rows.push((true, row));
+            }
+        }
+        if let Ok(d) = &m.snap {
+            for e in &d.snaps {
+                let Some(p) = &e.problem else { continue };
+                let kind = if p.code == "snap_crc_mismatch" {
+                    "snap_crc_mismatch"
+                } else {
+                    "snap_invalid"
+                };
+                let file = v.paths.relative(&d.dir.join(&e.name));
+                let mut row = plain_row(
+                    kind,
+                    file,
+                    Some(0),
+                    format!(
+                        "{}: {}; etcd renames it to {}.broken and falls back to an older snapshot",
+                        e.name, p.message, e.name
+                    ),
+                );
+                if let Some(r) = e.name_ref {
+                    row.index = Some(r.index);
+                    row.term = Some(r.term);
+                }
+                snap_rows.push(row);
+            }
+        }
+        // Cross-check: a db behind the snapshot needs the `.snap.db` etcd received.
+        if m.db_behind_snapshot == Some(true) && m.snap_db_present != Some(true) && refuse.is_none()
+        {
+            let ci =
+                m.db.as_ref()
+                    .ok()
+                    .and_then(|d| d.meta.consistent_index)
+                    .unwrap_or(0);
+            let si = m.snapshot_index.unwrap_or(0);
+            let row = plain_row(
+                "db_behind_snapshot",
+                db_file.clone(),
+                None,
+                format!(
+                    "db consistent index {ci} is below the snapshot index {si} and {si:016x}.snap.db is missing"
+                ),
+            );
+            db_rows.push((false, row));
+            if v.outcome != Outcome::Refuses {
+                v.outcome = Outcome::Refuses;
+                v.etcd_error = Some(format!(
+                    "failed to find database snapshot file ({})",
+                    "snap: snapshot file doesn't exist"
+                ));
+                v.etcd_message = Some("failed to recover v3 backend from snapshot".into());
+            }
         }
     }
-    out.sort();
-    out
+    let decisive_db = refuse.is_some();
+    if let Some((err, msg)) = refuse {
+        v.outcome = Outcome::Refuses;
+        v.etcd_error = Some(err);
+        v.etcd_message = Some(msg);
+    }
+
+    let mut rows = Vec::new();
+    // Decisive first: fatal db damage, else the WAL's decisive finding.
+    db_rows.sort_by_key(|(fatal, _)| !*fatal);
+    let wal_decisive = if decisive_db {
+        None
+    } else {
+        v.prediction.decisive
+    };
+    if decisive_db {
+        rows.extend(db_rows.iter().filter(|(f, _)| *f).map(|(_, r)| r.clone()));
+    }
+    if let Some(f) = wal_decisive.and_then(|i| v.scan.findings.get(i)) {
+        rows.push(wal_row(v, f));
+    }
+    for (i, f) in v.scan.findings.iter().enumerate() {
+        if Some(i) != wal_decisive {
+            rows.push(wal_row(v, f));
+        }
+    }
+    rows.extend(snap_rows);
+    rows.extend(
+        db_rows
+            .into_iter()
+            .filter(|(f, _)| !decisive_db || !*f)
+            .map(|(_, r)| r),
+    );
+    rows
+}
+
+fn bbolt_error(code: &str, message: &str) -> String {
+    match code {
+        "both_metas_invalid" => "checksum error".into(),
+        "invalid_database" => "invalid database".into(),
+        "file_too_small" => message.to_string(),
+        _ => message.to_string(),
+    }
+}
+
+fn describe_db(f: &etcd_snap::bolt::Finding) -> String {
+    match &f.kind {
+        DbKind::MetaInvalid { meta, problem } => {
+            format!(
+                "meta page {meta} is invalid ({problem:?}); bbolt falls back to the other meta page"
+            )
+        }
+        k => format!("page {}: {} (at byte {})", f.page, k.code(), f.offset),
+    }
 }
 
 /// `wal-inspect verify`.
@@ -105,7 +402,7 @@ pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
     } else {
         render_human(&v, out)?;
     }
-    Ok(if v.scan.findings.is_empty() {
+    Ok(if v.rows.is_empty() {
         Exit::Clean
     } else {
         Exit::Damage
@@ -116,30 +413,25 @@ fn hex_id(id: u64) -> String {
     format!("{id:016x}")
 }
 
-fn finding_json(v: &Verified, f: &Finding, decisive: bool) -> Value {
-    let file = if SegmentName::parse(&f.segment).is_some() {
-        v.paths.relative(&v.paths.wal.join(&f.segment))
-    } else {
-        f.segment.clone()
-    };
-    json!({
-        "type": "finding",
-        "kind": f.kind.as_str(),
-        "file": file,
-        "offset": f.offset,
-        "ordinal": f.ordinal,
-        "record_type": f.record_type.map(|t| t.as_str()),
-        "index": f.index,
-        "term": f.term,
-        "decisive": decisive,
-        "message": f.message,
-        "etcd_error": if f.etcd_error.is_empty() { None } else { Some(&f.etcd_error) },
-        "etcd_reaction": reaction_name(f.reaction),
-        "expected_crc": f.expected_crc.map(|c| format!("{c:08x}")),
-        "actual_crc": f.actual_crc.map(|c| format!("{c:08x}")),
-        "frame_len": f.frame_len,
-        "resync_offset": f.resync_offset,
-    })
+fn row_json(r: &Row, decisive: bool) -> Value {
+    let mut o = serde_json::Map::new();
+    o.insert("type".into(), json!("finding"));
+    o.insert("kind".into(), json!(r.kind));
+    o.insert("file".into(), json!(r.file));
+    o.insert("offset".into(), json!(r.offset));
+    o.insert("ordinal".into(), json!(r.ordinal));
+    o.insert(
+        "record_type".into(),
+        json!(r.record_type.map(|t| t.as_str())),
+    );
+    o.insert("index".into(), json!(r.index));
+    o.insert("term".into(), json!(r.term));
+    o.insert("decisive".into(), json!(decisive));
+    o.insert("message".into(), json!(r.message));
+    for (k, val) in &r.extra {
+        o.insert(k.clone(), val.clone());
+    }
+    Value::Object(o)
 }
 
 fn reaction_name(r: EtcdReaction) -> &'static str {
@@ -185,18 +477,24 @@ fn summary_json(v: &Verified) -> Value {
                     .min(b.entries),
                 _ => 0,
             });
+    let db = v.member.as_ref().and_then(|m| m.db.as_ref().ok());
+    let snap = v.member.as_ref().and_then(|m| m.snap.as_ref().ok());
     json!({
         "type": "summary",
-        "etcd_outcome": p.outcome.as_str(),
-        "etcd_error": p.etcd_error,
-        "etcd_log_message": p.etcd_message,
+        "etcd_outcome": v.outcome.as_str(),
+        "etcd_error": v.etcd_error,
+        "etcd_log_message": v.etcd_message,
         "release": p.release,
         "later_releases": p.later_releases,
         "wedged": p.wedged,
+        "wedge": p.wedged.then(|| json!({
+            "log_ends_at": p.last_index_after_start,
+            "db_consistent_index": db.and_then(|d| d.meta.consistent_index),
+        })),
         "repair": p.repair,
         "start_snapshot": {"index": p.start_snapshot.0, "term": p.start_snapshot.1},
         "last_index_after_start": p.last_index_after_start,
-        "findings": s.findings.len(),
+        "findings": v.rows.len(),
         "member_id": s.metadata.as_ref().map(|m| hex_id(m.node_id)),
         "cluster_id": s.metadata.as_ref().map(|m| hex_id(m.cluster_id)),
         "records": s.records,
@@ -216,23 +514,28 @@ fn summary_json(v: &Verified) -> Value {
         })),
         "snapshot_records": s.snapshots.iter().map(|r| json!({
             "index": r.index, "term": r.term, "conf_state": r.has_conf_state,
-            "file": v.paths.relative(&v.paths.wal.join(&s.dir.segments.get(r.segment_pos).map(|g| g.file_name()).unwrap_or_default())),
+            "file": v.paths.relative(&v.paths.wal.join(s.dir.segments.get(r.segment_pos).map(|g| g.file_name()).unwrap_or_default())),
             "offset": r.offset,
         })).collect::<Vec<_>>(),
-        "snap_files": v.snap_files.iter().map(|(t, i, p)| json!({"term": t, "index": i, "file": v.paths.relative(p)})).collect::<Vec<_>>(),
+        "snap_picked": snap.and_then(|d| d.picked.clone()),
+        "snap_would_rename_broken": snap.map(|d| d.would_rename_broken.clone()),
+        "db_consistent_index": db.and_then(|d| d.meta.consistent_index),
+        "db_term": db.and_then(|d| d.meta.term),
+        "db_size": db.map(|d| d.file_size),
         "segments": segments,
         "live_etcd": v.holders.iter().map(|h| json!({"file": v.paths.relative(&h.file), "lock": h.lock, "pids": h.pids})).collect::<Vec<_>>(),
     })
 }
 
 fn render_json(v: &Verified, out: &mut dyn Write) -> anyhow::Result<()> {
-    for (decisive, f) in v.ordered_findings() {
-        writeln!(out, "{}", finding_json(v, f, decisive))?;
+    for (i, r) in v.rows.iter().enumerate() {
+        writeln!(out, "{}", row_json(r, i == 0))?;
     }
     for h in &v.holders {
         let note = json!({
             "type": "note",
             "kind": "live_etcd",
+            "file": v.paths.relative(&h.file),
             "message": format!("{} is locked ({}) by a running process{}", v.paths.relative(&h.file), h.lock,
                 if h.pids.is_empty() { String::new() } else { format!(" (pid {:?})", h.pids) }),
         });
@@ -244,6 +547,13 @@ fn render_json(v: &Verified, out: &mut dyn Write) -> anyhow::Result<()> {
             "{}",
             json!({"type": "note", "kind": "wal_broken_copy", "file": v.paths.relative(path),
             "message": "a .wal.broken copy left by an earlier etcd repair"})
+        )?;
+    }
+    for (kind, message) in &v.notes {
+        writeln!(
+            out,
+            "{}",
+            json!({"type": "note", "kind": kind, "message": message})
         )?;
     }
     writeln!(out, "{}", summary_json(v))?;
@@ -265,7 +575,7 @@ fn render_human(v: &Verified, out: &mut dyn Write) -> anyhow::Result<()> {
     for h in &v.holders {
         writeln!(
             out,
-            "NOTE: {} is locked by a running process{} — is etcd running? Results may change under us.",
+            "NOTE: {} is locked by a running process{}: is etcd running? Results may change under us.",
             v.paths.relative(&h.file),
             if h.pids.is_empty() {
                 String::new()
@@ -295,44 +605,47 @@ fn render_human(v: &Verified, out: &mut dyn Write) -> anyhow::Result<()> {
             hex_id(h.vote)
         )?;
     }
+    for (_, n) in &v.notes {
+        writeln!(out, "  {n}")?;
+    }
     writeln!(out)?;
-    if s.findings.is_empty() {
+    if v.rows.is_empty() {
         writeln!(
             out,
             "OK: no damage found ({} records, {} entries).",
             s.records, s.entries
         )?;
     } else {
-        writeln!(out, "DAMAGE: {} finding(s)", s.findings.len())?;
-        for (decisive, f) in v.ordered_findings() {
+        writeln!(out, "DAMAGE: {} finding(s)", v.rows.len())?;
+        for (i, r) in v.rows.iter().enumerate() {
             let mut at = String::new();
-            if let Some(o) = f.offset {
+            if let Some(o) = r.offset {
                 at.push_str(&format!(" at byte {o}"));
             }
-            if let Some(n) = f.ordinal {
+            if let Some(n) = r.ordinal {
                 at.push_str(&format!(", record #{n}"));
             }
-            if let Some(t) = f.record_type {
+            if let Some(t) = r.record_type {
                 at.push_str(&format!(" ({t}"));
-                if let (Some(i), Some(tm)) = (f.index, f.term) {
-                    at.push_str(&format!(", raft index {i} term {tm}"));
+                if let (Some(idx), Some(tm)) = (r.index, r.term) {
+                    at.push_str(&format!(", raft index {idx} term {tm}"));
                 }
                 at.push(')');
             }
             writeln!(
                 out,
                 "{} {}: {}{}",
-                if decisive { "*" } else { "-" },
-                f.kind,
-                f.segment,
+                if i == 0 { "*" } else { "-" },
+                r.kind,
+                r.file,
                 at
             )?;
-            writeln!(out, "    {}", f.message)?;
+            writeln!(out, "    {}", r.message)?;
         }
         if let Some(b) = s.beyond {
             writeln!(
                 out,
-                "\nBeyond the first damage: {} records, {} entries{}; chain {}.",
+                "\nBeyond the first WAL damage: {} records, {} entries{}; chain {}.",
                 b.records,
                 b.entries,
                 match (b.first_index, b.last_index) {
@@ -347,15 +660,19 @@ fn render_human(v: &Verified, out: &mut dyn Write) -> anyhow::Result<()> {
                     "does not resynchronise"
                 }
             )?;
+            if let Some(h) = s.last_hard_state {
+                writeln!(out, "The last HardState commits up to index {}.", h.commit)?;
+            }
         }
     }
     writeln!(out)?;
-    let what = match p.outcome {
-        Outcome::Starts if s.findings.is_empty() => "etcd will start normally.".to_string(),
-        Outcome::Starts => {
+    let what = match v.outcome {
+        Outcome::Starts if v.rows.is_empty() => "etcd will start normally.".to_string(),
+        Outcome::Starts if !s.findings.is_empty() => {
             "etcd will start WITHOUT noticing: it silently drops what follows the damage."
                 .to_string()
         }
+        Outcome::Starts => "etcd will start (the damage above does not stop it).".to_string(),
         Outcome::RepairsTail => match &p.repair {
             Some(r) => format!(
                 "etcd will repair its tail: copy {} to {}.broken and truncate it at byte {} (dropping everything after), then start.",
@@ -365,19 +682,30 @@ fn render_human(v: &Verified, out: &mut dyn Write) -> anyhow::Result<()> {
         },
         Outcome::Refuses => format!(
             "etcd will REFUSE to start: \"{}\" ({}).",
-            p.etcd_error.clone().unwrap_or_default(),
-            p.etcd_message.clone().unwrap_or_default()
+            v.etcd_error.clone().unwrap_or_default(),
+            v.etcd_message.clone().unwrap_or_default()
         ),
     };
     writeln!(out, "{what}")?;
     if p.wedged {
         writeln!(
             out,
-            "WARNING: the log etcd keeps ends below the db's consistent index: it will start and report healthy, but every write will time out."
+            "WARNING: the log etcd keeps ends at index {} but the db has applied up to {}: etcd will start and report healthy, but every write will time out.",
+            p.last_index_after_start.unwrap_or(0),
+            v.member
+                .as_ref()
+                .and_then(|m| m.db.as_ref().ok())
+                .and_then(|d| d.meta.consistent_index)
+                .unwrap_or(0),
         )?;
     }
     if let Some(l) = &p.later_releases {
         writeln!(out, "Note: {l}.")?;
     }
     Ok(())
+}
+
+#[allow(dead_code)]
+fn exists(p: &Path) -> bool {
+    p.exists()
 }
