@@ -52,12 +52,17 @@ CONFIGS = {
     "v35-rollover": {"ver": "3.5", "members": ["m1"], "base_port": 23300, "snapshot_count": 100000,
                      "workload": "large", "ops": 170, "seed": 3502,
                      "extra": ["--max-wals", "0", "--quota-backend-bytes", str(8 * 1024 ** 3)]},
+    "v34-rollover": {"ver": "3.4", "members": ["m1"], "base_port": 23700, "snapshot_count": 100000,
+                     "workload": "large", "ops": 170, "seed": 3402,
+                     "extra": ["--max-wals", "0", "--quota-backend-bytes", str(8 * 1024 ** 3)]},
     "v35-cluster3": {"ver": "3.5", "members": ["m1", "m2", "m3"], "base_port": 23400, "snapshot_count": 300,
                      "workload": "mixed", "ops": 600, "seed": 3503},
     "v34-cluster3": {"ver": "3.4", "members": ["m1", "m2", "m3"], "base_port": 23500, "snapshot_count": 300,
                      "workload": "mixed", "ops": 600, "seed": 3403},
     "v35-removed-member": {"ver": "3.5", "members": ["m1", "m2"], "base_port": 23600, "snapshot_count": 10000,
                            "workload": "membership", "ops": 150, "seed": 3504},
+    "v34-removed-member": {"ver": "3.4", "members": ["m1", "m2"], "base_port": 23800, "snapshot_count": 10000,
+                           "workload": "membership", "ops": 150, "seed": 3404},
 }
 
 MiB = 1024 * 1024
@@ -909,12 +914,13 @@ def case_specs():
                                                 "member_name": "m2", "start_members": both}
         s[v + "-cluster3-m2-torn-tail"] = {"clean": c, "kind": "wal-torn-tail", "member_name": "m2",
                                            "start_members": both}
-    r = "v35-rollover"
-    s["v35-roll-delete-middle"] = {"clean": r, "kind": "wal-delete-segment"}
-    s["v35-roll-rename-last"] = {"clean": r, "kind": "wal-rename-segment"}
-    s["v35-roll-flip-middle"] = {"clean": r, "kind": "wal-flip-entry", "segment": "middle", "frac": 0.5}
-    s["v35-roll-zero-512-middle"] = {"clean": r, "kind": "wal-zero-512-inside", "segment": "middle"}
-    s["v35-roll-torn-tail"] = {"clean": r, "kind": "wal-torn-tail"}
+    for v in ("v35", "v34"):
+        r = v + "-rollover"
+        s[v + "-roll-delete-middle"] = {"clean": r, "kind": "wal-delete-segment"}
+        s[v + "-roll-rename-last"] = {"clean": r, "kind": "wal-rename-segment"}
+        s[v + "-roll-flip-middle"] = {"clean": r, "kind": "wal-flip-entry", "segment": "middle", "frac": 0.5}
+        s[v + "-roll-zero-512-middle"] = {"clean": r, "kind": "wal-zero-512-inside", "segment": "middle"}
+        s[v + "-roll-torn-tail"] = {"clean": r, "kind": "wal-torn-tail"}
     return s
 
 
@@ -1008,6 +1014,9 @@ def interesting_log_lines(logtext, limit=12):
             continue
         if not isinstance(j, dict):
             continue
+        if str(j.get("caller", "")).startswith(("rafthttp/", "etcdserver/zap_raft")) and j.get("level") not in (
+                "fatal", "panic"):
+            continue  # peer connection noise
         if j.get("level") in ("warn", "error", "fatal", "panic") or any(k in ln for k in keys[:6]):
             j.pop("ts", None)
             j.pop("stacktrace", None)
@@ -1160,7 +1169,8 @@ def verdict_for(name, case):
     return v, exp
 
 
-BASELINES = {"v35-single": ["m1"], "v34-single": ["m1"], "v35-rollover": ["m1"], "v35-removed-member": ["m3"]}
+BASELINES = {"v35-single": ["m1"], "v34-single": ["m1"], "v35-rollover": ["m1"], "v34-rollover": ["m1"],
+             "v35-removed-member": ["m3"], "v34-removed-member": ["m3"]}
 
 
 def gen_baselines(names=None):
