@@ -168,23 +168,111 @@ pub struct Scan {
     pub beyond: Option<Beyond>,
 }
 
+/// How far a record could be trusted when it was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum RecordStatus {
+    /// Before any damage, CRC chain verified.
+    Verified,
+    /// This record's data does not match its stored CRC (the damage itself).
+    CrcMismatch,
+    /// This record's CRC matched but its payload is invalid (the damage itself).
+    Invalid,
+    /// After damage, and the chain verified it (trusting the damaged record's stored CRC
+    /// or a resync point).
+    AfterDamageVerified,
+    /// After damage, and nothing could verify it (the first record after a resync).
+    AfterDamageUnverified,
+}
+
+/// A record as the pass reads it; borrows from the segment buffer.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordEvent<'a> {
+    /// Segment position in the directory listing.
+    pub segment_pos: usize,
+    /// Segment file name.
+    pub segment: &'a str,
+    /// Byte offset of the record's length word.
+    pub offset: u64,
+    /// 0-based record number in the segment.
+    pub ordinal: u64,
+    /// Frame length in bytes (length word, record, padding).
+    pub frame_len: u64,
+    /// The record.
+    pub record: Record<'a>,
+    /// The entry, for entry records that decode.
+    pub entry: Option<EntryRef<'a>>,
+    /// How far it can be trusted.
+    pub status: RecordStatus,
+}
+
+/// What a pass reports while it reads, in file order.
+#[derive(Debug, Clone, Copy)]
+pub enum Event<'a> {
+    /// A segment is about to be read.
+    SegmentStart {
+        /// Position in the directory listing.
+        pos: usize,
+        /// File name.
+        name: &'a str,
+        /// Size in bytes.
+        size: u64,
+    },
+    /// A record.
+    Record(RecordEvent<'a>),
+    /// Damage, reported before the record it concerns (if that record is readable).
+    Finding(&'a Finding),
+}
+
 /// Read every segment of `wal_dir` once. `Err` only when files cannot be read at all.
 pub fn scan_dir(wal_dir: &Path) -> Result<Scan, Error> {
+    scan_dir_with(wal_dir, &mut |_| {})
+}
+
+/// Like [`scan_dir`], calling `visit` for every segment, record and finding as the pass
+/// reads them (for streaming consumers such as a dump). Memory stays bounded: records are
+/// lent to `visit` and then dropped.
+pub fn scan_dir_with(wal_dir: &Path, visit: &mut dyn FnMut(Event<'_>)) -> Result<Scan, Error> {
     let dir = WalDir::read(wal_dir)?;
     if dir.segments.is_empty() {
         return Err(Error::NoSegments {
             path: wal_dir.to_path_buf(),
         });
     }
-    let mut s = Scanner::default();
+    let mut s = Scanner {
+        visit: Some(visit),
+        ..Scanner::default()
+    };
     s.out.dir = dir.clone();
     let last = dir.segments.len() - 1;
     for (pos, seg) in dir.segments.iter().enumerate() {
         let mut reader = SegmentReader::open(&seg.path)?;
+        let name = seg.name.file_name();
+        s.emit(Event::SegmentStart {
+            pos,
+            name: &name,
+            size: reader.size(),
+        });
         s.segment(pos, pos == last, seg.name, &mut reader)?;
+        s.flush_findings();
     }
+    let before = s.out.findings.len();
+    let visit = s.visit.take();
     let mut out = s.out;
     sequence_findings(&mut out);
+    if let Some(visit) = visit {
+        if out.findings.len() > before {
+            for f in out.findings.iter().filter(|f| {
+                matches!(
+                    f.kind,
+                    FindingKind::MissingSegment | FindingKind::SegmentGap
+                )
+            }) {
+                visit(Event::Finding(f));
+            }
+        }
+    }
     Ok(out)
 }
 
@@ -271,7 +359,10 @@ fn sequence_findings(scan: &mut Scan) {
 }
 
 #[derive(Default)]
-struct Scanner {
+struct Scanner<'v> {
+    visit: Option<&'v mut dyn FnMut(Event<'_>)>,
+    /// Findings already handed to `visit`.
+    emitted: usize,
     out: Scan,
     crc: CrcChain,
     /// The running CRC is trustworthy (no unresynced damage since the last crc record).
@@ -290,7 +381,49 @@ enum Next {
     Stop(SegmentEnd),
 }
 
-impl Scanner {
+impl Scanner<'_> {
+    fn emit(&mut self, e: Event<'_>) {
+        if let Some(v) = self.visit.as_mut() {
+            v(e);
+        }
+    }
+
+    fn flush_findings(&mut self) {
+        while self.emitted < self.out.findings.len() {
+            if let (Some(v), Some(f)) = (self.visit.as_mut(), self.out.findings.get(self.emitted)) {
+                v(Event::Finding(f));
+            }
+            self.emitted += 1;
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn emit_record(
+        &mut self,
+        pos: usize,
+        file: &str,
+        off: u64,
+        ordinal: u64,
+        frame_len: u64,
+        rec: Record<'_>,
+        entry: Option<EntryRef<'_>>,
+        status: RecordStatus,
+    ) {
+        self.flush_findings();
+        if let Some(v) = self.visit.as_mut() {
+            v(Event::Record(RecordEvent {
+                segment_pos: pos,
+                segment: file,
+                offset: off,
+                ordinal,
+                frame_len,
+                record: rec,
+                entry,
+                status,
+            }));
+        }
+    }
+
     fn segment(
         &mut self,
         pos: usize,
@@ -540,7 +673,8 @@ impl Scanner {
             None if is_entry => EntryRef::salvage_header(rec.data),
             None => (None, None),
         };
-        if self.reseed_next && rtype != Some(RecordType::Crc) {
+        let reseeded = self.reseed_next && rtype != Some(RecordType::Crc);
+        if reseeded {
             self.reseed_next = false;
             self.crc.reset(rec.crc);
         } else if rtype != Some(RecordType::Crc) {
@@ -588,6 +722,16 @@ impl Scanner {
                     // A torn record may hide a zeroed region that spans frames.
                     return Ok(Next::Resync { from: body_off });
                 }
+                self.emit_record(
+                    pos,
+                    file,
+                    off,
+                    ordinal,
+                    frame.total_len(),
+                    rec,
+                    entry,
+                    RecordStatus::CrcMismatch,
+                );
                 self.count_record(pos, seg, rtype, entry, true);
                 seg.data_end = next;
                 return Ok(Next::Continue(next));
@@ -719,6 +863,25 @@ impl Scanner {
                 f.index = index;
             }
         }
+        let status = if damaged_record {
+            RecordStatus::Invalid
+        } else if !self.damaged {
+            RecordStatus::Verified
+        } else if reseeded {
+            RecordStatus::AfterDamageUnverified
+        } else {
+            RecordStatus::AfterDamageVerified
+        };
+        self.emit_record(
+            pos,
+            file,
+            off,
+            ordinal,
+            frame.total_len(),
+            rec,
+            entry,
+            status,
+        );
         self.count_record(pos, seg, rtype, entry, damaged_record);
         seg.data_end = next;
         Ok(Next::Continue(next))
