@@ -32,6 +32,13 @@ pub enum Command {
     Snapshot(SnapshotCommand),
     /// Read the keyspace of a db: live keys, one key's value, one key's history.
     Db(crate::cmd::snapshot::DbArgs),
+    /// Print every WAL record and entry, decoded (puts, txns, leases, membership changes…).
+    Dump(crate::cmd::dump::DumpArgs),
+    /// Who a data dir belongs to: member and cluster IDs, membership history, removal.
+    Members(crate::cmd::members::MembersArgs),
+    /// Plan (and with --apply, carry out) the safest way to bring a member back.
+    #[command(after_help = EXIT_CODES)]
+    Repair(crate::cmd::repair::RepairArgs),
 }
 
 /// `wal-inspect snapshot …`.
@@ -41,6 +48,9 @@ pub enum SnapshotCommand {
     /// plus the SHA-256 trailer, consistent index, members, alarms and page damage.
     #[command(after_help = EXIT_CODES)]
     Status(crate::cmd::snapshot::StatusArgs),
+    /// Build a new data dir from a snapshot, as `etcdutl snapshot restore` does.
+    #[command(after_help = EXIT_CODES)]
+    Restore(crate::cmd::restore::RestoreArgs),
 }
 
 /// `wal-inspect verify`.

@@ -5,6 +5,10 @@ use std::io::Write;
 use crate::cli::{Cli, Command, SnapshotCommand};
 use crate::exit::Exit;
 
+pub mod dump;
+pub mod members;
+pub mod repair;
+pub mod restore;
 pub mod snapshot;
 pub mod verify;
 
@@ -13,6 +17,10 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Exit> {
     match cli.command {
         Command::Verify(args) => verify::run(&args, out),
         Command::Snapshot(SnapshotCommand::Status(args)) => snapshot::status(&args, out),
+        Command::Snapshot(SnapshotCommand::Restore(args)) => restore::run(&args, out),
         Command::Db(args) => snapshot::db(&args, out),
+        Command::Dump(args) => dump::run(&args, out),
+        Command::Members(args) => members::run(&args, out),
+        Command::Repair(args) => repair::run(&args, out),
     }
 }
