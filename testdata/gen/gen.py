@@ -5,6 +5,7 @@
     python3 testdata/gen/gen.py clean CONFIG...     # (re)generate clean config archive(s)
     python3 testdata/gen/gen.py cases [CASE...]     # (re)compute case edit lists + ground truth
     python3 testdata/gen/gen.py verdicts [CASE...]  # run real etcd on each damaged case
+    python3 testdata/gen/gen.py selftest [DIR]     # check walfmt against shared/etcd-samples ground truth
     python3 testdata/gen/gen.py list
 
 Every etcd started here listens on 127.0.0.1 only (asserted in etcd_cmd) and is stopped by PID.
@@ -1292,9 +1293,54 @@ def gen_readme():
         f.write("\n".join(out) + "\n")
 
 
+def selftest(samples_dir):
+    """Checks walfmt against the ground truth of shared/etcd-samples (produced independently)."""
+    n = 0
+    for oracle in sorted(glob.glob(os.path.join(samples_dir, "*", "oracle.json"))):
+        o = jload(oracle)
+        rec = o.get("ground_truth", {}).get("record")
+        if not rec:
+            continue
+        arch = os.path.join(samples_dir, "_clean", o["clean_source"] + ".tar.zst")
+        d = os.path.join(WORK, "selftest", o["clean_source"])
+        if not os.path.isdir(d):
+            extract_archive(arch, d)
+        seg = os.path.join(d, "data", o["ground_truth"]["file"])
+        with open(seg, "rb") as f:
+            w = walfmt.walk_segment(f.read(), verify_crc=False)
+        r = w["records"][rec["ordinal"]]
+        for k in ("offset", "frame_len", "rec_len", "pad", "type", "index", "term", "data_off", "data_len"):
+            if rec.get(k) is not None or k in ("index", "term"):
+                got = r.get(k) if r["type"] == "entry" or k not in ("index", "term") else None
+                assert got == rec.get(k), "%s: %s %r != %r" % (o["case"], k, got, rec.get(k))
+        assert len(w["records"]) == o["ground_truth"]["records_in_segment"], o["case"]
+        n += 1
+        log("selftest %s: record #%d ok" % (o["case"], rec["ordinal"]))
+    for meta in sorted(glob.glob(os.path.join(samples_dir, "_clean", "*.meta.json"))):
+        m = jload(meta)
+        d = os.path.join(WORK, "selftest", m["config"])
+        if not os.path.isdir(d):
+            extract_archive(meta.replace(".meta.json", ".tar.zst"), d)
+        for mem, wal in m["wal"].items():
+            summ, _ = wal_summary(os.path.join(d, "data", mem, "member"))
+            for a, b in zip(summ["segments"], wal["segments"]):
+                for k_ours, k_theirs in (("records", "records"), ("entries", "entries"),
+                                         ("end_of_data", "end_of_data"), ("first_index", "first_entry_index"),
+                                         ("last_index", "last_entry_index")):
+                    assert a[k_ours] == b[k_theirs], "%s %s %s: %r != %r" % (m["config"], a["name"], k_ours,
+                                                                          a[k_ours], b[k_theirs])
+            assert summ["all_crc_ok"], m["config"]
+            n += 1
+            log("selftest %s/%s: %d segments ok" % (m["config"], mem, len(summ["segments"])))
+    shutil.rmtree(os.path.join(WORK, "selftest"), ignore_errors=True)
+    if n == 0:
+        raise SystemExit("selftest: no samples found in %s" % samples_dir)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("step", choices=["all", "clean", "cases", "verdicts", "baselines", "readme", "list"])
+    ap.add_argument("step", choices=["all", "clean", "cases", "verdicts", "baselines", "readme", "selftest",
+                                     "list"])
     ap.add_argument("names", nargs="*")
     a = ap.parse_args()
     os.makedirs(FIX, exist_ok=True)
@@ -1314,6 +1360,8 @@ def main():
         gen_readme()
     elif a.step == "baselines":
         gen_baselines(a.names or None)
+    elif a.step == "selftest":
+        selftest(a.names[0] if a.names else os.path.join(os.path.dirname(ROOT), "shared", "etcd-samples"))
     elif a.step == "readme":
         gen_readme()
     elif a.step == "clean":
