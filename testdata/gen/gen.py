@@ -490,6 +490,7 @@ def gen_clean(name):
     for d in glob.glob(os.path.join(TD, ".cache", "extract", name + "-*")):
         shutil.rmtree(d, ignore_errors=True)
     meta["archive_size"] = os.path.getsize(out)
+    shutil.rmtree(wd, ignore_errors=True)  # the archive is the product; keep the disk footprint small
     meta["config_params"] = {k: v for k, v in CONFIGS[name].items()}
     jdump(meta, os.path.join(FIX, name + ".json"))
     if name in BASELINES:
