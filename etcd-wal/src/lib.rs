@@ -14,6 +14,10 @@
 //!
 //! Reading never writes, locks or renames anything.
 #![deny(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
 
 pub mod crc;
 pub mod error;

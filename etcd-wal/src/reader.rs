@@ -103,7 +103,14 @@ impl SegmentReader {
         self.buf.resize(old + to_read, 0);
         let mut filled = 0usize;
         while filled < to_read {
-            let dst = &mut self.buf[old + filled..];
+            // `old + filled < old + to_read == self.buf.len()`, so this never comes back empty.
+            let Some(dst) = self.buf.get_mut(old + filled..) else {
+                return Err(self.io_error(
+                    std::io::ErrorKind::InvalidInput,
+                    read_from + filled as u64,
+                    "read window out of range",
+                ));
+            };
             match self.file.read_at(dst, read_from + filled as u64) {
                 Ok(0) => {
                     self.buf.truncate(old + filled);
