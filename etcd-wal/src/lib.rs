@@ -23,6 +23,7 @@ pub mod crc;
 pub mod error;
 pub mod finding;
 pub mod frame;
+pub mod membership;
 pub mod payload;
 pub mod pb;
 pub mod predict;

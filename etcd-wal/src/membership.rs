@@ -1,0 +1,632 @@
+//! Cluster membership as a WAL records it: every ConfChange (add, learner add, promotion,
+//! update, removal) and every member-attribute publication with its raft index, whether this
+//! member's own WAL removes it, and the (index, term) shape of the log for comparing members.
+//!
+//! ```no_run
+//! # fn main() -> Result<(), etcd_wal::Error> {
+//! let (scan, history) = etcd_wal::membership::read_history("data/m3/member/wal".as_ref())?;
+//! if let Some(node_id) = scan.metadata.as_ref().map(|m| m.node_id) {
+//!     if let Some(r) = etcd_wal::membership::removed_self(&history, node_id) {
+//!         println!("removed at index {} ({}+{:#x})", r.index, r.segment, r.offset);
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! What etcd 3.4/3.5 do with these entries (`etcdserver/server.go` `applyConfChange`,
+//! `membership/cluster.go`): a RemoveNode of the server's own ID, once applied, makes it log
+//! "the member has been permanently removed from the cluster" and "data-dir used by this
+//! member must be removed" and stop with exit code 0 (measured on 3.5.1 and 3.4.23). A learner
+//! promotion is an AddNode whose context JSON has `"isPromote":true`. Member names and client
+//! URLs are published later by a v2 `PUT /0/members/<hex id>/attributes` entry (3.4/3.5), or
+//! an `InternalRaftRequest.cluster_member_attr_set` (3.5+ when the cluster version allows).
+//!
+//! The log is read as etcd's `ReadAll` reads it: an entry whose index is not above the last
+//! one replaces the earlier entries from that index on (a new leader overwrote them), and
+//! entries after the first damage are not part of it (they are kept, flagged, for forensics).
+
+use std::cmp::Ordering;
+use std::path::Path;
+
+use crate::error::Error;
+use crate::payload::{self, MemberContext, Payload};
+use crate::pb;
+use crate::pb::raftpb::ConfChangeType;
+use crate::record::{self, RecordType};
+use crate::scan::{self, Event, RecordStatus, Scan};
+
+/// Most term runs remembered (a run is a stretch of consecutive indexes with one term).
+const MAX_TERM_RUNS: usize = 100_000;
+
+/// Most changes or attribute publications remembered (etcd writes a handful per member).
+const MAX_CHANGES: usize = 100_000;
+
+/// What a membership entry did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum ChangeKind {
+    /// ConfChange AddNode: a voting member joins (`member add`, or the initial cluster).
+    Add,
+    /// ConfChange AddLearnerNode (`member add --learner`).
+    AddLearner,
+    /// ConfChange AddNode with `"isPromote":true` in its context (`member promote`).
+    Promote,
+    /// ConfChange UpdateNode (`member update`: new peer URLs).
+    Update,
+    /// ConfChange RemoveNode (`member remove`).
+    Remove,
+}
+
+impl ChangeKind {
+    /// Stable snake_case name (JSON and text output).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Add => "add",
+            ChangeKind::AddLearner => "add_learner",
+            ChangeKind::Promote => "promote",
+            ChangeKind::Update => "update",
+            ChangeKind::Remove => "remove",
+        }
+    }
+
+    fn classify(cc_type: i32, context: Option<&MemberContext>) -> ChangeKind {
+        match ConfChangeType::try_from(cc_type) {
+            Ok(ConfChangeType::ConfChangeAddLearnerNode) => ChangeKind::AddLearner,
+            Ok(ConfChangeType::ConfChangeRemoveNode) => ChangeKind::Remove,
+            Ok(ConfChangeType::ConfChangeUpdateNode) => ChangeKind::Update,
+            // AddNode, and unknown types treated as raft does (it rejects them; etcd never
+            // writes them).
+            _ if context.is_some_and(|m| m.is_promote) => ChangeKind::Promote,
+            _ => ChangeKind::Add,
+        }
+    }
+}
+
+/// Where a record lies in the WAL directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct Position {
+    /// Segment file name.
+    pub segment: String,
+    /// Segment position in the directory listing (0-based).
+    pub segment_pos: usize,
+    /// Byte offset of the record's length word from the segment start.
+    pub offset: u64,
+    /// 0-based record number within the segment.
+    pub ordinal: u64,
+}
+
+/// One ConfChange entry (a `ConfChangeV2` yields one per single change).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct MemberChange {
+    /// Raft index of the entry.
+    pub index: u64,
+    /// Raft term of the entry.
+    pub term: u64,
+    /// What it did.
+    pub kind: ChangeKind,
+    /// The member (raft node ID = etcd member ID).
+    pub node_id: u64,
+    /// etcd's request ID (`ConfChange.id`; 0 for the initial cluster and `ConfChangeV2`).
+    pub request_id: u64,
+    /// The member JSON of the context (none for RemoveNode).
+    pub member: Option<MemberContext>,
+    /// Where the entry was read.
+    pub at: Position,
+    /// Read before the first damage (part of the log etcd replays).
+    pub before_damage: bool,
+}
+
+/// A member's published attributes (name, client URLs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct AttributesChange {
+    /// Raft index of the entry.
+    pub index: u64,
+    /// Raft term of the entry.
+    pub term: u64,
+    /// The member.
+    pub node_id: u64,
+    /// Member name.
+    pub name: String,
+    /// Client URLs.
+    pub client_urls: Vec<String>,
+    /// Where the entry was read.
+    pub at: Position,
+    /// Read before the first damage.
+    pub before_damage: bool,
+}
+
+/// Consecutive raft indexes `first..=last` written with one term.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct TermRun {
+    /// First index (inclusive).
+    pub first: u64,
+    /// Last index (inclusive).
+    pub last: u64,
+    /// Term of every entry in the run.
+    pub term: u64,
+}
+
+/// Membership history and log shape of one WAL directory.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct History {
+    /// Node and cluster ID from the first metadata record.
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub metadata: Option<pb::Metadata>,
+    /// Commit index of the last HardState read before the first damage.
+    pub commit: Option<u64>,
+    /// ConfChanges in log order (overwritten ones dropped; after-damage ones flagged).
+    pub changes: Vec<MemberChange>,
+    /// Attribute publications in log order (same rules).
+    pub attributes: Vec<AttributesChange>,
+    /// The log as etcd reads it (before the first damage, overwrites applied), as term runs.
+    pub terms: Vec<TermRun>,
+    /// Whether `terms` hit its cap (100,000 runs); later entries are not in it.
+    pub terms_truncated: bool,
+    /// Entries that a later entry with the same or a lower index replaced.
+    pub overwritten: u64,
+}
+
+impl History {
+    /// First index of the log (before damage).
+    pub fn first_index(&self) -> Option<u64> {
+        self.terms.first().map(|r| r.first)
+    }
+
+    /// Last (index, term) of the log (before damage).
+    pub fn last(&self) -> Option<(u64, u64)> {
+        self.terms.last().map(|r| (r.last, r.term))
+    }
+
+    /// Term of the entry at `index`, if the log holds it.
+    pub fn term_at(&self, index: u64) -> Option<u64> {
+        let pos = self.terms.partition_point(|r| r.last < index);
+        self.terms
+            .get(pos)
+            .filter(|r| r.first <= index)
+            .map(|r| r.term)
+    }
+
+    /// Membership replayed from the changes and attributes read before the damage, in
+    /// the order members first appear. A WAL that starts after a snapshot lacks the
+    /// earlier changes: members known only from later entries then have partial data.
+    pub fn replay(&self) -> Vec<MemberState> {
+        let mut out: Vec<MemberState> = Vec::new();
+        fn slot(out: &mut Vec<MemberState>, id: u64) -> Option<&mut MemberState> {
+            if !out.iter().any(|m| m.id == id) {
+                out.push(MemberState {
+                    id,
+                    ..MemberState::default()
+                });
+            }
+            out.iter_mut().find(|m| m.id == id)
+        }
+        let mut changes = self.changes.iter().filter(|c| c.before_damage).peekable();
+        let mut attrs = self.attributes.iter().filter(|a| a.before_damage).peekable();
+        loop {
+            let take_change = match (changes.peek(), attrs.peek()) {
+                (Some(c), Some(a)) => c.index <= a.index,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (None, None) => break,
+            };
+            if take_change {
+                let Some(c) = changes.next() else { break };
+                let Some(m) = slot(&mut out, c.node_id) else {
+                    continue;
+                };
+                let ctx = c.member.as_ref();
+                match c.kind {
+                    ChangeKind::Add | ChangeKind::AddLearner => {
+                        m.added_at = Some(c.index);
+                        m.is_learner = c.kind == ChangeKind::AddLearner;
+                    }
+                    ChangeKind::Promote => {
+                        m.is_learner = false;
+                        m.promoted_at = Some(c.index);
+                    }
+                    ChangeKind::Update => m.updated_at = Some(c.index),
+                    ChangeKind::Remove => m.removed_at = Some(c.index),
+                }
+                if let Some(ctx) = ctx {
+                    if !ctx.peer_urls.is_empty() {
+                        m.peer_urls.clone_from(&ctx.peer_urls);
+                    }
+                    if !ctx.name.is_empty() {
+                        m.name.clone_from(&ctx.name);
+                    }
+                    if !ctx.client_urls.is_empty() {
+                        m.client_urls.clone_from(&ctx.client_urls);
+                    }
+                }
+            } else {
+                let Some(a) = attrs.next() else { break };
+                let Some(m) = slot(&mut out, a.node_id) else {
+                    continue;
+                };
+                m.name.clone_from(&a.name);
+                m.client_urls.clone_from(&a.client_urls);
+            }
+        }
+        out
+    }
+}
+
+/// One member as the WAL's membership entries leave it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct MemberState {
+    /// Member ID.
+    pub id: u64,
+    /// Name (empty when no entry of this WAL names it).
+    pub name: String,
+    /// Peer URLs (latest add/update context).
+    pub peer_urls: Vec<String>,
+    /// Client URLs (latest attributes).
+    pub client_urls: Vec<String>,
+    /// Still a learner after the replay.
+    pub is_learner: bool,
+    /// Index of the add (voter or learner).
+    pub added_at: Option<u64>,
+    /// Index of the promotion.
+    pub promoted_at: Option<u64>,
+    /// Index of the last update.
+    pub updated_at: Option<u64>,
+    /// Index of the removal.
+    pub removed_at: Option<u64>,
+}
+
+/// Collects a [`History`] from the events of [`scan::scan_dir_with`], so a caller that
+/// already streams a WAL (verify, dump) gets it without a second pass.
+#[derive(Debug, Default)]
+pub struct HistoryBuilder {
+    history: History,
+    damaged: bool,
+    last_index: Option<u64>,
+}
+
+impl HistoryBuilder {
+    /// An empty builder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Feed one event of the pass.
+    pub fn observe(&mut self, event: &Event<'_>) {
+        let Event::Record(ev) = event else { return };
+        let before_damage = match ev.status {
+            RecordStatus::Verified => true,
+            // The damaged record itself: nothing in it can be trusted.
+            RecordStatus::CrcMismatch | RecordStatus::Invalid => {
+                self.damaged = true;
+                return;
+            }
+            RecordStatus::AfterDamageVerified | RecordStatus::AfterDamageUnverified => false,
+        } && !self.damaged;
+        match ev.record.record_type() {
+            Some(RecordType::Metadata) if self.history.metadata.is_none() => {
+                self.history.metadata = record::decode_metadata(ev.record.data).ok();
+            }
+            Some(RecordType::State) if before_damage => {
+                if let Ok(hs) = record::decode_hard_state(ev.record.data) {
+                    self.history.commit = Some(hs.commit);
+                }
+            }
+            Some(RecordType::Entry) => {
+                if let Some(e) = ev.entry {
+                    let at = Position {
+                        segment: ev.segment.to_owned(),
+                        segment_pos: ev.segment_pos,
+                        offset: ev.offset,
+                        ordinal: ev.ordinal,
+                    };
+                    self.entry(e.entry_type, e.term, e.index, e.data, at, before_damage);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn entry(
+        &mut self,
+        entry_type: i32,
+        term: u64,
+        index: u64,
+        data: &[u8],
+        at: Position,
+        before_damage: bool,
+    ) {
+        let h = &mut self.history;
+        if before_damage {
+            if self.last_index.is_some_and(|last| index <= last) {
+                // ReadAll: this entry replaces every entry from `index` on.
+                let dropped = self.last_index.map_or(0, |l| l - index + 1);
+                h.overwritten = h.overwritten.saturating_add(dropped);
+                h.changes.retain(|c| !c.before_damage || c.index < index);
+                h.attributes.retain(|a| !a.before_damage || a.index < index);
+                truncate_runs(&mut h.terms, index);
+            }
+            self.last_index = Some(index);
+            push_run(h, index, term);
+        }
+        match entry_type {
+            1 | 2 => {
+                if h.changes.len() >= MAX_CHANGES {
+                    return;
+                }
+                match payload::decode_entry(entry_type, data) {
+                    Payload::ConfChange { change, member } => {
+                        let kind = ChangeKind::classify(change.r#type, member.as_ref());
+                        h.changes.push(MemberChange {
+                            index,
+                            term,
+                            kind,
+                            node_id: change.node_id,
+                            request_id: change.id,
+                            member,
+                            at,
+                            before_damage,
+                        });
+                    }
+                    Payload::ConfChangeV2(cc) => {
+                        let context = MemberContext::parse(&cc.context);
+                        for single in cc.changes {
+                            h.changes.push(MemberChange {
+                                index,
+                                term,
+                                kind: ChangeKind::classify(single.r#type, context.as_ref()),
+                                node_id: single.node_id,
+                                request_id: 0,
+                                member: context.clone(),
+                                at: at.clone(),
+                                before_damage,
+                            });
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            0 => {
+                if h.attributes.len() >= MAX_CHANGES || !may_carry_attributes(data) {
+                    return;
+                }
+                if let Some((node_id, name, client_urls)) = attributes(data) {
+                    h.attributes.push(AttributesChange {
+                        index,
+                        term,
+                        node_id,
+                        name,
+                        client_urls,
+                        at,
+                        before_damage,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The history collected so far.
+    pub fn finish(self) -> History {
+        self.history
+    }
+}
+
+fn truncate_runs(runs: &mut Vec<TermRun>, index: u64) {
+    while let Some(last) = runs.last_mut() {
+        if last.first >= index {
+            runs.pop();
+        } else {
+            if last.last >= index {
+                last.last = index - 1;
+            }
+            break;
+        }
+    }
+}
+
+fn push_run(h: &mut History, index: u64, term: u64) {
+    if let Some(r) = h.terms.last_mut() {
+        if r.term == term && r.last.checked_add(1) == Some(index) {
+            r.last = index;
+            return;
+        }
+    }
+    if h.terms_truncated || h.terms.len() >= MAX_TERM_RUNS {
+        h.terms_truncated = true;
+    } else {
+        h.terms.push(TermRun {
+            first: index,
+            last: index,
+            term,
+        });
+    }
+}
+
+/// Cheap pre-filter before decoding an EntryNormal: the v2 path or the tag of IRR field
+/// 1301 (`cluster_member_attr_set`, wire type 2 → varint 0xaa 0x51).
+fn may_carry_attributes(data: &[u8]) -> bool {
+    contains(data, b"/0/members/") || contains(data, &[0xaa, 0x51])
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// (member ID, name, client URLs) of a member-attributes entry.
+fn attributes(data: &[u8]) -> Option<(u64, String, Vec<String>)> {
+    match payload::decode_entry(0, data) {
+        Payload::V2(req) => {
+            if req.method.as_slice() != b"PUT" {
+                return None;
+            }
+            let path = std::str::from_utf8(&req.path).ok()?;
+            let hex = path.strip_prefix("/0/members/")?.strip_suffix("/attributes")?;
+            let id = u64::from_str_radix(hex, 16).ok()?;
+            let v: serde_json::Value = serde_json::from_slice(&req.val).ok()?;
+            let name = v.get("name")?.as_str()?.to_owned();
+            let urls = v
+                .get("clientURLs")
+                .and_then(|u| u.as_array())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|s| s.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            Some((id, name, urls))
+        }
+        Payload::Request(irr) => {
+            let set = irr.cluster_member_attr_set.as_ref()?;
+            let attrs = set.member_attributes.as_ref()?;
+            Some((
+                set.member_id,
+                String::from_utf8_lossy(&attrs.name).into_owned(),
+                attrs
+                    .client_urls
+                    .iter()
+                    .map(|u| String::from_utf8_lossy(u).into_owned())
+                    .collect(),
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// One pass over `wal_dir` returning the scan and the membership history.
+pub fn read_history(wal_dir: &Path) -> Result<(Scan, History), Error> {
+    let mut b = HistoryBuilder::new();
+    let scan = scan::scan_dir_with(wal_dir, &mut |e| b.observe(&e))?;
+    Ok((scan, b.finish()))
+}
+
+/// The entry that removes this member, as etcd would replay it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct Removal {
+    /// Raft index of the RemoveNode entry.
+    pub index: u64,
+    /// Its term.
+    pub term: u64,
+    /// Segment file name.
+    pub segment: String,
+    /// Segment position in the directory listing.
+    pub segment_pos: usize,
+    /// Byte offset of the record's length word.
+    pub offset: u64,
+    /// 0-based record number in the segment.
+    pub ordinal: u64,
+    /// Whether the last HardState (before damage) commits it. A committed removal is
+    /// applied during replay: etcd logs "the member has been permanently removed from the
+    /// cluster" and stops (exit code 0, measured on 3.5.1 and 3.4.23). An uncommitted one is
+    /// applied once a leader commits it — or the peers, which already removed the member,
+    /// answer it with the same error.
+    pub committed: bool,
+}
+
+/// The RemoveNode of `node_id` (the WAL metadata's node ID) in the log etcd replays (before
+/// the first damage, not overwritten), if any: a data dir that etcd will refuse to serve.
+pub fn removed_self(history: &History, node_id: u64) -> Option<Removal> {
+    let c = history
+        .changes
+        .iter()
+        .rev()
+        .find(|c| c.before_damage && c.kind == ChangeKind::Remove && c.node_id == node_id)?;
+    Some(Removal {
+        index: c.index,
+        term: c.term,
+        segment: c.at.segment.clone(),
+        segment_pos: c.at.segment_pos,
+        offset: c.at.offset,
+        ordinal: c.at.ordinal,
+        committed: history.commit.is_some_and(|commit| commit >= c.index),
+    })
+}
+
+/// Where two logs part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct Divergence {
+    /// First index held by both logs with different terms.
+    pub index: u64,
+    /// Its term in the first log.
+    pub term_a: u64,
+    /// Its term in the second log.
+    pub term_b: u64,
+}
+
+/// How two logs relate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct LogComparison {
+    /// Indexes both logs hold: (first, last), inclusive.
+    pub common: Option<(u64, u64)>,
+    /// The first common index whose term differs (raft's log matching property: the logs
+    /// agree on every index before it, and on none from it on).
+    pub divergence: Option<Divergence>,
+}
+
+/// Compare two logs given as term runs (see [`History::terms`]).
+pub fn compare_logs(a: &[TermRun], b: &[TermRun]) -> LogComparison {
+    let (Some(af), Some(al), Some(bf), Some(bl)) = (a.first(), a.last(), b.first(), b.last())
+    else {
+        return LogComparison {
+            common: None,
+            divergence: None,
+        };
+    };
+    let lo = af.first.max(bf.first);
+    let hi = al.last.min(bl.last);
+    if lo > hi {
+        return LogComparison {
+            common: None,
+            divergence: None,
+        };
+    }
+    let mut divergence = None;
+    let (mut i, mut j) = (0usize, 0usize);
+    while let (Some(ra), Some(rb)) = (a.get(i), b.get(j)) {
+        let start = ra.first.max(rb.first).max(lo);
+        let end = ra.last.min(rb.last).min(hi);
+        if start <= end && ra.term != rb.term {
+            divergence = Some(Divergence {
+                index: start,
+                term_a: ra.term,
+                term_b: rb.term,
+            });
+            break;
+        }
+        if ra.last <= rb.last {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+    LogComparison {
+        common: Some((lo, hi)),
+        divergence,
+    }
+}
+
+/// Raft's "at least as up-to-date" order (`raft/log.go` `isUpToDate`): the higher last
+/// term wins, then the higher last index. The greatest log holds every committed entry.
+pub fn up_to_date_cmp(a: Option<(u64, u64)>, b: Option<(u64, u64)>) -> Ordering {
+    let key = |x: Option<(u64, u64)>| x.map(|(index, term)| (term, index));
+    key(a).cmp(&key(b))
+}
+
+/// Parse a member ID as etcd prints it (hex, with or without leading zeros).
+pub fn parse_member_id(s: &str) -> Option<u64> {
+    u64::from_str_radix(s.trim(), 16).ok()
+}
+
+/// A member ID as etcd prints it in `member list` / `endpoint status`: 16 lowercase hex
+/// digits.
+pub fn format_member_id(id: u64) -> String {
+    format!("{id:016x}")
+}
