@@ -32,6 +32,7 @@ pub mod bolt;
 mod bytes;
 mod error;
 pub mod hash;
+pub mod identity;
 pub mod member;
 pub mod mvcc;
 pub mod schema;

@@ -1,0 +1,326 @@
+//! Who a data dir belongs to: member and cluster ID (WAL metadata), name and URLs (the db's
+//! `members` bucket, the WAL's membership entries, the `.snap` v2 store), whether it was
+//! removed, how far its log goes — and, across several data dirs, whether they form one
+//! cluster, which log is the most up to date and where the logs part.
+//!
+//! ```no_run
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let (scan, history) = etcd_wal::membership::read_history("data/m3/member/wal".as_ref())?;
+//! let snap = etcd_snap::inspect_member("data/m3/member", None)?;
+//! let id = etcd_snap::identity::identify(&scan, &history, Some(&snap));
+//! if id.removed() {
+//!     for step in etcd_snap::identity::rejoin_steps(&id, "data/m3") {
+//!         println!("{step}");
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+
+use etcd_wal::membership::{
+    self, History, LogComparison, MemberState, Removal, TermRun, compare_logs, removed_self,
+};
+use etcd_wal::scan::Scan;
+
+use crate::member::MemberReport;
+use crate::schema::Member;
+
+/// Where a name or URL list was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum Source {
+    /// The db's `members` bucket (etcd 3.5's applied membership).
+    Db,
+    /// The WAL's ConfChange contexts and member-attribute entries.
+    Wal,
+    /// The v2 store inside the `.snap` etcd would load (3.4/3.5's source of truth).
+    Snap,
+}
+
+impl Source {
+    /// Stable snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Db => "db",
+            Source::Wal => "wal",
+            Source::Snap => "snap",
+        }
+    }
+}
+
+/// A value with where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct Sourced<T> {
+    /// The value.
+    pub value: T,
+    /// Where it was found.
+    pub source: Source,
+}
+
+/// One data dir's identity and log position.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct Identity {
+    /// Member ID (WAL metadata `NodeID`).
+    pub member_id: Option<u64>,
+    /// Cluster ID (WAL metadata `ClusterID`).
+    pub cluster_id: Option<u64>,
+    /// Member name (empty names are not reported).
+    pub name: Option<Sourced<String>>,
+    /// Peer URLs.
+    pub peer_urls: Option<Sourced<Vec<String>>>,
+    /// Client URLs.
+    pub client_urls: Option<Sourced<Vec<String>>>,
+    /// Whether the member is a learner (first source that knows it).
+    pub is_learner: Option<bool>,
+    /// The RemoveNode of this member in its own WAL (what makes etcd stop).
+    pub removal: Option<Removal>,
+    /// The db's `members_removed` bucket lists this member.
+    pub removed_in_db: bool,
+    /// The picked `.snap`'s v2 store lists this member as removed.
+    pub removed_in_snap: bool,
+    /// Last (index, term) of the log etcd reads (entries before damage, else the newest
+    /// WAL snapshot record).
+    pub last: Option<(u64, u64)>,
+    /// Commit index of the last HardState before damage.
+    pub commit: Option<u64>,
+    /// The db's `consistent_index` (last applied index).
+    pub consistent_index: Option<u64>,
+}
+
+impl Identity {
+    /// Removed from the cluster: its own WAL removes it, or its db / `.snap` says so.
+    pub fn removed(&self) -> bool {
+        self.removal.is_some() || self.removed_in_db || self.removed_in_snap
+    }
+
+    /// Last raft index.
+    pub fn last_index(&self) -> Option<u64> {
+        self.last.map(|(i, _)| i)
+    }
+
+    /// Term of the last entry.
+    pub fn last_term(&self) -> Option<u64> {
+        self.last.map(|(_, t)| t)
+    }
+}
+
+/// Gather the identity of one member dir from its WAL pass, its history and (when there is a
+/// `snap/` directory) its snap-side report. Fields are taken from the first source that has
+/// them: the db's `members` bucket, then the WAL, then the `.snap`.
+pub fn identify(scan: &Scan, history: &History, member: Option<&MemberReport>) -> Identity {
+    let meta = scan.metadata.as_ref().or(history.metadata.as_ref());
+    let member_id = meta.map(|m| m.node_id);
+    let db = member.and_then(|m| m.db.as_ref().ok());
+    let snap = member
+        .and_then(|m| m.snap.as_ref().ok())
+        .and_then(|s| s.picked_entry())
+        .and_then(|e| e.snapshot.as_ref());
+    let mut id = Identity {
+        member_id,
+        cluster_id: meta.map(|m| m.cluster_id),
+        commit: history.commit,
+        consistent_index: db.and_then(|d| d.meta.consistent_index),
+        last: history.last().or_else(|| {
+            scan.snapshots
+                .iter()
+                .filter(|s| s.before_damage)
+                .map(|s| (s.index, s.term))
+                .max()
+        }),
+        ..Identity::default()
+    };
+    let Some(me) = member_id else { return id };
+    id.removal = removed_self(history, me);
+    id.removed_in_db = db.is_some_and(|d| d.membership.removed.contains(&me));
+    id.removed_in_snap = snap.is_some_and(|s| s.removed_members.contains(&me));
+
+    let from_db = db.and_then(|d| d.membership.members.iter().find(|m| m.id == me));
+    let replay = history.replay();
+    let from_wal = replay.iter().find(|m| m.id == me);
+    let from_snap = snap.and_then(|s| s.members.iter().find(|m| m.id == me));
+    fill(&mut id, from_db, from_wal, from_snap);
+    id
+}
+
+fn fill(
+    id: &mut Identity,
+    db: Option<&Member>,
+    wal: Option<&MemberState>,
+    snap: Option<&Member>,
+) {
+    type Pick<'a, T> = (Source, Option<&'a T>);
+    fn first<T: Clone>(c: [Pick<'_, T>; 3], empty: impl Fn(&T) -> bool) -> Option<Sourced<T>> {
+        c.into_iter()
+            .find_map(|(source, v)| v.filter(|v| !empty(v)).map(|v| (source, v)))
+            .map(|(source, v)| Sourced {
+                value: v.clone(),
+                source,
+            })
+    }
+    id.name = first(
+        [
+            (Source::Db, db.map(|m| &m.name)),
+            (Source::Wal, wal.map(|m| &m.name)),
+            (Source::Snap, snap.map(|m| &m.name)),
+        ],
+        String::is_empty,
+    );
+    id.peer_urls = first(
+        [
+            (Source::Db, db.map(|m| &m.peer_urls)),
+            (Source::Wal, wal.map(|m| &m.peer_urls)),
+            (Source::Snap, snap.map(|m| &m.peer_urls)),
+        ],
+        Vec::is_empty,
+    );
+    id.client_urls = first(
+        [
+            (Source::Db, db.map(|m| &m.client_urls)),
+            (Source::Wal, wal.map(|m| &m.client_urls)),
+            (Source::Snap, snap.map(|m| &m.client_urls)),
+        ],
+        Vec::is_empty,
+    );
+    id.is_learner = db
+        .map(|m| m.is_learner)
+        .or(wal.filter(|m| m.added_at.is_some()).map(|m| m.is_learner))
+        .or(snap.map(|m| m.is_learner));
+}
+
+/// What to do with a removed member's data dir, in order, with its real name and URLs:
+/// etcd refuses to serve it ("the member has been permanently removed from the cluster …
+/// the data-dir used by this member must be removed"), and the member ID can never be
+/// re-added, so it joins again as a new member.
+pub fn rejoin_steps(id: &Identity, data_dir: &str) -> Vec<String> {
+    let name = id
+        .name
+        .as_ref()
+        .map_or("<name>", |n| n.value.as_str())
+        .to_owned();
+    let peers = id
+        .peer_urls
+        .as_ref()
+        .map_or("<peer-urls>".to_owned(), |p| p.value.join(","));
+    let clients = id.client_urls.as_ref().map(|c| c.value.join(","));
+    let member = id.member_id.map_or("<id>".to_owned(), membership::format_member_id);
+    let mut start = format!(
+        "start etcd again with --name {name} --data-dir {data_dir} \
+         --initial-advertise-peer-urls {peers} --initial-cluster <the ETCD_INITIAL_CLUSTER \
+         printed by member add> --initial-cluster-state existing"
+    );
+    if let Some(c) = clients {
+        start.push_str(&format!(" --advertise-client-urls {c}"));
+    }
+    vec![
+        format!(
+            "remove the data dir (keep a copy: mv {data_dir} {data_dir}.removed-{member}); \
+             etcd will not serve it again"
+        ),
+        format!("on a running member: etcdctl member add {name} --peer-urls={peers}"),
+        start,
+    ]
+}
+
+/// How a set of data dirs relate.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct Comparison {
+    /// Every dir with a readable cluster ID has the same one (and there is at least one).
+    pub same_cluster: bool,
+    /// Distinct cluster IDs, in the order of the dirs.
+    pub cluster_ids: Vec<u64>,
+    /// Member IDs held by more than one dir (copies of one member).
+    pub duplicate_members: Vec<u64>,
+    /// Dir (position in the input) with the most up-to-date log, among the dirs of the
+    /// cluster most dirs belong to: raft's order (last term, then last index), then the
+    /// higher commit, then the higher consistent index. That log holds every entry the
+    /// cluster committed; keep it (or restore from it) when quorum is lost.
+    pub most_up_to_date: Option<usize>,
+    /// Each other dir of that cluster compared with the most up-to-date one.
+    pub logs: Vec<DirLog>,
+}
+
+/// One dir's log compared with the most up-to-date one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct DirLog {
+    /// Position of the dir in the input.
+    pub dir: usize,
+    /// The comparison (`a` = the most up-to-date log, `b` = this dir's).
+    pub comparison: LogComparison,
+    /// Entries the most up-to-date log holds beyond this dir's last index.
+    pub behind_by: u64,
+}
+
+/// Compare data dirs: `dirs` pairs each identity with its log's term runs
+/// ([`History::terms`]).
+pub fn compare(dirs: &[(&Identity, &[TermRun])]) -> Comparison {
+    let mut out = Comparison::default();
+    for (id, _) in dirs {
+        if let Some(c) = id.cluster_id {
+            if !out.cluster_ids.contains(&c) {
+                out.cluster_ids.push(c);
+            }
+        }
+    }
+    out.same_cluster = out.cluster_ids.len() == 1 && dirs.iter().all(|(i, _)| i.cluster_id.is_some());
+    let mut seen = Vec::new();
+    for (id, _) in dirs {
+        if let Some(m) = id.member_id {
+            if seen.contains(&m) && !out.duplicate_members.contains(&m) {
+                out.duplicate_members.push(m);
+            }
+            seen.push(m);
+        }
+    }
+    // The cluster most dirs belong to (the first such on a tie).
+    let main = out
+        .cluster_ids
+        .iter()
+        .map(|&c| (dirs.iter().filter(|(i, _)| i.cluster_id == Some(c)).count(), c))
+        .fold(None::<(usize, u64)>, |best, x| match best {
+            Some(b) if b.0 >= x.0 => Some(b),
+            _ => Some(x),
+        })
+        .map(|(_, c)| c);
+    let members: Vec<usize> = (0..dirs.len())
+        .filter(|&k| dirs.get(k).is_some_and(|(i, _)| i.cluster_id == main))
+        .collect();
+    let key = |k: usize| {
+        dirs.get(k).map(|(i, _)| {
+            (
+                i.last.map(|(index, term)| (term, index)),
+                i.commit,
+                i.consistent_index,
+            )
+        })
+    };
+    // Strictly greater wins, so the first of equals is kept.
+    let best = members.iter().copied().fold(None::<usize>, |b, k| match b {
+        Some(b) if key(b) >= key(k) => Some(b),
+        _ => Some(k),
+    });
+    out.most_up_to_date = best;
+    let (Some(b), Some((best_id, best_terms))) = (best, best.and_then(|b| dirs.get(b))) else {
+        return out;
+    };
+    for &k in &members {
+        if k == b {
+            continue;
+        }
+        let Some((id, terms)) = dirs.get(k) else {
+            continue;
+        };
+        out.logs.push(DirLog {
+            dir: k,
+            comparison: compare_logs(best_terms, terms),
+            behind_by: best_id
+                .last_index()
+                .unwrap_or(0)
+                .saturating_sub(id.last_index().unwrap_or(0)),
+        });
+    }
+    out
+}
