@@ -1,0 +1,159 @@
+//! `wal-inspect-bench`: the benchmark command (not a test; it prints figures).
+//!
+//! ```text
+//! cargo build --release -p wal-inspect -p bench && target/release/wal-inspect-bench [--wal-mb 704] [--runs 5]
+//! ```
+//! Generates (once, cached under `target/bench-data/`) a multi-segment WAL of byte-valid
+//! records: puts with 1–100 KiB values like Kubernetes objects, cut into 64,000,000-byte
+//! segments as etcd does, chained CRCs, HardStates. Then runs each measured command
+//! several times with a warm page cache and prints the median wall time, throughput,
+//! peak RSS and the ratio to `cat` of the same files in the same run.
+//!
+//! Peak RSS of a child is read from `getrusage(RUSAGE_CHILDREN)` in a fresh helper
+//! process per run (`wal-inspect-bench measure -- CMD…`), so runs do not mask each other.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+mod measure;
+mod walgen;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("measure") {
+        std::process::exit(measure::measure_child(&args[1..]));
+    }
+    let mut wal_mb = 704u64;
+    let mut runs = 5usize;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--wal-mb" => wal_mb = it.next().and_then(|v| v.parse().ok()).unwrap_or(wal_mb),
+            "--runs" => runs = it.next().and_then(|v| v.parse().ok()).unwrap_or(runs),
+            "-h" | "--help" => {
+                println!("usage: wal-inspect-bench [--wal-mb N] [--runs N]");
+                return;
+            }
+            other => {
+                eprintln!("wal-inspect-bench: unknown argument {other}");
+                std::process::exit(2);
+            }
+        }
+    }
+    let exe = std::env::current_exe().expect("current exe");
+    let bin_dir = exe.parent().expect("exe dir").to_path_buf();
+    let tool = bin_dir.join("wal-inspect");
+    if !tool.exists() {
+        eprintln!("build it first: cargo build --release -p wal-inspect -p bench");
+        std::process::exit(2);
+    }
+    let data = bin_dir.join("..").join("bench-data");
+    let wal_dir = data
+        .join(format!("wal-{wal_mb}mb"))
+        .join("member")
+        .join("wal");
+    let t = Instant::now();
+    let bytes = walgen::ensure_wal(&wal_dir, wal_mb * 1_000_000).expect("generate WAL");
+    eprintln!(
+        "WAL: {} ({:.0} MB in {} segments, ready in {:.1} s)",
+        wal_dir.display(),
+        bytes as f64 / 1e6,
+        std::fs::read_dir(&wal_dir).map(|d| d.count()).unwrap_or(0),
+        t.elapsed().as_secs_f64()
+    );
+    let segs: Vec<PathBuf> = {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(&wal_dir)
+            .expect("wal dir")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        v.sort();
+        v
+    };
+    let member = wal_dir.parent().expect("member dir");
+    let mut cat = vec!["cat".to_string()];
+    cat.extend(segs.iter().map(|p| p.display().to_string()));
+    // Warm the page cache.
+    let _ = Command::new("cat")
+        .args(&segs)
+        .stdout(Stdio::null())
+        .status();
+
+    println!(
+        "\n{:<34} {:>10} {:>10} {:>10} {:>8}",
+        "command", "median s", "GB/s", "peak RSS", "× cat"
+    );
+    let base = run(&exe, "cat (same files)", &cat, runs, bytes, None);
+    let t = tool.display().to_string();
+    let m = member.display().to_string();
+    run(
+        &exe,
+        "wal-inspect verify",
+        &[t.clone(), "verify".into(), "--json".into(), m.clone()],
+        runs,
+        bytes,
+        Some(base),
+    );
+    run(
+        &exe,
+        "wal-inspect dump --json",
+        &[t.clone(), "dump".into(), "--json".into(), m.clone()],
+        runs,
+        bytes,
+        Some(base),
+    );
+    if let Some(dl) = which("etcd-dump-logs") {
+        let data_dir = member.parent().expect("data dir").display().to_string();
+        run(
+            &exe,
+            "etcd-dump-logs",
+            &[dl.display().to_string(), data_dir],
+            runs.min(2),
+            bytes,
+            Some(base),
+        );
+    } else {
+        println!(
+            "{:<34} (not installed: build it from etcd's source to compare)",
+            "etcd-dump-logs"
+        );
+    }
+    println!(
+        "\ntargets: verify ≥ 0.5× the speed of cat (× cat ≤ 2.0) with peak RSS ≤ 96 MiB; dump --json ≤ 25× cat."
+    );
+}
+
+/// Run `cmd` `runs` times; print and return the median seconds.
+fn run(exe: &Path, label: &str, cmd: &[String], runs: usize, bytes: u64, base: Option<f64>) -> f64 {
+    let mut times = Vec::new();
+    let mut rss = 0u64;
+    for _ in 0..runs.max(1) {
+        match measure::measure(exe, cmd) {
+            Some((secs, kib)) => {
+                times.push(secs);
+                rss = rss.max(kib);
+            }
+            None => {
+                println!("{label:<34} failed to run");
+                return f64::NAN;
+            }
+        }
+    }
+    times.sort_by(|a, b| a.total_cmp(b));
+    let med = times[times.len() / 2];
+    let ratio = base.map_or("1.00".to_string(), |b| format!("{:.2}", med / b));
+    println!(
+        "{label:<34} {med:>10.3} {:>10.2} {:>7.1} MiB {ratio:>8}",
+        bytes as f64 / med / 1e9,
+        rss as f64 / 1024.0
+    );
+    med
+}
+
+fn which(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|d| Path::new(d).join(name))
+        .find(|p| p.is_file())
+}
