@@ -1,0 +1,460 @@
+//! Human lines and JSON Lines for `dump` (schema: `docs/dump-json.md`).
+
+use std::io::{self, Write};
+
+use etcd_wal::finding::Finding;
+use etcd_wal::payload::{EntryKind, KeyRange, Payload, PayloadView};
+use etcd_wal::record::{self, EntryRef, RecordType};
+use etcd_wal::scan::{RecordEvent, RecordStatus, Scan};
+use serde::Serialize;
+use serde_json::json;
+
+use super::Stats;
+
+/// Version of the JSON Lines schema, in the `begin` line.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A selected entry, decoded and redacted.
+pub struct ShownEntry<'a> {
+    pub entry: EntryRef<'a>,
+    pub kind: EntryKind,
+    pub payload: &'a Payload,
+}
+
+fn entry_type_name(t: i32) -> Option<&'static str> {
+    match t {
+        0 => Some("EntryNormal"),
+        1 => Some("EntryConfChange"),
+        2 => Some("EntryConfChangeV2"),
+        _ => None,
+    }
+}
+
+/// Human tag for a record's trust status (empty for verified records).
+fn status_tag(s: RecordStatus) -> &'static str {
+    match s {
+        RecordStatus::Verified => "",
+        RecordStatus::CrcMismatch => " [crc mismatch]",
+        RecordStatus::Invalid => " [invalid]",
+        RecordStatus::AfterDamageVerified => " [after damage, chain ok]",
+        RecordStatus::AfterDamageUnverified => " [unverified]",
+    }
+}
+
+// ------------------------------------------------------------------------------------ JSON
+
+/// `raftpb.Entry.Type`: its name, or the number when etcd has no name for it.
+struct EntryTypeJson(i32);
+
+impl Serialize for EntryTypeJson {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match entry_type_name(self.0) {
+            Some(n) => s.serialize_str(n),
+            None => s.serialize_i32(self.0),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct EntryBody<'a> {
+    index: u64,
+    term: u64,
+    entry_type: EntryTypeJson,
+    data_len: usize,
+    kind: EntryKind,
+    keys: Vec<KeyRange>,
+    payload: PayloadView<'a>,
+}
+
+impl<'a> EntryBody<'a> {
+    fn new(e: &ShownEntry<'a>) -> EntryBody<'a> {
+        EntryBody {
+            index: e.entry.index,
+            term: e.entry.term,
+            entry_type: EntryTypeJson(e.entry.entry_type),
+            data_len: e.entry.data.len(),
+            kind: e.kind,
+            keys: e.payload.keys(),
+            payload: e.payload.view(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct EntryLine<'a> {
+    r#type: &'static str,
+    segment: &'a str,
+    offset: u64,
+    ordinal: u64,
+    status: RecordStatus,
+    #[serde(flatten)]
+    entry: EntryBody<'a>,
+}
+
+#[derive(Serialize)]
+struct RecordLine<'a> {
+    r#type: &'static str,
+    segment: &'a str,
+    offset: u64,
+    ordinal: u64,
+    frame_len: u64,
+    record_type: Option<&'static str>,
+    raw_type: i64,
+    crc: u32,
+    data_len: usize,
+    status: RecordStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metadata: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hard_state: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    snapshot: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    entry: Option<EntryBody<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    decode_error: Option<String>,
+}
+
+#[derive(Serialize)]
+struct FindingLine<'a> {
+    r#type: &'static str,
+    #[serde(flatten)]
+    finding: &'a Finding,
+}
+
+fn line<T: Serialize>(out: &mut impl Write, v: &T) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, v)?;
+    out.write_all(b"\n")
+}
+
+pub fn begin_json(out: &mut impl Write, wal_dir: &str) -> io::Result<()> {
+    line(
+        out,
+        &json!({
+            "type": "begin",
+            "tool": "wal-inspect",
+            "version": env!("CARGO_PKG_VERSION"),
+            "command": "dump",
+            "schema_version": SCHEMA_VERSION,
+            "wal_dir": wal_dir,
+        }),
+    )
+}
+
+pub fn entry_json(out: &mut impl Write, r: &RecordEvent<'_>, e: &ShownEntry<'_>) -> io::Result<()> {
+    line(
+        out,
+        &EntryLine {
+            r#type: "entry",
+            segment: r.segment,
+            offset: r.offset,
+            ordinal: r.ordinal,
+            status: r.status,
+            entry: EntryBody::new(e),
+        },
+    )
+}
+
+/// What a non-entry record holds, decoded: (metadata, hard_state, snapshot, decode_error).
+type Decoded = (
+    Option<serde_json::Value>,
+    Option<serde_json::Value>,
+    Option<serde_json::Value>,
+    Option<String>,
+);
+
+fn decode_other(r: &RecordEvent<'_>) -> Decoded {
+    let data = r.record.data;
+    match r.record.record_type() {
+        Some(RecordType::Metadata) => match record::decode_metadata(data) {
+            Ok(m) => (
+                Some(json!({"node_id": m.node_id, "cluster_id": m.cluster_id})),
+                None,
+                None,
+                None,
+            ),
+            Err(e) => (None, None, None, Some(e.message)),
+        },
+        Some(RecordType::State) => match record::decode_hard_state(data) {
+            Ok(h) => (
+                None,
+                Some(json!({"term": h.term, "vote": h.vote, "commit": h.commit})),
+                None,
+                None,
+            ),
+            Err(e) => (None, None, None, Some(e.message)),
+        },
+        Some(RecordType::Snapshot) => match record::decode_snapshot(data) {
+            Ok(s) => {
+                let cs = s.conf_state.map(|c| {
+                    json!({"voters": c.voters, "learners": c.learners,
+                           "voters_outgoing": c.voters_outgoing,
+                           "learners_next": c.learners_next, "auto_leave": c.auto_leave})
+                });
+                (
+                    None,
+                    None,
+                    Some(json!({"index": s.index, "term": s.term, "conf_state": cs})),
+                    None,
+                )
+            }
+            Err(e) => (None, None, None, Some(e.message)),
+        },
+        Some(RecordType::Entry) => (
+            None,
+            None,
+            None,
+            Some(match EntryRef::decode(data) {
+                Ok(_) => "entry not shown".to_string(),
+                Err(e) => format!("raftpb.Entry: {e}"),
+            }),
+        ),
+        Some(RecordType::Crc) | None => (None, None, None, None),
+    }
+}
+
+pub fn record_json(
+    out: &mut impl Write,
+    r: &RecordEvent<'_>,
+    e: Option<&ShownEntry<'_>>,
+) -> io::Result<()> {
+    let (metadata, hard_state, snapshot, decode_error) = match e {
+        Some(_) => (None, None, None, None),
+        None => decode_other(r),
+    };
+    line(
+        out,
+        &RecordLine {
+            r#type: "record",
+            segment: r.segment,
+            offset: r.offset,
+            ordinal: r.ordinal,
+            frame_len: r.frame_len,
+            record_type: r.record.record_type().map(RecordType::as_str),
+            raw_type: r.record.raw_type,
+            crc: r.record.crc,
+            data_len: r.record.data.len(),
+            status: r.status,
+            metadata,
+            hard_state,
+            snapshot,
+            entry: e.map(EntryBody::new),
+            decode_error,
+        },
+    )
+}
+
+pub fn finding_json(out: &mut impl Write, f: &Finding) -> io::Result<()> {
+    line(
+        out,
+        &FindingLine {
+            r#type: "finding",
+            finding: f,
+        },
+    )
+}
+
+pub fn summary_json(out: &mut impl Write, scan: &Scan, s: &Stats) -> io::Result<()> {
+    let kinds: serde_json::Map<String, serde_json::Value> = s
+        .kinds
+        .iter()
+        .map(|(k, n)| (k.as_str().to_string(), json!(n)))
+        .collect();
+    line(
+        out,
+        &json!({
+            "type": "summary",
+            "segments": scan.segments.len(),
+            "records": scan.records,
+            "entries": scan.entries,
+            "first_index": s.first_index,
+            "last_index": s.last_index,
+            "shown_entries": s.shown_entries,
+            "shown_records": s.shown_records,
+            "kinds": kinds,
+            "hard_state": scan.hard_state.map(|h| json!({"term": h.term, "vote": h.vote, "commit": h.commit})),
+            "findings": scan.findings.len(),
+            "damaged": scan.beyond.is_some(),
+            "last_entry_before_damage": scan.beyond.and(scan.last_entry_before_damage)
+                .map(|(i, t)| json!({"index": i, "term": t})),
+            "last_write_before_damage": scan.beyond.and(s.last_write_before_damage)
+                .map(|(i, t, k)| json!({"index": i, "term": t, "kind": k})),
+            "after_damage": scan.beyond.map(|b| json!({
+                "records": b.records,
+                "entries": b.entries,
+                "first_index": b.first_index,
+                "last_index": b.last_index,
+                "resynchronised": b.resynchronised,
+                "intact": b.intact,
+            })),
+        }),
+    )
+}
+
+// ----------------------------------------------------------------------------------- human
+
+pub fn segment_human(out: &mut impl Write, name: &str, size: u64) -> io::Result<()> {
+    writeln!(out, "== segment {name} ({size} bytes)")
+}
+
+pub fn entry_human(
+    out: &mut impl Write,
+    r: &RecordEvent<'_>,
+    e: &ShownEntry<'_>,
+    max_value: Option<usize>,
+) -> io::Result<()> {
+    writeln!(
+        out,
+        "{:>8} {:>4} {}{}",
+        e.entry.index,
+        e.entry.term,
+        e.payload.summary(max_value),
+        status_tag(r.status)
+    )
+}
+
+pub fn record_human(
+    out: &mut impl Write,
+    r: &RecordEvent<'_>,
+    e: Option<(&ShownEntry<'_>, Option<usize>)>,
+) -> io::Result<()> {
+    let rtype = r
+        .record
+        .record_type()
+        .map_or_else(|| format!("type{}", r.record.raw_type), |t| t.to_string());
+    write!(
+        out,
+        "{}+{:#x} #{} {rtype} crc={:08x} len={}",
+        r.segment, r.offset, r.ordinal, r.record.crc, r.frame_len
+    )?;
+    if let Some((e, max_value)) = e {
+        write!(
+            out,
+            " index={} term={} {}",
+            e.entry.index,
+            e.entry.term,
+            e.payload.summary(max_value)
+        )?;
+    } else {
+        let (metadata, hard_state, snapshot, decode_error) = decode_other(r);
+        if let Some(m) = metadata {
+            write!(
+                out,
+                " node_id={:x} cluster_id={:x}",
+                m["node_id"].as_u64().unwrap_or_default(),
+                m["cluster_id"].as_u64().unwrap_or_default()
+            )?;
+        }
+        if let Some(h) = hard_state {
+            write!(
+                out,
+                " term={} vote={:x} commit={}",
+                h["term"],
+                h["vote"].as_u64().unwrap_or_default(),
+                h["commit"]
+            )?;
+        }
+        if let Some(s) = snapshot {
+            write!(out, " index={} term={}", s["index"], s["term"])?;
+            if let Some(v) = s["conf_state"]["voters"].as_array() {
+                let ids: Vec<String> = v
+                    .iter()
+                    .map(|id| format!("{:x}", id.as_u64().unwrap_or_default()))
+                    .collect();
+                write!(out, " voters=[{}]", ids.join(","))?;
+            }
+        }
+        if let Some(err) = decode_error {
+            write!(out, " ({err})")?;
+        }
+    }
+    writeln!(out, "{}", status_tag(r.status))
+}
+
+pub fn finding_human(out: &mut impl Write, f: &Finding) -> io::Result<()> {
+    write!(out, "!! {} at {}", f.kind, f.segment)?;
+    if let Some(off) = f.offset {
+        write!(out, "+{off:#x}")?;
+    }
+    if let Some(o) = f.ordinal {
+        write!(out, " (record {o})")?;
+    }
+    if let Some(i) = f.index {
+        write!(out, " index {i}")?;
+    }
+    if let Some(t) = f.term {
+        write!(out, " term {t}")?;
+    }
+    write!(out, ": {}", f.message)?;
+    if let Some(r) = f.resync_offset {
+        write!(out, " [reading resumes at +{r:#x}]")?;
+    }
+    writeln!(out)
+}
+
+pub fn summary_human(out: &mut impl Write, scan: &Scan, s: &Stats) -> io::Result<()> {
+    let range = match (s.first_index, s.last_index) {
+        (Some(f), Some(l)) => format!(" (index {f}..{l})"),
+        _ => String::new(),
+    };
+    writeln!(
+        out,
+        "-- {} segment(s), {} records, {} entries{range}; shown: {} entries{}",
+        scan.segments.len(),
+        scan.records,
+        scan.entries,
+        s.shown_entries,
+        if s.shown_records > 0 {
+            format!(", {} other records", s.shown_records)
+        } else {
+            String::new()
+        }
+    )?;
+    if !s.kinds.is_empty() {
+        let kinds: Vec<String> = s.kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        writeln!(out, "-- shown by kind: {}", kinds.join(", "))?;
+    }
+    if let Some(h) = scan.hard_state {
+        writeln!(
+            out,
+            "-- hard state: term {} vote {:x} commit {}",
+            h.term, h.vote, h.commit
+        )?;
+    }
+    let Some(b) = scan.beyond else {
+        return writeln!(out, "-- no damage found");
+    };
+    write!(out, "-- damage: {} finding(s)", scan.findings.len())?;
+    if let Some((i, t)) = scan.last_entry_before_damage {
+        write!(out, "; last entry before the damage: index {i} term {t}")?;
+    }
+    if let Some((i, t, k)) = s.last_write_before_damage {
+        write!(out, "; last write before it: index {i} term {t} ({k})")?;
+    }
+    writeln!(out)?;
+    let range = match (b.first_index, b.last_index) {
+        (Some(f), Some(l)) => format!(" (index {f}..{l})"),
+        _ => String::new(),
+    };
+    writeln!(
+        out,
+        "-- after the damage: {} records, {} entries{range}; a truncating repair drops them",
+        b.records, b.entries
+    )?;
+    if b.resynchronised {
+        writeln!(
+            out,
+            "-- chain resynchronised: the CRC chain verifies again after the damage{}",
+            if b.intact {
+                " (no further damage)"
+            } else {
+                " (with further damage)"
+            }
+        )
+    } else {
+        writeln!(
+            out,
+            "-- chain not resynchronised: nothing after the damage could be verified"
+        )
+    }
+}
