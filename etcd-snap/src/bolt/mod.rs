@@ -15,6 +15,7 @@ mod db;
 mod finding;
 mod meta;
 mod page;
+pub mod write;
 
 pub use check::{CheckReport, MAX_FINDINGS};
 pub use cursor::{Cursor, MAX_DEPTH};
