@@ -29,6 +29,7 @@ pub mod pb;
 pub mod predict;
 pub mod reader;
 pub mod record;
+pub mod repair;
 pub mod scan;
 pub mod segment;
 pub mod torn;

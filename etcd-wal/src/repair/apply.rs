@@ -1,0 +1,616 @@
+//! Carrying a [`RepairPlan`] out, and undoing it. The only code in this crate that changes
+//! existing files.
+//!
+//! Order (each step fsyncs what it wrote, files and directories):
+//! 1. **backup**: copy every file the plan changes or removes into
+//!    `<data-dir>/wal-inspect-repair.<YYYYMMDD.HHMMSS.ffffff>/` (like etcd's `.wal.broken`
+//!    copies and `<wal-dir>.broken.<timestamp>` dirs), with a `manifest.json`;
+//! 2. **stage**: build `<root>.wal-inspect-new` beside the directory `root` that holds every
+//!    change (the WAL dir, or the member dir when `.snap` files change too): unchanged
+//!    files are hard links, changed ones new files;
+//! 3. **exchange**: swap `root` and the staged dir with one `renameat2(RENAME_EXCHANGE)` —
+//!    the commit point;
+//! 4. **cleanup**: remove the old tree (now at the staged name) and mark the manifest done.
+//!
+//! Stopped before step 3 the data dir is as before (plus the backup folder and a staged
+//! dir that etcd never reads); after it, as planned. The next apply or undo removes
+//! leftovers.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write as _;
+use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::{FileChange, PlanKind, RepairPlan};
+
+/// Prefix of backup folders in the data dir.
+pub const BACKUP_PREFIX: &str = "wal-inspect-repair.";
+/// Suffix of a staged directory.
+pub const STAGED_SUFFIX: &str = ".wal-inspect-new";
+/// Suffix a backup folder gets once undone.
+pub const UNDONE_SUFFIX: &str = ".undone";
+const MANIFEST: &str = "manifest.json";
+
+/// Why applying (or undoing) failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RepairError {
+    /// A file operation failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The data no longer matches the plan (changed since it was computed).
+    #[error("{}: {what} (the data changed since the plan was made; plan again)", path.display())]
+    Stale {
+        /// The file.
+        path: PathBuf,
+        /// What differs.
+        what: String,
+    },
+    /// The plan has nothing `apply` can carry out (rejoin, impossible).
+    #[error("a {0} plan has no file operations to apply")]
+    NotApplicable(&'static str),
+    /// No backup to undo.
+    #[error("{}: no backup folder ({BACKUP_PREFIX}*) to undo", path.display())]
+    NoBackup {
+        /// The data dir searched.
+        path: PathBuf,
+    },
+    /// A backup folder's manifest is unreadable.
+    #[error("{}: {what}", path.display())]
+    BadManifest {
+        /// The manifest.
+        path: PathBuf,
+        /// What is wrong.
+        what: String,
+    },
+}
+
+impl RepairError {
+    /// Stable snake_case code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            RepairError::Io { .. } => "io",
+            RepairError::Stale { .. } => "stale_plan",
+            RepairError::NotApplicable(_) => "not_applicable",
+            RepairError::NoBackup { .. } => "no_backup",
+            RepairError::BadManifest { .. } => "bad_manifest",
+        }
+    }
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RepairError + '_ {
+    move |source| RepairError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Options of [`apply`] / [`undo`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApplyOptions {
+    /// Stop after this many steps (1 backup, 2 stage, 3 exchange, 4 cleanup), leaving the
+    /// rest undone, as a crash would: for testing interruption.
+    pub stop_after: Option<u32>,
+}
+
+/// What [`apply`] / [`undo`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct Applied {
+    /// The backup folder written (apply) or restored from (undo).
+    pub backup: PathBuf,
+    /// Steps completed (4 when done).
+    pub steps: u32,
+    /// Whether every step ran.
+    pub completed: bool,
+    /// Files restored (undo) or changed (apply).
+    pub files: Vec<PathBuf>,
+}
+
+/// What a staged file becomes.
+#[derive(Debug, Clone)]
+enum Action {
+    /// Left out of the new tree.
+    Drop,
+    /// First `n` bytes of the old file.
+    Truncate(u64),
+    /// The old file with one byte changed.
+    Patch(u64, u8),
+    /// New contents.
+    Bytes(Vec<u8>),
+    /// A copy of another file.
+    CopyFrom(PathBuf),
+}
+
+/// Leftovers of an interrupted apply/undo (staged dirs) near `data_dir` / `wal_dir`.
+pub fn leftovers(data_dir: &Path, wal_dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut dirs = vec![data_dir.to_path_buf()];
+    for d in [wal_dir.parent(), wal_dir.parent().and_then(Path::parent)]
+        .into_iter()
+        .flatten()
+    {
+        if !dirs.iter().any(|x| x == d) {
+            dirs.push(d.to_path_buf());
+        }
+    }
+    for d in dirs {
+        let Ok(rd) = fs::read_dir(&d) else { continue };
+        for e in rd.flatten() {
+            if e.file_name().to_string_lossy().ends_with(STAGED_SUFFIX) {
+                out.push(e.path());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn fsync_dir(dir: &Path) -> Result<(), RepairError> {
+    fs::File::open(dir)
+        .and_then(|f| f.sync_all())
+        .map_err(io(dir))
+}
+
+fn write_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), RepairError> {
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(path)
+        .map_err(io(path))?;
+    f.write_all(bytes).map_err(io(path))?;
+    f.sync_all().map_err(io(path))
+}
+
+/// Copy `from` into a new file `to` (first `len` bytes when given), fsynced.
+fn copy_file(from: &Path, to: &Path, len: Option<u64>, mode: u32) -> Result<(), RepairError> {
+    let mut src = fs::File::open(from).map_err(io(from))?;
+    let mut dst = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(to)
+        .map_err(io(to))?;
+    match len {
+        Some(n) => {
+            let mut limited = std::io::Read::take(&mut src, n);
+            std::io::copy(&mut limited, &mut dst).map_err(io(to))?;
+        }
+        None => {
+            std::io::copy(&mut src, &mut dst).map_err(io(to))?;
+        }
+    }
+    dst.sync_all().map_err(io(to))
+}
+
+fn mode_of(path: &Path) -> u32 {
+    fs::metadata(path).map_or(0o600, |m| m.permissions().mode() & 0o7777)
+}
+
+/// The directory holding every path: the WAL dir, or its parent when other files change.
+fn common_root(paths: &[&Path]) -> Option<PathBuf> {
+    let mut root = paths.first()?.parent()?.to_path_buf();
+    while !paths.iter().all(|p| p.starts_with(&root)) {
+        root = root.parent()?.to_path_buf();
+    }
+    Some(root)
+}
+
+/// Build `staged` as a copy of `root` with `actions` applied (unchanged files hard-linked).
+fn stage(
+    root: &Path,
+    staged: &Path,
+    actions: &BTreeMap<PathBuf, Action>,
+) -> Result<(), RepairError> {
+    fs::DirBuilder::new()
+        .mode(mode_of(root))
+        .create(staged)
+        .map_err(io(staged))?;
+    let mut seen = Vec::new();
+    for entry in fs::read_dir(root).map_err(io(root))? {
+        let entry = entry.map_err(io(root))?;
+        let from = entry.path();
+        let to = staged.join(entry.file_name());
+        let ft = entry.file_type().map_err(io(&from))?;
+        seen.push(from.clone());
+        if ft.is_dir() {
+            stage(&from, &to, actions)?;
+            continue;
+        }
+        if ft.is_symlink() {
+            let target = fs::read_link(&from).map_err(io(&from))?;
+            std::os::unix::fs::symlink(&target, &to).map_err(io(&to))?;
+            continue;
+        }
+        let mode = mode_of(&from);
+        match actions.get(&from) {
+            None => fs::hard_link(&from, &to).map_err(io(&to))?,
+            Some(Action::Drop) => {}
+            Some(Action::Truncate(n)) => copy_file(&from, &to, Some(*n), mode)?,
+            Some(Action::Patch(off, byte)) => {
+                copy_file(&from, &to, None, mode)?;
+                let f = fs::OpenOptions::new()
+                    .write(true)
+                    .open(&to)
+                    .map_err(io(&to))?;
+                std::os::unix::fs::FileExt::write_all_at(&f, &[*byte], *off).map_err(io(&to))?;
+                f.sync_all().map_err(io(&to))?;
+            }
+            Some(Action::Bytes(b)) => write_file(&to, b, mode)?,
+            Some(Action::CopyFrom(src)) => copy_file(src, &to, None, mode)?,
+        }
+    }
+    // New files in this directory.
+    for (path, action) in actions {
+        if path.parent() != Some(root) || seen.contains(path) {
+            continue;
+        }
+        let Some(name) = path.file_name() else {
+            continue;
+        };
+        let to = staged.join(name);
+        match action {
+            Action::Bytes(b) => write_file(&to, b, 0o600)?,
+            Action::CopyFrom(src) => copy_file(src, &to, None, 0o600)?,
+            _ => {}
+        }
+    }
+    fsync_dir(staged)
+}
+
+/// Swap `a` and `b` atomically.
+fn exchange(a: &Path, b: &Path) -> Result<(), RepairError> {
+    rustix::fs::renameat_with(
+        rustix::fs::CWD,
+        a,
+        rustix::fs::CWD,
+        b,
+        rustix::fs::RenameFlags::EXCHANGE,
+    )
+    .map_err(|e| RepairError::Io {
+        path: a.to_path_buf(),
+        source: std::io::Error::from(e),
+    })
+}
+
+fn staged_path(root: &Path) -> PathBuf {
+    let mut s = root.as_os_str().to_os_string();
+    s.push(STAGED_SUFFIX);
+    PathBuf::from(s)
+}
+
+fn clean_leftovers(data_dir: &Path, wal_dir: &Path) -> Result<(), RepairError> {
+    for l in leftovers(data_dir, wal_dir) {
+        fs::remove_dir_all(&l).map_err(io(&l))?;
+    }
+    Ok(())
+}
+
+/// Stage, exchange, clean up: steps 2–4.
+fn commit(
+    root: &Path,
+    actions: &BTreeMap<PathBuf, Action>,
+    done: &mut u32,
+    opts: ApplyOptions,
+) -> Result<bool, RepairError> {
+    let staged = staged_path(root);
+    stage(root, &staged, actions)?;
+    let parent = root.parent().unwrap_or(Path::new("."));
+    fsync_dir(parent)?;
+    *done += 1;
+    if opts.stop_after == Some(*done) {
+        return Ok(false);
+    }
+    exchange(&staged, root)?;
+    fsync_dir(parent)?;
+    *done += 1;
+    if opts.stop_after == Some(*done) {
+        return Ok(false);
+    }
+    fs::remove_dir_all(&staged).map_err(io(&staged))?;
+    fsync_dir(parent)?;
+    Ok(true)
+}
+
+/// `YYYYMMDD.HHMMSS.ffffff` in UTC (etcd's `.broken.<timestamp>` format).
+fn timestamp() -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = now.as_secs();
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}{m:02}{d:02}.{:02}{:02}{:02}.{:06}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        now.subsec_micros()
+    )
+}
+
+fn rel(base: &Path, p: &Path) -> PathBuf {
+    p.strip_prefix(base).map_or_else(
+        |_| {
+            PathBuf::from("abs").join(
+                p.components()
+                    .filter(|c| matches!(c, std::path::Component::Normal(_)))
+                    .collect::<PathBuf>(),
+            )
+        },
+        Path::to_path_buf,
+    )
+}
+
+/// Check that every file still is as the plan saw it.
+fn check_fresh(plan: &RepairPlan) -> Result<(), RepairError> {
+    let size = |p: &Path| fs::metadata(p).map(|m| m.len()).map_err(io(p));
+    let removed: Vec<&Path> = plan
+        .changes
+        .iter()
+        .filter(|c| matches!(c, FileChange::Remove { .. }))
+        .map(FileChange::path)
+        .collect();
+    for c in &plan.changes {
+        let stale = |what: String| RepairError::Stale {
+            path: c.path().to_path_buf(),
+            what,
+        };
+        match c {
+            FileChange::Truncate {
+                path, from_size, ..
+            }
+            | FileChange::Remove {
+                path,
+                size: from_size,
+            } => {
+                let s = size(path)?;
+                if s != *from_size {
+                    return Err(stale(format!("size {s}, plan expected {from_size}")));
+                }
+            }
+            FileChange::Patch {
+                path,
+                size: want,
+                offset,
+                old,
+                ..
+            } => {
+                let s = size(path)?;
+                if s != *want {
+                    return Err(stale(format!("size {s}, plan expected {want}")));
+                }
+                let f = fs::File::open(path).map_err(io(path))?;
+                let mut b = [0u8; 1];
+                std::os::unix::fs::FileExt::read_exact_at(&f, &mut b, *offset).map_err(io(path))?;
+                if b != [*old] {
+                    return Err(stale(format!(
+                        "byte {offset} is {:#04x}, plan expected {old:#04x}",
+                        b[0]
+                    )));
+                }
+            }
+            FileChange::Create { path, .. } => {
+                if path.exists() && !removed.contains(&path.as_path()) {
+                    return Err(stale("exists already".into()));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Carry out `plan`: backup, stage, exchange, cleanup (see the module docs). The caller
+/// has checked that no live etcd holds the files and that data loss is allowed.
+pub fn apply(plan: &RepairPlan, opts: ApplyOptions) -> Result<Applied, RepairError> {
+    if matches!(plan.kind, PlanKind::Rejoin | PlanKind::Impossible) {
+        return Err(RepairError::NotApplicable(plan.kind.as_str()));
+    }
+    clean_leftovers(&plan.data_dir, &plan.wal_dir)?;
+    let backup = plan
+        .data_dir
+        .join(format!("{BACKUP_PREFIX}{}", timestamp()));
+    if plan.changes.is_empty() {
+        return Ok(Applied {
+            backup,
+            steps: 0,
+            completed: true,
+            files: Vec::new(),
+        });
+    }
+    check_fresh(plan)?;
+    let paths: Vec<&Path> = plan.changes.iter().map(FileChange::path).collect();
+    let root = common_root(&paths).ok_or_else(|| RepairError::Stale {
+        path: plan.wal_dir.clone(),
+        what: "no directory holds the changed files".into(),
+    })?;
+
+    // 1. backup
+    fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&backup)
+        .map_err(io(&backup))?;
+    let mut saved = Vec::new();
+    let mut created = Vec::new();
+    let mut actions: BTreeMap<PathBuf, Action> = BTreeMap::new();
+    for c in &plan.changes {
+        let path = c.path().to_path_buf();
+        match c {
+            FileChange::Create { bytes, .. } => {
+                created.push(rel(&plan.data_dir, &path));
+                actions.insert(path, Action::Bytes(bytes.clone()));
+                continue;
+            }
+            FileChange::Truncate { to_size, .. } => {
+                actions.insert(path.clone(), Action::Truncate(*to_size));
+            }
+            FileChange::Patch { offset, new, .. } => {
+                actions.insert(path.clone(), Action::Patch(*offset, *new));
+            }
+            FileChange::Remove { .. } => {
+                actions.entry(path.clone()).or_insert(Action::Drop);
+            }
+        }
+        let r = rel(&plan.data_dir, &path);
+        if saved.contains(&r) {
+            continue;
+        }
+        let dst = backup.join(&r);
+        if let Some(parent) = dst.parent() {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(parent)
+                .map_err(io(parent))?;
+        }
+        copy_file(&path, &dst, None, mode_of(&path))?;
+        if let Some(parent) = dst.parent() {
+            fsync_dir(parent)?;
+        }
+        saved.push(r);
+    }
+    let manifest = serde_json::json!({
+        "tool": "wal-inspect repair",
+        "plan": plan.kind.as_str(),
+        "summary": plan.summary,
+        "data_dir": plan.data_dir,
+        "root": root,
+        "saved": saved,
+        "created": created,
+    });
+    write_file(
+        &backup.join(MANIFEST),
+        manifest.to_string().as_bytes(),
+        0o600,
+    )?;
+    fsync_dir(&backup)?;
+    fsync_dir(&plan.data_dir)?;
+    let mut done = 1;
+    let files: Vec<PathBuf> = paths.iter().map(|p| p.to_path_buf()).collect();
+    if opts.stop_after == Some(done) {
+        return Ok(Applied {
+            backup,
+            steps: done,
+            completed: false,
+            files,
+        });
+    }
+    let completed = commit(&root, &actions, &mut done, opts)?;
+    Ok(Applied {
+        backup,
+        steps: if completed { 4 } else { done },
+        completed,
+        files,
+    })
+}
+
+/// The newest backup folder in `data_dir` that was not undone yet.
+pub fn newest_backup(data_dir: &Path) -> Option<PathBuf> {
+    let mut found: Vec<PathBuf> = fs::read_dir(data_dir)
+        .ok()?
+        .flatten()
+        .filter(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            n.starts_with(BACKUP_PREFIX) && !n.ends_with(UNDONE_SUFFIX)
+        })
+        .map(|e| e.path())
+        .filter(|p| p.join(MANIFEST).is_file())
+        .collect();
+    found.sort();
+    found.pop()
+}
+
+/// Put the newest backup in `data_dir` back: every saved file restored, every file the
+/// repair created removed, in one exchange like [`apply`]; the folder is then renamed
+/// `<name>.undone`.
+pub fn undo(data_dir: &Path, wal_dir: &Path, opts: ApplyOptions) -> Result<Applied, RepairError> {
+    clean_leftovers(data_dir, wal_dir)?;
+    let backup = newest_backup(data_dir).ok_or_else(|| RepairError::NoBackup {
+        path: data_dir.to_path_buf(),
+    })?;
+    let mpath = backup.join(MANIFEST);
+    let bad = |what: String| RepairError::BadManifest {
+        path: mpath.clone(),
+        what,
+    };
+    let text = fs::read_to_string(&mpath).map_err(io(&mpath))?;
+    let m: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    let list = |k: &str| -> Result<Vec<PathBuf>, RepairError> {
+        m.get(k)
+            .and_then(serde_json::Value::as_array)
+            .ok_or_else(|| bad(format!("no {k} list")))?
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .map(PathBuf::from)
+                    .ok_or_else(|| bad(format!("{k}: not a string")))
+            })
+            .collect()
+    };
+    let saved = list("saved")?;
+    let created = list("created")?;
+    let root = m
+        .get("root")
+        .and_then(serde_json::Value::as_str)
+        .map(PathBuf::from)
+        .ok_or_else(|| bad("no root".into()))?;
+    let mut actions: BTreeMap<PathBuf, Action> = BTreeMap::new();
+    for c in &created {
+        actions.insert(data_dir.join(c), Action::Drop);
+    }
+    for s in &saved {
+        actions.insert(data_dir.join(s), Action::CopyFrom(backup.join(s)));
+    }
+    if let Some(p) = actions.keys().find(|p| !p.starts_with(&root)) {
+        return Err(bad(format!(
+            "{} lies outside {}",
+            p.display(),
+            root.display()
+        )));
+    }
+    let mut done = 1;
+    let completed = commit(&root, &actions, &mut done, opts)?;
+    if completed {
+        let mut to = backup.as_os_str().to_os_string();
+        to.push(UNDONE_SUFFIX);
+        fs::rename(&backup, &to).map_err(io(&backup))?;
+        fsync_dir(data_dir)?;
+    }
+    Ok(Applied {
+        backup,
+        steps: if completed { 4 } else { done },
+        completed,
+        files: actions.into_keys().collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamp_shape() {
+        let t = timestamp();
+        assert_eq!(t.len(), "20260101.000000.000000".len(), "{t}");
+        assert!(t.starts_with("20"));
+    }
+}
