@@ -1,11 +1,32 @@
-//! `wal-inspect repair`: plan, then apply. (Being built: see issue "repair".)
+//! `wal-inspect repair`: plan, then apply.
+//!
+//! Without `--apply` the plan is computed read-only and printed (exit 0 nothing to do, 1 a
+//! plan exists, 3 nothing can be done here). `--apply` carries it out (exit 0), refusing
+//! (exit 3) while a live etcd holds the data dir or when the plan loses committed data and
+//! `--allow-data-loss` is missing. `--undo` puts the newest backup back.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use anyhow::Context as _;
 use clap::Args;
+use etcd_snap::member::{MemberReport, inspect_member};
+use etcd_snap::snapdir::SnapRef;
+use etcd_wal::pb::raftpb::ConfState;
+use etcd_wal::predict;
+use etcd_wal::repair::{
+    self, ApplyOptions, DbInfo, ManualStep, MemberInfo, PlanKind, RepairInput, RepairPlan,
+    SnapSource,
+};
+use etcd_wal::scan;
+use serde_json::json;
 
+use crate::datadir::MemberPaths;
 use crate::exit::Exit;
+use crate::live;
+
+/// Hidden test hook: stop `--apply` / `--undo` after this many steps, as a crash would.
+pub const STOP_AFTER_ENV: &str = "WAL_INSPECT_REPAIR_STOP_AFTER";
 
 /// `wal-inspect repair`.
 #[derive(Debug, Args)]
@@ -26,8 +47,353 @@ pub struct RepairArgs {
     pub json: bool,
 }
 
+/// Where the data dir is: the parent of `member/`, else the WAL dir's parent.
+fn data_dir_of(paths: &MemberPaths) -> PathBuf {
+    match &paths.member {
+        Some(m) if m.file_name().is_some_and(|n| n == "member") => {
+            m.parent().map_or_else(|| m.clone(), Path::to_path_buf)
+        }
+        Some(m) => m.clone(),
+        None => paths
+            .wal
+            .parent()
+            .map_or_else(|| paths.wal.clone(), Path::to_path_buf),
+    }
+}
+
+fn conf_state(c: &etcd_snap::schema::ConfStateJson) -> ConfState {
+    ConfState {
+        voters: c.voters.clone(),
+        learners: c.learners.clone(),
+        voters_outgoing: c.voters_outgoing.clone(),
+        learners_next: c.learners_next.clone(),
+        auto_leave: c.auto_leave,
+    }
+}
+
+/// Fill the plan's inputs from the WAL, the `.snap` files and the db.
+fn input(paths: &MemberPaths) -> anyhow::Result<RepairInput> {
+    let scan = scan::scan_dir(&paths.wal)?;
+    let wal_snaps: Option<Vec<SnapRef>> = predict::valid_snapshot_entries(&scan).ok().map(|v| {
+        v.into_iter()
+            .map(|(term, index)| SnapRef { term, index })
+            .collect()
+    });
+    let member: Option<MemberReport> = paths
+        .member
+        .as_ref()
+        .map(|m| inspect_member(m, wal_snaps.as_deref()))
+        .transpose()?;
+    let snap_dir = member.as_ref().and_then(|m| m.snap.as_ref().ok());
+    let db = member.as_ref().and_then(|m| m.db.as_ref().ok());
+    let snap_files = snap_dir.map(|d| {
+        d.snaps
+            .iter()
+            .filter(|e| e.problem.is_none())
+            .filter_map(|e| e.snapshot.as_ref().map(|s| (s.term, s.index)))
+            .collect::<Vec<_>>()
+    });
+    // The newest readable .snap (by name order, as etcd sorts them).
+    let newest = snap_dir.and_then(|d| {
+        d.snaps
+            .iter()
+            .filter(|e| e.problem.is_none() && e.snapshot.is_some())
+            .max_by_key(|e| e.snapshot.as_ref().map(|s| (s.term, s.index)))
+    });
+    let snap = match (newest, &paths.snap) {
+        (Some(e), Some(dir)) => {
+            let path = dir.join(&e.name);
+            let f = etcd_snap::snapfile::read_snap(&path)
+                .with_context(|| format!("{}", path.display()))?;
+            Some(SnapSource {
+                path,
+                term: f.term,
+                index: f.index,
+                conf_state: f.conf_state.clone(),
+                v2_json: f.snapshot.data.clone(),
+            })
+        }
+        _ => None,
+    };
+    let picked = snap_dir
+        .and_then(|d| d.picked_entry())
+        .and_then(|e| e.snapshot.as_ref());
+    let voters = db
+        .and_then(|d| d.meta.conf_state.as_ref().map(|c| c.voters.len()))
+        .or(picked.map(|s| s.voters.len()))
+        .or(newest
+            .and_then(|e| e.snapshot.as_ref())
+            .map(|s| s.voters.len()))
+        .or(db.map(|d| {
+            d.membership
+                .members
+                .iter()
+                .filter(|m| !m.is_learner)
+                .count()
+        }))
+        .filter(|&n| n > 0);
+    let db_members = db.map(|d| d.membership.members.clone()).unwrap_or_default();
+    let snap_members = newest
+        .and_then(|e| e.snapshot.as_ref())
+        .map(|s| s.members.clone())
+        .unwrap_or_default();
+    let members: Vec<MemberInfo> = if db_members.is_empty() {
+        snap_members
+    } else {
+        db_members
+    }
+    .into_iter()
+    .map(|m| MemberInfo {
+        id: m.id,
+        name: m.name,
+        peer_urls: m.peer_urls,
+        client_urls: m.client_urls,
+    })
+    .collect();
+    let me = scan.metadata.as_ref().map(|m| m.node_id);
+    let this_member = members.iter().find(|m| Some(m.id) == me).cloned();
+    Ok(RepairInput {
+        wal_dir: paths.wal.clone(),
+        snap_dir: paths.snap.clone(),
+        data_dir: data_dir_of(paths),
+        db: db.and_then(|d| {
+            d.meta.consistent_index.map(|ci| DbInfo {
+                consistent_index: ci,
+                term: d.meta.term,
+                conf_state: d.meta.conf_state.as_ref().map(conf_state),
+            })
+        }),
+        snap_files,
+        snap,
+        voters,
+        this_member,
+        members,
+    })
+}
+
+fn lockable(paths: &MemberPaths) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    if let Ok(d) = etcd_wal::segment::WalDir::read(&paths.wal) {
+        files.extend(d.segments.into_iter().map(|s| s.path));
+        files.extend(d.tmp);
+    }
+    if let Some(snap) = &paths.snap {
+        files.push(snap.join("db"));
+    }
+    files
+}
+
+fn stop_after() -> Option<u32> {
+    std::env::var(STOP_AFTER_ENV).ok()?.parse().ok()
+}
+
+/// The plan as JSON (steps included).
+pub fn plan_json(plan: &RepairPlan) -> anyhow::Result<serde_json::Value> {
+    let mut v = serde_json::to_value(plan)?;
+    let steps: Vec<serde_json::Value> = if plan.kind == PlanKind::Rejoin {
+        plan.cluster_steps
+            .iter()
+            .map(serde_json::to_value)
+            .collect::<Result<_, _>>()?
+    } else {
+        plan.changes
+            .iter()
+            .map(serde_json::to_value)
+            .collect::<Result<_, _>>()?
+    };
+    if let Some(o) = v.as_object_mut() {
+        o.insert("type".into(), json!("plan"));
+        o.insert("steps".into(), json!(steps));
+        o.insert(
+            "needs_allow_data_loss".into(),
+            json!(plan.loses_committed_data),
+        );
+    }
+    Ok(v)
+}
+
+fn render_human(plan: &RepairPlan, out: &mut dyn Write) -> anyhow::Result<()> {
+    writeln!(out, "plan: {}", plan.kind.as_str())?;
+    writeln!(out, "  {}", plan.summary)?;
+    writeln!(out, "  etcd now: {}", plan.etcd_now)?;
+    if let Some(d) = &plan.damage {
+        writeln!(
+            out,
+            "  first damage: {} in {} at offset {} (record {}): {}",
+            d.kind,
+            d.segment,
+            d.offset.map_or("-".into(), |o| o.to_string()),
+            d.ordinal.map_or("-".into(), |o| o.to_string()),
+            d.message
+        )?;
+    }
+    for r in &plan.reasons {
+        writeln!(out, "  why: {r}")?;
+    }
+    if !plan.changes.is_empty() {
+        writeln!(out, "  files (backed up first into {}/{}*):", plan.data_dir.display(), repair::apply::BACKUP_PREFIX)?;
+        for c in &plan.changes {
+            writeln!(out, "    {}", c.describe())?;
+        }
+    }
+    let d = &plan.dropped;
+    if d.entries > 0 || d.records > 0 {
+        writeln!(
+            out,
+            "  dropped: {} records, {} entries (index {}..{}), {} committed per the last HardState, {} already in the db, {} lost ({} committed)",
+            d.records,
+            d.entries,
+            d.first_index.map_or("-".into(), |i| i.to_string()),
+            d.last_index.map_or("-".into(), |i| i.to_string()),
+            d.committed,
+            d.in_db,
+            d.lost,
+            d.lost_committed
+        )?;
+    }
+    if !d.keys.is_empty() {
+        writeln!(out, "  keys touched by lost writes:")?;
+        for k in &d.keys {
+            writeln!(out, "    {k}")?;
+        }
+        if d.keys_truncated {
+            writeln!(out, "    …")?;
+        }
+    }
+    writeln!(
+        out,
+        "  after: log up to index {}{}{}",
+        plan.kept.last_index,
+        plan.kept
+            .snapshot
+            .map_or(String::new(), |(i, t)| format!(", snapshot at {i} (term {t})")),
+        plan.kept
+            .db_consistent_index
+            .map_or(String::new(), |ci| format!(", db consistent index {ci}"))
+    )?;
+    if !plan.cluster_steps.is_empty() {
+        writeln!(
+            out,
+            "  {} (in this order):",
+            if plan.kind == PlanKind::Rejoin {
+                "steps"
+            } else {
+                "safe alternative for a cluster member"
+            }
+        )?;
+        for (i, s) in plan.cluster_steps.iter().enumerate() {
+            let line = match s {
+                ManualStep::Etcdctl { args, why } => {
+                    format!("etcdctl {}    # {why}", args.join(" "))
+                }
+                ManualStep::MoveAside { from, to } => {
+                    format!("mv {} {}", from.display(), to.display())
+                }
+                ManualStep::Start { flags, why } => format!("etcd {}    # {why}", flags.join(" ")),
+            };
+            writeln!(out, "    {}. {line}", i + 1)?;
+        }
+    }
+    if plan.loses_committed_data {
+        writeln!(out, "  applying it loses committed data: needs --apply --allow-data-loss")?;
+    } else if plan.writes() {
+        writeln!(out, "  apply with: wal-inspect repair {} --apply", plan.data_dir.display())?;
+    }
+    Ok(())
+}
+
 /// Run `repair`.
 pub fn run(args: &RepairArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
-    let _ = (args, out);
-    anyhow::bail!("repair is not implemented yet")
+    let paths = MemberPaths::resolve(&args.path, None)?;
+    let holders = live::holders(&lockable(&paths));
+    if !holders.is_empty() {
+        let who: Vec<String> = holders
+            .iter()
+            .map(|h| {
+                format!(
+                    "{} ({} lock, pids {:?})",
+                    paths.relative(&h.file),
+                    h.lock,
+                    h.pids
+                )
+            })
+            .collect();
+        let msg = format!(
+            "a live etcd holds the data dir: {}; stop it first",
+            who.join(", ")
+        );
+        if args.json {
+            writeln!(out, "{}", json!({"type": "refused", "reason": msg}))?;
+        } else {
+            eprintln!("wal-inspect: refused: {msg}");
+        }
+        return Ok(Exit::Refused);
+    }
+    let data_dir = data_dir_of(&paths);
+    let opts = ApplyOptions {
+        stop_after: stop_after(),
+    };
+    if args.undo {
+        let done = repair::undo(&data_dir, &paths.wal, opts)?;
+        if args.json {
+            writeln!(out, "{}", json!({"type": "undone", "result": done}))?;
+        } else {
+            writeln!(
+                out,
+                "undone: restored from {} ({} files)",
+                done.backup.display(),
+                done.files.len()
+            )?;
+        }
+        return Ok(if done.completed {
+            Exit::Clean
+        } else {
+            Exit::CouldNotRun
+        });
+    }
+    let input = input(&paths)?;
+    let plan = repair::plan(&input)?;
+    if args.json {
+        writeln!(out, "{}", plan_json(&plan)?)?;
+    } else {
+        render_human(&plan, out)?;
+    }
+    if !args.apply {
+        return Ok(match plan.kind {
+            PlanKind::Nothing => Exit::Clean,
+            PlanKind::Impossible => Exit::Refused,
+            _ => Exit::Damage,
+        });
+    }
+    match plan.kind {
+        PlanKind::Nothing => return Ok(Exit::Clean),
+        PlanKind::Impossible => return Ok(Exit::Refused),
+        PlanKind::Rejoin => {
+            eprintln!(
+                "wal-inspect: refused: this member must be removed and re-added; run the steps above against the cluster"
+            );
+            return Ok(Exit::Refused);
+        }
+        _ => {}
+    }
+    if plan.loses_committed_data && !args.allow_data_loss {
+        eprintln!("wal-inspect: refused: the plan loses committed data; add --allow-data-loss");
+        return Ok(Exit::Refused);
+    }
+    let done = repair::apply(&plan, opts)?;
+    if args.json {
+        writeln!(out, "{}", json!({"type": "applied", "result": done}))?;
+    } else {
+        writeln!(
+            out,
+            "applied: {} (backup in {})",
+            plan.kind.as_str(),
+            done.backup.display()
+        )?;
+    }
+    Ok(if done.completed {
+        Exit::Clean
+    } else {
+        Exit::CouldNotRun
+    })
 }
