@@ -207,7 +207,11 @@ impl History {
             out.iter_mut().find(|m| m.id == id)
         }
         let mut changes = self.changes.iter().filter(|c| c.before_damage).peekable();
-        let mut attrs = self.attributes.iter().filter(|a| a.before_damage).peekable();
+        let mut attrs = self
+            .attributes
+            .iter()
+            .filter(|a| a.before_damage)
+            .peekable();
         loop {
             let take_change = match (changes.peek(), attrs.peek()) {
                 (Some(c), Some(a)) => c.index <= a.index,
@@ -466,7 +470,9 @@ fn attributes(data: &[u8]) -> Option<(u64, String, Vec<String>)> {
                 return None;
             }
             let path = std::str::from_utf8(&req.path).ok()?;
-            let hex = path.strip_prefix("/0/members/")?.strip_suffix("/attributes")?;
+            let hex = path
+                .strip_prefix("/0/members/")?
+                .strip_suffix("/attributes")?;
             let id = u64::from_str_radix(hex, 16).ok()?;
             let v: serde_json::Value = serde_json::from_slice(&req.val).ok()?;
             let name = v.get("name")?.as_str()?.to_owned();
@@ -629,4 +635,262 @@ pub fn parse_member_id(s: &str) -> Option<u64> {
 /// digits.
 pub fn format_member_id(id: u64) -> String {
     format!("{id:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pb::raftpb::{ConfChange, Entry, HardState};
+    use crate::writer::SegmentBuilder;
+    use prost::Message as _;
+
+    const ME: u64 = 0x1caf_0fd6_10ea_8967;
+    const OTHER: u64 = 0x46f9_d890_3959_0f0a;
+
+    fn cc(index: u64, term: u64, ty: ConfChangeType, node: u64, ctx: &str) -> Entry {
+        Entry {
+            r#type: 1,
+            term,
+            index,
+            data: ConfChange {
+                id: 7,
+                r#type: ty as i32,
+                node_id: node,
+                context: ctx.as_bytes().to_vec(),
+            }
+            .encode_to_vec(),
+        }
+    }
+
+    fn normal(index: u64, term: u64) -> Entry {
+        Entry {
+            r#type: 0,
+            term,
+            index,
+            data: Vec::new(),
+        }
+    }
+
+    fn attrs(index: u64, term: u64, id: u64, name: &str) -> Entry {
+        let req = crate::pb::etcdserverpb::Request {
+            id: 1,
+            method: b"PUT".to_vec(),
+            path: format!("/0/members/{id:x}/attributes").into_bytes(),
+            val: format!(r#"{{"name":"{name}","clientURLs":["http://127.0.0.1:1"]}}"#).into_bytes(),
+            ..Default::default()
+        };
+        Entry {
+            r#type: 0,
+            term,
+            index,
+            data: req.encode_to_vec(),
+        }
+    }
+
+    fn history(entries: &[Entry], commit: u64) -> (tempfile::TempDir, History) {
+        let mut b = SegmentBuilder::new(0);
+        b.metadata(ME, 42);
+        b.snapshot(0, 0, None);
+        for e in entries {
+            b.entry(e);
+        }
+        b.hard_state(&HardState {
+            term: 2,
+            vote: 0,
+            commit,
+        });
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("0000000000000000-0000000000000000.wal"),
+            b.finish(None),
+        )
+        .unwrap();
+        let (_, h) = read_history(dir.path()).unwrap();
+        (dir, h)
+    }
+
+    fn lifecycle() -> Vec<Entry> {
+        vec![
+            cc(
+                1,
+                1,
+                ConfChangeType::ConfChangeAddNode,
+                OTHER,
+                r#"{"id":5114356965804936970,"peerURLs":["http://127.0.0.1:23601"],"name":"m1"}"#,
+            ),
+            normal(2, 2),
+            cc(
+                3,
+                2,
+                ConfChangeType::ConfChangeAddLearnerNode,
+                ME,
+                r#"{"id":2066888166067571047,"peerURLs":["http://127.0.0.1:23605"],"isLearner":true}"#,
+            ),
+            attrs(4, 2, ME, "m3"),
+            cc(
+                5,
+                2,
+                ConfChangeType::ConfChangeAddNode,
+                ME,
+                r#"{"id":2066888166067571047,"peerURLs":null,"isPromote":true}"#,
+            ),
+            cc(
+                6,
+                2,
+                ConfChangeType::ConfChangeUpdateNode,
+                ME,
+                r#"{"id":2066888166067571047,"peerURLs":["http://127.0.0.1:23605","http://127.0.0.1:23625"]}"#,
+            ),
+            cc(7, 2, ConfChangeType::ConfChangeRemoveNode, ME, ""),
+        ]
+    }
+
+    #[test]
+    fn membership_lifecycle_and_removed_self() {
+        let (_d, h) = history(&lifecycle(), 7);
+        let kinds: Vec<(u64, ChangeKind)> = h.changes.iter().map(|c| (c.index, c.kind)).collect();
+        assert_eq!(
+            kinds,
+            [
+                (1, ChangeKind::Add),
+                (3, ChangeKind::AddLearner),
+                (5, ChangeKind::Promote),
+                (6, ChangeKind::Update),
+                (7, ChangeKind::Remove)
+            ]
+        );
+        assert_eq!(h.commit, Some(7));
+        assert_eq!(h.last(), Some((7, 2)));
+        assert_eq!(
+            h.terms,
+            [
+                TermRun {
+                    first: 1,
+                    last: 1,
+                    term: 1
+                },
+                TermRun {
+                    first: 2,
+                    last: 7,
+                    term: 2
+                }
+            ]
+        );
+        let r = removed_self(&h, ME).unwrap();
+        assert_eq!((r.index, r.term, r.committed), (7, 2, true));
+        assert_eq!(r.segment, "0000000000000000-0000000000000000.wal");
+        assert!(removed_self(&h, OTHER).is_none());
+        let me = h.replay().into_iter().find(|m| m.id == ME).unwrap();
+        assert_eq!(me.name, "m3");
+        assert_eq!(
+            me.peer_urls,
+            ["http://127.0.0.1:23605", "http://127.0.0.1:23625"]
+        );
+        assert_eq!(me.client_urls, ["http://127.0.0.1:1"]);
+        assert!(!me.is_learner);
+        assert_eq!(
+            (me.added_at, me.promoted_at, me.updated_at, me.removed_at),
+            (Some(3), Some(5), Some(6), Some(7))
+        );
+    }
+
+    #[test]
+    fn uncommitted_removal_is_flagged() {
+        let (_d, h) = history(&lifecycle(), 6);
+        assert!(!removed_self(&h, ME).unwrap().committed);
+    }
+
+    #[test]
+    fn overwritten_removal_is_not_a_removal() {
+        // A new leader (term 3) overwrote index 7 with a no-op.
+        let mut es = lifecycle();
+        es.push(normal(7, 3));
+        es.push(normal(8, 3));
+        let (_d, h) = history(&es, 8);
+        assert!(removed_self(&h, ME).is_none());
+        assert_eq!(h.overwritten, 1);
+        assert_eq!(h.last(), Some((8, 3)));
+        assert_eq!(h.term_at(6), Some(2));
+        assert_eq!(h.term_at(7), Some(3));
+        assert_eq!(h.term_at(9), None);
+    }
+
+    #[test]
+    fn removal_after_damage_is_not_replayed() {
+        let mut b = SegmentBuilder::new(0);
+        b.metadata(ME, 42);
+        for e in lifecycle() {
+            b.entry(&e);
+        }
+        let offsets = b.offsets().to_vec();
+        let mut bytes = b.finish(None);
+        // Flip a byte inside the record of index 6 (the update): CRC mismatch there.
+        let at = *offsets.get(7).unwrap() as usize + 12;
+        *bytes.get_mut(at).unwrap() ^= 0xff;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("0000000000000000-0000000000000000.wal"),
+            bytes,
+        )
+        .unwrap();
+        let (_, h) = read_history(dir.path()).unwrap();
+        assert!(removed_self(&h, ME).is_none());
+        assert_eq!(h.last(), Some((5, 2)));
+        assert!(
+            h.changes
+                .iter()
+                .any(|c| c.kind == ChangeKind::Remove && !c.before_damage)
+        );
+    }
+
+    fn runs(v: &[(u64, u64, u64)]) -> Vec<TermRun> {
+        v.iter()
+            .map(|&(first, last, term)| TermRun { first, last, term })
+            .collect()
+    }
+
+    #[test]
+    fn compare_logs_finds_first_differing_term() {
+        let a = runs(&[(1, 10, 1), (11, 20, 2), (21, 30, 4)]);
+        let b = runs(&[(1, 10, 1), (11, 24, 2), (25, 26, 3)]);
+        let c = compare_logs(&a, &b);
+        assert_eq!(c.common, Some((1, 26)));
+        assert_eq!(
+            c.divergence,
+            Some(Divergence {
+                index: 21,
+                term_a: 4,
+                term_b: 2
+            })
+        );
+        // A prefix does not diverge.
+        let p = runs(&[(1, 10, 1), (11, 15, 2)]);
+        assert_eq!(compare_logs(&a, &p).divergence, None);
+        assert_eq!(compare_logs(&a, &p).common, Some((1, 15)));
+        // Disjoint ranges (purged WAL).
+        let late = runs(&[(40, 50, 4)]);
+        assert_eq!(compare_logs(&a, &late).common, None);
+        // Partial overlap starting mid-run.
+        let mid = runs(&[(15, 22, 2)]);
+        assert_eq!(
+            compare_logs(&a, &mid).divergence,
+            Some(Divergence {
+                index: 21,
+                term_a: 4,
+                term_b: 2
+            })
+        );
+    }
+
+    #[test]
+    fn up_to_date_order_is_term_then_index() {
+        assert_eq!(
+            up_to_date_cmp(Some((10, 3)), Some((100, 2))),
+            Ordering::Greater
+        );
+        assert_eq!(up_to_date_cmp(Some((10, 3)), Some((11, 3))), Ordering::Less);
+        assert_eq!(up_to_date_cmp(None, Some((1, 1))), Ordering::Less);
+        assert_eq!(format_member_id(0xacea20a1642fb6), "00acea20a1642fb6");
+        assert_eq!(parse_member_id("acea20a1642fb6"), Some(0xacea20a1642fb6));
+    }
 }
