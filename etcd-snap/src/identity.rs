@@ -144,12 +144,7 @@ pub fn identify(scan: &Scan, history: &History, member: Option<&MemberReport>) -
     id
 }
 
-fn fill(
-    id: &mut Identity,
-    db: Option<&Member>,
-    wal: Option<&MemberState>,
-    snap: Option<&Member>,
-) {
+fn fill(id: &mut Identity, db: Option<&Member>, wal: Option<&MemberState>, snap: Option<&Member>) {
     type Pick<'a, T> = (Source, Option<&'a T>);
     fn first<T: Clone>(c: [Pick<'_, T>; 3], empty: impl Fn(&T) -> bool) -> Option<Sourced<T>> {
         c.into_iter()
@@ -204,7 +199,9 @@ pub fn rejoin_steps(id: &Identity, data_dir: &str) -> Vec<String> {
         .as_ref()
         .map_or("<peer-urls>".to_owned(), |p| p.value.join(","));
     let clients = id.client_urls.as_ref().map(|c| c.value.join(","));
-    let member = id.member_id.map_or("<id>".to_owned(), membership::format_member_id);
+    let member = id
+        .member_id
+        .map_or("<id>".to_owned(), membership::format_member_id);
     let mut start = format!(
         "start etcd again with --name {name} --data-dir {data_dir} \
          --initial-advertise-peer-urls {peers} --initial-cluster <the ETCD_INITIAL_CLUSTER \
@@ -265,7 +262,8 @@ pub fn compare(dirs: &[(&Identity, &[TermRun])]) -> Comparison {
             }
         }
     }
-    out.same_cluster = out.cluster_ids.len() == 1 && dirs.iter().all(|(i, _)| i.cluster_id.is_some());
+    out.same_cluster =
+        out.cluster_ids.len() == 1 && dirs.iter().all(|(i, _)| i.cluster_id.is_some());
     let mut seen = Vec::new();
     for (id, _) in dirs {
         if let Some(m) = id.member_id {
@@ -279,7 +277,12 @@ pub fn compare(dirs: &[(&Identity, &[TermRun])]) -> Comparison {
     let main = out
         .cluster_ids
         .iter()
-        .map(|&c| (dirs.iter().filter(|(i, _)| i.cluster_id == Some(c)).count(), c))
+        .map(|&c| {
+            (
+                dirs.iter().filter(|(i, _)| i.cluster_id == Some(c)).count(),
+                c,
+            )
+        })
         .fold(None::<(usize, u64)>, |best, x| match best {
             Some(b) if b.0 >= x.0 => Some(b),
             _ => Some(x),
