@@ -6,6 +6,7 @@
 //! aggregates (no entry data), so memory does not grow with the WAL.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::crc::{self, CrcChain};
 use crate::error::Error;
@@ -234,6 +235,16 @@ pub fn scan_dir(wal_dir: &Path) -> Result<Scan, Error> {
 /// reads them (for streaming consumers such as a dump). Memory stays bounded: records are
 /// lent to `visit` and then dropped.
 pub fn scan_dir_with(wal_dir: &Path, visit: &mut dyn FnMut(Event<'_>)) -> Result<Scan, Error> {
+    scan_dir_interruptible(wal_dir, visit, &AtomicBool::new(false))
+}
+
+/// Like [`scan_dir_with`], stopping early once `should_interrupt` is set (e.g. by `visit`
+/// when its reader went away). The `Scan` of an interrupted pass covers only what was read.
+pub fn scan_dir_interruptible(
+    wal_dir: &Path,
+    visit: &mut dyn FnMut(Event<'_>),
+    should_interrupt: &AtomicBool,
+) -> Result<Scan, Error> {
     let dir = WalDir::read(wal_dir)?;
     if dir.segments.is_empty() {
         return Err(Error::NoSegments {
@@ -242,11 +253,15 @@ pub fn scan_dir_with(wal_dir: &Path, visit: &mut dyn FnMut(Event<'_>)) -> Result
     }
     let mut s = Scanner {
         visit: Some(visit),
+        interrupt: Some(should_interrupt),
         ..Scanner::default()
     };
     s.out.dir = dir.clone();
     let last = dir.segments.len() - 1;
     for (pos, seg) in dir.segments.iter().enumerate() {
+        if s.interrupted() {
+            break;
+        }
         let mut reader = SegmentReader::open(&seg.path)?;
         let name = seg.name.file_name();
         s.emit(Event::SegmentStart {
@@ -361,6 +376,8 @@ fn sequence_findings(scan: &mut Scan) {
 #[derive(Default)]
 struct Scanner<'v> {
     visit: Option<&'v mut dyn FnMut(Event<'_>)>,
+    /// Set by the caller to stop the pass early.
+    interrupt: Option<&'v AtomicBool>,
     /// Findings already handed to `visit`.
     emitted: usize,
     out: Scan,
@@ -382,6 +399,10 @@ enum Next {
 }
 
 impl Scanner<'_> {
+    fn interrupted(&self) -> bool {
+        self.interrupt.is_some_and(|i| i.load(Ordering::Relaxed))
+    }
+
     fn emit(&mut self, e: Event<'_>) {
         if let Some(v) = self.visit.as_mut() {
             v(e);
@@ -451,6 +472,9 @@ impl Scanner<'_> {
         let mut ordinal = 0u64;
         let mut seg_damaged = false;
         loop {
+            if self.interrupted() {
+                break;
+            }
             let step = self.step(
                 pos,
                 is_last,
