@@ -55,8 +55,8 @@ impl Bytes {
 #[serde(tag = "type", rename_all = "snake_case")]
 enum Line {
     Begin(Begin),
-    Entry(EntryLine),
-    Record(RecordLine),
+    Entry(Box<EntryLine>),
+    Record(Box<RecordLine>),
     Finding(FindingLine),
     Summary(Summary),
 }
@@ -525,7 +525,7 @@ fn entries(lines: &[Line]) -> Vec<&EntryLine> {
     lines
         .iter()
         .filter_map(|l| match l {
-            Line::Entry(e) => Some(e),
+            Line::Entry(e) => Some(e.as_ref()),
             _ => None,
         })
         .collect()
@@ -1253,7 +1253,7 @@ fn raw_lists_every_record_with_its_place() {
     let recs: Vec<&RecordLine> = l
         .iter()
         .filter_map(|x| match x {
-            Line::Record(r) => Some(r),
+            Line::Record(r) => Some(r.as_ref()),
             _ => None,
         })
         .collect();

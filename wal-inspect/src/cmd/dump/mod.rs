@@ -16,6 +16,7 @@ mod render;
 use std::collections::BTreeMap;
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::Args;
 use etcd_wal::payload::{EntryKind, decode_entry};
@@ -97,6 +98,7 @@ pub fn run(args: &DumpArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
         anyhow::ensure!(from <= to, "--from-index {from} is above --to-index {to}");
     }
     let paths = MemberPaths::resolve(&args.path, args.wal_dir.as_deref())?;
+    let stop = AtomicBool::new(false);
     let mut d = Dumper {
         out: BufWriter::with_capacity(64 * 1024, out),
         json: args.json,
@@ -105,12 +107,15 @@ pub fn run(args: &DumpArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
         filter: args.filter(),
         progress: progress::Progress::new(&paths.wal),
         failed: None,
+        stop: &stop,
         stats: Stats::default(),
     };
     if d.json {
         render::begin_json(&mut d.out, &paths.relative(&paths.wal))?;
     }
-    let scanned = scan::scan_dir_with(&paths.wal, &mut |ev| d.event(ev));
+    // A write error (`dump | head` closing the pipe) ends the pass early instead of reading
+    // a WAL of many GB for nobody.
+    let scanned = scan::scan_dir_interruptible(&paths.wal, &mut |ev| d.event(ev), &stop);
     if let Some(p) = d.progress.as_mut() {
         p.finish();
     }
@@ -158,6 +163,8 @@ struct Dumper<'o> {
     progress: Option<progress::Progress>,
     /// The first write error; once set, the rest of the pass writes nothing.
     failed: Option<io::Error>,
+    /// Set with `failed`, to stop the pass.
+    stop: &'o AtomicBool,
     stats: Stats,
 }
 
@@ -193,6 +200,7 @@ impl Dumper<'_> {
         };
         if let Err(e) = res {
             self.failed = Some(e);
+            self.stop.store(true, Ordering::Relaxed);
         }
     }
 
