@@ -35,6 +35,7 @@ pub mod hash;
 pub mod identity;
 pub mod member;
 pub mod mvcc;
+pub mod restore;
 pub mod schema;
 pub mod snapdir;
 pub mod snapfile;

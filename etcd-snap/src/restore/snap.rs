@@ -1,0 +1,181 @@
+//! The `.snap` file a 3.5 restore writes: `snappb.Snapshot{crc, data}` whose data is a
+//! `raftpb.Snapshot{data = v2 store JSON, metadata{conf_state, index N, term 1}}`.
+//!
+//! The v2 store JSON reproduces, byte for byte, what etcdutl 3.5.1 writes for a fresh
+//! store in which each member was added with `/0/members/<hex id>/raftAttributes`
+//! (checked against the `.snap` files of the fixtures' reference restores): store index i
+//! for the i-th member in ascending ID order, one `create` event per member in a 1000-slot
+//! event queue, `createSuccess` = N.
+
+use etcd_wal::pb::raftpb::ConfState;
+use etcd_wal::wire::{put_bytes_field, put_varint_field};
+use etcd_wal::writer::encode_conf_state;
+
+use super::ids::{NewMember, go_json_string};
+
+/// Capacity of the v2 store's event history queue (etcd `newEventHistory(1000)`).
+const EVENT_QUEUE_CAPACITY: usize = 1000;
+const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
+
+fn node(path: &str, index: u64, value: &str, children: Option<String>) -> String {
+    let children = children.unwrap_or_else(|| "null".to_owned());
+    format!(
+        "{{\"Path\":{},\"CreatedIndex\":{index},\"ModifiedIndex\":{index},\"ExpireTime\":\"{ZERO_TIME}\",\"Value\":{},\"Children\":{children}}}",
+        go_json_string(path),
+        go_json_string(value)
+    )
+}
+
+/// The v2 store JSON holding `members` (ascending ID order), as etcdutl 3.5 writes it.
+pub fn v2_store_json(members: &[NewMember]) -> String {
+    // Children maps are keyed by path component and Go sorts map keys as strings.
+    let mut sorted: Vec<(String, u64, &NewMember)> = members
+        .iter()
+        .zip(1u64..)
+        .map(|(m, i)| (format!("{:x}", m.id), i, m))
+        .collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    let member_nodes: Vec<String> = sorted
+        .iter()
+        .map(|(hex, i, m)| {
+            let dir = format!("/0/members/{hex}");
+            let attrs = node(
+                &format!("{dir}/raftAttributes"),
+                *i,
+                &m.raft_attributes_json(),
+                None,
+            );
+            format!(
+                "{}:{}",
+                go_json_string(hex),
+                node(
+                    &dir,
+                    *i,
+                    "",
+                    Some(format!("{{\"raftAttributes\":{attrs}}}"))
+                )
+            )
+        })
+        .collect();
+    let n = members.len() as u64;
+    let mut zero_children = String::from("{");
+    if !members.is_empty() {
+        zero_children.push_str("\"members\":");
+        zero_children.push_str(&node(
+            "/0/members",
+            1,
+            "",
+            Some(format!("{{{}}}", member_nodes.join(","))),
+        ));
+    }
+    zero_children.push('}');
+    let root_children = format!(
+        "{{\"0\":{},\"1\":{}}}",
+        node("/0", 0, "", Some(zero_children)),
+        node("/1", 0, "", Some("{}".to_owned()))
+    );
+    let root = node("/", 0, "", Some(root_children));
+    let mut events: Vec<String> = members
+        .iter()
+        .zip(1u64..)
+        .map(|(m, i)| {
+            format!(
+                "{{\"action\":\"create\",\"node\":{{\"key\":{},\"value\":{},\"modifiedIndex\":{i},\"createdIndex\":{i}}}}}",
+                go_json_string(&format!("/0/members/{:x}/raftAttributes", m.id)),
+                go_json_string(&m.raft_attributes_json())
+            )
+        })
+        .collect();
+    events.truncate(EVENT_QUEUE_CAPACITY);
+    let size = events.len();
+    events.resize(EVENT_QUEUE_CAPACITY, "null".to_owned());
+    let start_index = u64::from(n > 0);
+    format!(
+        concat!(
+            "{{\"Root\":{root},\"WatcherHub\":{{\"EventHistory\":{{\"Queue\":{{\"Events\":[{events}],",
+            "\"Size\":{size},\"Front\":0,\"Back\":{back},\"Capacity\":{cap}}},",
+            "\"StartIndex\":{start},\"LastIndex\":{n}}}}},\"CurrentIndex\":{n},",
+            "\"Stats\":{{\"getsSuccess\":0,\"getsFail\":0,\"setsSuccess\":0,\"setsFail\":0,",
+            "\"deleteSuccess\":0,\"deleteFail\":0,\"updateSuccess\":0,\"updateFail\":0,",
+            "\"createSuccess\":{n},\"createFail\":0,\"compareAndSwapSuccess\":0,",
+            "\"compareAndSwapFail\":0,\"compareAndDeleteSuccess\":0,\"compareAndDeleteFail\":0,",
+            "\"expireCount\":0,\"watchers\":0}},\"CurrentVersion\":2}}"
+        ),
+        root = root,
+        events = events.join(","),
+        size = size,
+        back = size % EVENT_QUEUE_CAPACITY,
+        cap = EVENT_QUEUE_CAPACITY,
+        start = start_index,
+        n = n,
+    )
+}
+
+/// Serialize a `raftpb.Snapshot` as gogoproto does (data, then metadata with conf_state,
+/// index, term).
+pub fn encode_raft_snapshot(data: &[u8], conf_state: &ConfState, index: u64, term: u64) -> Vec<u8> {
+    let mut md = Vec::new();
+    put_bytes_field(&mut md, 1, &encode_conf_state(conf_state));
+    put_varint_field(&mut md, 2, index);
+    put_varint_field(&mut md, 3, term);
+    let mut out = Vec::with_capacity(data.len() + md.len() + 16);
+    put_bytes_field(&mut out, 1, data);
+    put_bytes_field(&mut out, 2, &md);
+    out
+}
+
+/// The bytes of a `.snap` file: `snappb.Snapshot{crc = CRC-32C(data), data}`.
+pub fn encode_snap_file(raft_snapshot: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raft_snapshot.len() + 16);
+    put_varint_field(&mut out, 1, u64::from(crc32c::crc32c(raft_snapshot)));
+    put_bytes_field(&mut out, 2, raft_snapshot);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapfile::decode_snap;
+
+    #[test]
+    fn matches_etcdutl_351_reference_snap() {
+        // The fixture's reference restore (etcdutl 3.5.1, one member r1).
+        let dir = testdata::pristine("v35-single").unwrap();
+        let snap_dir = dir.join("restore/r1/member/snap");
+        let want = std::fs::read(snap_dir.join("0000000000000001-0000000000000001.snap")).unwrap();
+        let reference = decode_snap(&snap_dir, &want).unwrap();
+        let m = &reference.v2.as_ref().unwrap().members[0];
+        let member = NewMember {
+            id: m.id,
+            name: "r1".to_owned(),
+            peer_urls: m.peer_urls.clone(),
+        };
+        let cs = ConfState {
+            voters: vec![m.id],
+            ..ConfState::default()
+        };
+        let data = v2_store_json(std::slice::from_ref(&member));
+        let got = encode_snap_file(&encode_raft_snapshot(data.as_bytes(), &cs, 1, 1));
+        assert_eq!(String::from_utf8_lossy(&reference.snapshot.data), data);
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn three_members_parse_back() {
+        let members: Vec<NewMember> = [3u64, 0x10, 0xff00]
+            .iter()
+            .map(|&id| NewMember {
+                id,
+                name: format!("m{id}"),
+                peer_urls: vec![format!("http://127.0.0.1:{id}")],
+            })
+            .collect();
+        let json = v2_store_json(&members);
+        let parsed = crate::v2store::parse(json.as_bytes()).unwrap();
+        let ids: Vec<u64> = parsed.members.iter().map(|m| m.id).collect();
+        assert_eq!(ids, [3, 0x10, 0xff00]);
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["CurrentIndex"], 3);
+        assert_eq!(v["WatcherHub"]["EventHistory"]["Queue"]["Size"], 3);
+    }
+}
