@@ -231,7 +231,12 @@ fn render_human(plan: &RepairPlan, out: &mut dyn Write) -> anyhow::Result<()> {
         writeln!(out, "  why: {r}")?;
     }
     if !plan.changes.is_empty() {
-        writeln!(out, "  files (backed up first into {}/{}*):", plan.data_dir.display(), repair::apply::BACKUP_PREFIX)?;
+        writeln!(
+            out,
+            "  files (backed up first into {}/{}*):",
+            plan.data_dir.display(),
+            repair::apply::BACKUP_PREFIX
+        )?;
         for c in &plan.changes {
             writeln!(out, "    {}", c.describe())?;
         }
@@ -264,9 +269,9 @@ fn render_human(plan: &RepairPlan, out: &mut dyn Write) -> anyhow::Result<()> {
         out,
         "  after: log up to index {}{}{}",
         plan.kept.last_index,
-        plan.kept
-            .snapshot
-            .map_or(String::new(), |(i, t)| format!(", snapshot at {i} (term {t})")),
+        plan.kept.snapshot.map_or(String::new(), |(i, t)| format!(
+            ", snapshot at {i} (term {t})"
+        )),
         plan.kept
             .db_consistent_index
             .map_or(String::new(), |ci| format!(", db consistent index {ci}"))
@@ -295,9 +300,16 @@ fn render_human(plan: &RepairPlan, out: &mut dyn Write) -> anyhow::Result<()> {
         }
     }
     if plan.loses_committed_data {
-        writeln!(out, "  applying it loses committed data: needs --apply --allow-data-loss")?;
+        writeln!(
+            out,
+            "  applying it loses committed data: needs --apply --allow-data-loss"
+        )?;
     } else if plan.writes() {
-        writeln!(out, "  apply with: wal-inspect repair {} --apply", plan.data_dir.display())?;
+        writeln!(
+            out,
+            "  apply with: wal-inspect repair {} --apply",
+            plan.data_dir.display()
+        )?;
     }
     Ok(())
 }
