@@ -71,6 +71,19 @@ pub enum DbQuery {
         /// The key (bytes as given).
         key: OsString,
     },
+    /// Copy a member's db out (the pages below its high-water mark, as `snapshot save`
+    /// streams them), refusing while an etcd holds it (exit 3). Restore it with
+    /// `wal-inspect snapshot restore` (or etcdutl, with `--with-hash` or
+    /// `--skip-hash-check`).
+    Extract {
+        /// A db file, or a data / member / snap dir (its `snap/db`).
+        path: PathBuf,
+        /// The file to write (must not exist).
+        out: PathBuf,
+        /// Append the SHA-256 of the db, as `snapshot save` does (a restore then checks it).
+        #[arg(long)]
+        with_hash: bool,
+    },
 }
 
 /// Bytes for JSON: a string when valid UTF-8, else `{"base64": "..."}`.
@@ -290,8 +303,16 @@ fn status_human(
 
 /// Run `snapshot db`.
 pub fn db(args: &DbArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
-    let (DbQuery::Keys { path, .. } | DbQuery::Get { path, .. } | DbQuery::History { path, .. }) =
-        &args.query;
+    let path = match &args.query {
+        DbQuery::Keys { path, .. } | DbQuery::Get { path, .. } | DbQuery::History { path, .. } => {
+            path
+        }
+        DbQuery::Extract {
+            path,
+            out: dest,
+            with_hash,
+        } => return extract(path, dest, *with_hash, args.json, out),
+    };
     let path = resolve_db_path(path)?;
     let db = Db::open(&path)?;
     let compacted = etcd_snap::schema::meta(&db)
@@ -302,6 +323,7 @@ pub fn db(args: &DbArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
         _ => false,
     };
     match &args.query {
+        DbQuery::Extract { .. } => Ok(Exit::Clean),
         DbQuery::Keys { rev, prefix, .. } => {
             let prefix = prefix.as_ref().map(|p| p.as_bytes()).unwrap_or_default();
             let live = mvcc::live_keys(&db, *rev, prefix)?;
@@ -438,4 +460,54 @@ fn record_json(r: &KeyRecord) -> Value {
         "value": bytes_json(&r.kv.value),
         "page": r.page,
     })
+}
+
+/// Run `db extract`.
+fn extract(
+    path: &std::path::Path,
+    dest: &std::path::Path,
+    with_hash: bool,
+    json_out: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<Exit> {
+    let src = resolve_db_path(path)?;
+    let held = crate::live::holders(std::slice::from_ref(&src));
+    if let Some(h) = held.first() {
+        eprintln!(
+            "wal-inspect: refusing: {} is locked ({}) by a running process (pids {:?}); \
+             stop etcd first, or use `etcdctl snapshot save` against the live member",
+            h.file.display(),
+            h.lock,
+            h.pids
+        );
+        return Ok(Exit::Refused);
+    }
+    let x = match etcd_snap::restore::extract(&src, dest, with_hash) {
+        Ok(x) => x,
+        Err(e) if e.is_refusal() => {
+            eprintln!("wal-inspect: refusing: {e}");
+            return Ok(Exit::Refused);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if json_out {
+        writeln!(out, "{}", serde_json::to_string(&x)?)?;
+    } else {
+        writeln!(
+            out,
+            "extracted {} -> {}",
+            x.source.display(),
+            x.out.display()
+        )?;
+        writeln!(out, "db bytes:  {}", x.db_bytes)?;
+        writeln!(out, "txid:      {}", opt(x.txid))?;
+        match &x.sha256 {
+            Some(h) => writeln!(out, "sha256:    {h} (appended)")?,
+            None => writeln!(out, "sha256:    none (restore needs --skip-hash-check)")?,
+        }
+        if let Some(n) = &x.note {
+            writeln!(out, "note:      {n}")?;
+        }
+    }
+    Ok(Exit::Clean)
 }
