@@ -1,0 +1,512 @@
+//! `wal-inspect repair`: plans write nothing; apply backs up, is atomic when interrupted,
+//! undoes; refusals; and real etcd (3.5.1 / 3.4.23) starts, is healthy, accepts a put and
+//! a get and serves exactly what it served before the damage on every repaired WAL fixture.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_wal-inspect");
+
+fn repair(args: &[&str], path: &Path, env: Option<(&str, &str)>) -> (i32, String, String) {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("repair").arg(path).args(args);
+    if let Some((k, v)) = env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run wal-inspect");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn plan_json(path: &Path) -> (i32, Value) {
+    let (code, out, err) = repair(&["--json"], path, None);
+    let v = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out} {err}"));
+    (code, v)
+}
+
+/// Every file below `dir`: (crc32c-free fingerprint = size + content hash, mtime).
+fn fingerprint(dir: &Path) -> BTreeMap<PathBuf, (u64, u64, Option<SystemTime>)> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            let p = e.path();
+            let m = std::fs::symlink_metadata(&p).unwrap();
+            if m.is_dir() {
+                stack.push(p);
+            } else {
+                let bytes = std::fs::read(&p).unwrap();
+                // FNV-1a: enough to tell contents apart in a test.
+                let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+                for b in &bytes {
+                    h ^= u64::from(*b);
+                    h = h.wrapping_mul(0x0100_0000_01b3);
+                }
+                out.insert(
+                    p.strip_prefix(dir).unwrap().to_path_buf(),
+                    (m.len(), h, m.modified().ok()),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// Contents only (no mtimes), for before/after comparisons across rewrites. A staged
+/// `*.wal-inspect-new` dir (left by an interrupted apply, never read by etcd, removed by the
+/// next apply or undo) is not part of the state.
+fn contents(dir: &Path) -> BTreeMap<PathBuf, (u64, u64)> {
+    fingerprint(dir)
+        .into_iter()
+        .filter(|(k, _)| {
+            !k.components().any(|c| {
+                c.as_os_str()
+                    .to_string_lossy()
+                    .ends_with(".wal-inspect-new")
+            })
+        })
+        .map(|(k, (s, h, _))| (k, (s, h)))
+        .collect()
+}
+
+fn damaged_dir(case: &testdata::Case, root: &Path) -> PathBuf {
+    case.data_dir(root).expect("case has a data dir")
+}
+
+#[test]
+fn plan_writes_nothing() {
+    for name in [
+        "v35-wal-flip-entry-mid",
+        "v35-wal-zero-4k",
+        "v35-wal-torn-tail",
+        "v34-wal-len-huge",
+        "v35-roll-zero-512-middle",
+    ] {
+        let (dir, case) = testdata::case(name).unwrap();
+        let data = damaged_dir(&case, dir.path());
+        let before = fingerprint(dir.path());
+        let (code, plan) = plan_json(&data);
+        assert!(code == 1 || code == 3, "{name}: exit {code}");
+        assert!(
+            plan["kind"].is_string() && plan["steps"].is_array(),
+            "{name}"
+        );
+        let (code2, _, _) = repair(&[], &data, None);
+        assert_eq!(code, code2, "{name}");
+        assert_eq!(
+            before,
+            fingerprint(dir.path()),
+            "{name}: the plan wrote something"
+        );
+    }
+}
+
+#[test]
+fn clean_dir_has_nothing_to_do() {
+    let dir = testdata::clean("v35-single").unwrap();
+    let data = dir.path().join("data/m1");
+    let before = fingerprint(dir.path());
+    let (code, plan) = plan_json(&data);
+    assert_eq!((code, plan["kind"].as_str()), (0, Some("nothing")));
+    let (code, _, _) = repair(&["--apply"], &data, None);
+    assert_eq!(code, 0);
+    assert_eq!(before, fingerprint(dir.path()));
+}
+
+/// Stopped after every step, the member dir is either as before or as planned; undo
+/// always brings back what was there before.
+#[test]
+fn interrupted_apply_is_before_or_planned_and_undo_restores() {
+    for name in ["v35-wal-zero-4k", "v35-wal-flip-entry-mid"] {
+        // The planned state: a full apply on one copy.
+        let (full, case) = testdata::case(name).unwrap();
+        let data = damaged_dir(&case, full.path());
+        let member = data.join("member");
+        let before = contents(&member);
+        let (code, out, err) = repair(&["--apply"], &data, None);
+        assert_eq!(code, 0, "{name}: {out} {err}");
+        let planned = contents(&member);
+        assert_ne!(before, planned);
+        let (code, _, _) = Command::new(BIN)
+            .args(["verify"])
+            .arg(&data)
+            .output()
+            .map(|o| (o.status.code().unwrap_or(-1), (), ()))
+            .unwrap();
+        assert_eq!(code, 0, "{name}: the repaired dir does not verify clean");
+        // Undo after a full apply.
+        let (code, out, err) = repair(&["--undo"], &data, None);
+        assert_eq!(code, 0, "{name}: {out} {err}");
+        assert_eq!(before, contents(&member), "{name}: undo after apply");
+
+        for stop in 1..=3u32 {
+            let (dir, case) = testdata::case(name).unwrap();
+            let data = damaged_dir(&case, dir.path());
+            let member = data.join("member");
+            let s = stop.to_string();
+            let (code, out, err) = repair(
+                &["--apply"],
+                &data,
+                Some(("WAL_INSPECT_REPAIR_STOP_AFTER", &s)),
+            );
+            assert_eq!(code, 2, "{name} stop {stop}: {out} {err}");
+            let now = contents(&member);
+            if stop < 3 {
+                assert_eq!(now, before, "{name}: stopped after step {stop}");
+            } else {
+                assert_eq!(now, planned, "{name}: stopped after step {stop}");
+            }
+            // The plan still reports the leftovers but never writes.
+            let fp = fingerprint(dir.path());
+            let _ = plan_json(&data);
+            assert_eq!(fp, fingerprint(dir.path()));
+            let (code, out, err) = repair(&["--undo"], &data, None);
+            assert_eq!(code, 0, "{name} stop {stop}: {out} {err}");
+            assert_eq!(contents(&member), before, "{name}: undo after stop {stop}");
+            // No staged dir is left behind.
+            assert!(
+                !std::fs::read_dir(&data).unwrap().flatten().any(|e| e
+                    .file_name()
+                    .to_string_lossy()
+                    .ends_with(".wal-inspect-new")),
+                "{name}: leftovers after undo"
+            );
+        }
+    }
+}
+
+/// A process holding a lock on a segment (as etcd does) makes every mode refuse, even on a
+/// clean dir.
+#[test]
+fn live_holder_is_refused() {
+    let dir = testdata::clean("v35-single").unwrap();
+    let data = dir.path().join("data/m1");
+    let seg = data.join("member/wal/0000000000000000-0000000000000000.wal");
+    let mut holder = Command::new("flock")
+        .arg("-x")
+        .arg(&seg)
+        .args(["-c", "echo locked; cat"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("flock(1)");
+    let mut line = String::new();
+    BufReader::new(holder.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "locked");
+    let before = fingerprint(dir.path());
+    for args in [&["--apply"][..], &[], &["--undo"]] {
+        let (code, out, err) = repair(args, &data, None);
+        assert_eq!(code, 3, "{args:?}: {out} {err}");
+    }
+    drop(holder.stdin.take());
+    let _ = holder.kill();
+    let _ = holder.wait();
+    assert_eq!(before, fingerprint(dir.path()));
+}
+
+/// A bare WAL dir (no db): a cut loses committed entries, so `--apply` alone is refused.
+#[test]
+fn losing_committed_data_needs_the_opt_in() {
+    use etcd_wal::pb::raftpb::{Entry, HardState};
+    use etcd_wal::writer::SegmentBuilder;
+    let dir = tempfile::tempdir().unwrap();
+    let wal = dir.path().join("wal");
+    std::fs::create_dir(&wal).unwrap();
+    let mut b = SegmentBuilder::new(0);
+    b.metadata(1, 2);
+    b.snapshot(0, 0, None);
+    let mut offs = Vec::new();
+    for i in 1..=10u64 {
+        offs.push(b.entry(&Entry {
+            r#type: 0,
+            term: 1,
+            index: i,
+            data: vec![7; 64],
+        }));
+        b.hard_state(&HardState {
+            term: 1,
+            vote: 1,
+            commit: i,
+        });
+    }
+    let mut bytes = b.finish(Some(1 << 20));
+    // Two damaged bytes in entry 6: no single-byte fix.
+    let o = usize::try_from(offs[5]).unwrap() + 40;
+    bytes[o] ^= 0x11;
+    bytes[o + 9] ^= 0x22;
+    let seg = wal.join("0000000000000000-0000000000000000.wal");
+    std::fs::write(&seg, &bytes).unwrap();
+    let (code, plan) = plan_json(&wal);
+    assert_eq!(code, 1);
+    assert_eq!(plan["kind"], "truncate", "{plan}");
+    assert_eq!(plan["dropped"]["lost"], 5, "{plan}");
+    assert_eq!(plan["dropped"]["lost_committed"], 5, "{plan}");
+    assert_eq!(plan["needs_allow_data_loss"], true);
+    let before = fingerprint(dir.path());
+    let (code, _, _) = repair(&["--apply"], &wal, None);
+    assert_eq!(code, 3);
+    assert_eq!(before, fingerprint(dir.path()));
+    let (code, out, err) = repair(&["--apply", "--allow-data-loss"], &wal, None);
+    assert_eq!(code, 0, "{out} {err}");
+    assert_eq!(std::fs::metadata(&seg).unwrap().len(), offs[5]);
+    let (code, plan) = plan_json(&wal);
+    assert_eq!(
+        (code, plan["kind"].as_str()),
+        (0, Some("nothing")),
+        "{plan}"
+    );
+}
+
+// ------------------------------------------------------------------ real etcd
+
+/// Holds `testdata/.cache/etcd-tests.lock` (shared with every test that starts etcd).
+struct EtcdLock(Child);
+
+impl EtcdLock {
+    fn take() -> EtcdLock {
+        let lock = testdata::root().join(".cache").join("etcd-tests.lock");
+        let mut c = Command::new("flock")
+            .arg("-x")
+            .arg(&lock)
+            .args(["-c", "echo locked; cat"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("flock(1)");
+        let mut line = String::new();
+        BufReader::new(c.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "locked");
+        EtcdLock(c)
+    }
+}
+
+impl Drop for EtcdLock {
+    fn drop(&mut self) {
+        drop(self.0.stdin.take());
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// One etcd process, stopped by PID on drop.
+struct Etcd {
+    child: Child,
+    version: String,
+    client: String,
+    log: PathBuf,
+}
+
+impl Drop for Etcd {
+    fn drop(&mut self) {
+        // SIGTERM first (clean stop), then SIGKILL.
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let end = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < end {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Etcd {
+    fn start(version: &str, name: &str, data_dir: &Path, cport: u16, extra: &[String]) -> Etcd {
+        let pport = cport + 1;
+        let client = format!("http://127.0.0.1:{cport}");
+        let peer = format!("http://127.0.0.1:{pport}");
+        let log = data_dir.with_extension(format!("etcd-{cport}.log"));
+        let mut args: Vec<String> = vec![
+            "--name".into(),
+            name.into(),
+            "--data-dir".into(),
+            data_dir.display().to_string(),
+            "--listen-client-urls".into(),
+            client.clone(),
+            "--advertise-client-urls".into(),
+            client.clone(),
+            "--listen-peer-urls".into(),
+            peer.clone(),
+            "--logger".into(),
+            "zap".into(),
+            "--log-outputs".into(),
+            "stderr".into(),
+        ];
+        if extra.is_empty() {
+            args.extend([
+                "--initial-advertise-peer-urls".into(),
+                peer.clone(),
+                "--initial-cluster".into(),
+                format!("{name}={peer}"),
+                "--initial-cluster-token".into(),
+                "wal-inspect-fixtures".into(),
+            ]);
+        }
+        args.extend(extra.iter().cloned());
+        for w in args.windows(2) {
+            if w[0].contains("url") || w[0] == "--initial-cluster" {
+                for u in w[1].split(',') {
+                    let u = u.split_once('=').map_or(u, |(_, u)| u);
+                    assert!(u.starts_with("http://127.0.0.1:"), "non-loopback {u}");
+                }
+            }
+        }
+        let child = Command::new(testdata::etcd_bin(version, "etcd"))
+            .args(&args)
+            .env_remove("ETCDCTL_API")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("start etcd");
+        Etcd {
+            child,
+            version: version.into(),
+            client,
+            log,
+        }
+    }
+
+    fn ctl(&self, args: &[&str]) -> (bool, String) {
+        let out = Command::new(testdata::etcd_bin(&self.version, "etcdctl"))
+            .env("ETCDCTL_API", "3")
+            .args(["--endpoints", &self.client, "--command-timeout=5s"])
+            .args(args)
+            .output()
+            .expect("etcdctl");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    }
+
+    fn wait_healthy(&mut self) {
+        let end = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < end {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                panic!(
+                    "etcd exited ({st}): {}",
+                    std::fs::read_to_string(&self.log).unwrap_or_default()
+                );
+            }
+            if self.ctl(&["endpoint", "health"]).0 {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!(
+            "etcd not healthy: {}",
+            std::fs::read_to_string(&self.log).unwrap_or_default()
+        );
+    }
+
+    fn keyspace(&self) -> Value {
+        let (ok, out) = self.ctl(&["get", "", "--prefix", "-w", "json"]);
+        assert!(ok, "{out}");
+        serde_json::from_str(&out).unwrap()
+    }
+}
+
+fn kvs(v: &Value) -> Vec<Value> {
+    v["kvs"].as_array().cloned().unwrap_or_default()
+}
+
+/// Repair a case with the CLI, start real etcd of the case's version on it and check what
+/// it serves against the keyspace recorded before the damage.
+fn repaired_etcd_serves_everything(name: &str, want_kind: &str, port: u16) {
+    let (dir, case) = testdata::case(name).unwrap();
+    let data = damaged_dir(&case, dir.path());
+    let (code, plan) = plan_json(&data);
+    assert_eq!(code, 1, "{name}: {plan}");
+    assert_eq!(plan["kind"], want_kind, "{name}: {plan}");
+    assert_eq!(
+        plan["dropped"]["lost"], 0,
+        "{name}: the plan loses data: {plan}"
+    );
+    let (code, out, err) = repair(&["--apply"], &data, None);
+    assert_eq!(code, 0, "{name}: {out} {err}");
+    let verify = Command::new(BIN).arg("verify").arg(&data).output().unwrap();
+    assert_eq!(
+        verify.status.code(),
+        Some(0),
+        "{name}: {}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+
+    let before: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("keyspace.json")).unwrap()).unwrap();
+    let meta = testdata::config_meta(case.clean()).unwrap();
+    let revision = meta["final"]["revision"].as_i64().unwrap();
+    let _lock = EtcdLock::take();
+    let t0 = Instant::now();
+    let mut etcd = Etcd::start(case.etcd_version(), "m1", &data, port, &[]);
+    etcd.wait_healthy();
+    let now = etcd.keyspace();
+    assert_eq!(now["header"]["revision"].as_i64(), Some(revision), "{name}");
+    assert_eq!(
+        kvs(&now),
+        kvs(&before),
+        "{name}: keyspace differs from before the damage"
+    );
+    let (ok, out) = etcd.ctl(&["put", "repair/probe", "ok"]);
+    assert!(ok, "{name}: put failed (wedged?): {out}");
+    let (ok, out) = etcd.ctl(&["get", "repair/probe", "--print-value-only"]);
+    assert!(ok && out.trim() == "ok", "{name}: get: {out}");
+    let after = etcd.keyspace();
+    assert_eq!(after["header"]["revision"].as_i64(), Some(revision + 1));
+    eprintln!(
+        "{name}: {want_kind} applied; etcd {} served revision {revision} and {} keys as before, put+get OK ({:.1}s)",
+        case.etcd_version(),
+        kvs(&before).len(),
+        t0.elapsed().as_secs_f64()
+    );
+}
+
+#[test]
+fn etcd_v35_serves_repaired_wals() {
+    for (name, kind) in [
+        ("v35-wal-flip-entry-mid", "fix"),
+        ("v35-wal-flip-last-record", "fix"),
+        ("v35-wal-torn-tail", "rebuild"),
+        ("v35-wal-zero-4k", "rebuild"),
+        ("v35-wal-zero-512-lenword", "rebuild"),
+        ("v35-wal-len-huge", "rebuild"),
+        ("v35-wal-len-misframed", "rebuild"),
+        ("v35-roll-flip-middle", "fix"),
+    ] {
+        repaired_etcd_serves_everything(name, kind, 24700);
+    }
+}
+
+#[test]
+fn etcd_v34_serves_repaired_wals() {
+    for (name, kind) in [
+        ("v34-wal-flip-entry-mid", "fix"),
+        ("v34-wal-flip-last-record", "fix"),
+        ("v34-wal-torn-tail", "rebuild"),
+        ("v34-wal-zero-4k", "rebuild"),
+        ("v34-wal-zero-512-lenword", "rebuild"),
+        ("v34-wal-len-huge", "rebuild"),
+        ("v34-wal-len-misframed", "rebuild"),
+        ("v34-roll-flip-middle", "fix"),
+    ] {
+        repaired_etcd_serves_everything(name, kind, 24710);
+    }
+}
