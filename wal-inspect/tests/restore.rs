@@ -1,0 +1,496 @@
+//! `wal-inspect snapshot restore` and `wal-inspect db extract` against real etcd:
+//! the same output as etcdutl 3.5.1's restore (IDs, WAL, .snap, buckets), real etcd 3.5.1
+//! starts on it and serves the source's keys and revision, a 3-member restore forms a
+//! cluster, damaged / trailer-less snapshots are refused with reasons, extract refuses a
+//! live db.
+//!
+//! Every test that starts etcd holds `testdata/.cache/etcd-tests.lock`; all URLs are
+//! 127.0.0.1, ports 24600-24699.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use etcd_snap::bolt::Db;
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_wal-inspect");
+const WAL0: &str = "member/wal/0000000000000000-0000000000000000.wal";
+const SNAP1: &str = "member/snap/0000000000000001-0000000000000001.snap";
+
+fn run(bin: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(bin).args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn ours(args: &[&str]) -> (i32, String, String) {
+    run(Path::new(BIN), args)
+}
+
+/// `snapshot restore` flags for a one-member cluster `name` with peer port `pport`.
+fn flags(name: &str, data_dir: &Path, pport: u16, token: &str) -> Vec<String> {
+    let peer = format!("http://127.0.0.1:{pport}");
+    vec![
+        "--data-dir".into(),
+        data_dir.display().to_string(),
+        "--name".into(),
+        name.into(),
+        "--initial-cluster".into(),
+        format!("{name}={peer}"),
+        "--initial-cluster-token".into(),
+        token.into(),
+        "--initial-advertise-peer-urls".into(),
+        peer,
+    ]
+}
+
+fn buckets(db: &Db) -> Vec<(Vec<u8>, Vec<(Vec<u8>, Vec<u8>)>)> {
+    db.bucket_names()
+        .unwrap()
+        .into_iter()
+        .map(|n| {
+            let b = db.bucket(&n).unwrap().unwrap();
+            let kv = db
+                .cursor(&b)
+                .map(|e| e.map(|e| (e.key, e.value)).unwrap())
+                .collect();
+            (n, kv)
+        })
+        .collect()
+}
+
+// ------------------------------------------------------------------ real etcd
+
+/// Holds `testdata/.cache/etcd-tests.lock` (shared with every test that starts etcd).
+struct EtcdLock(Child);
+
+impl EtcdLock {
+    fn take() -> EtcdLock {
+        let lock = testdata::root().join(".cache").join("etcd-tests.lock");
+        let mut c = Command::new("flock")
+            .arg("-x")
+            .arg(&lock)
+            .args(["-c", "echo locked; cat"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("flock(1)");
+        let mut line = String::new();
+        BufReader::new(c.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "locked");
+        EtcdLock(c)
+    }
+}
+
+impl Drop for EtcdLock {
+    fn drop(&mut self) {
+        drop(self.0.stdin.take());
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// One etcd 3.5.1 process, stopped by PID on drop (SIGTERM, then SIGKILL).
+struct Etcd {
+    child: Child,
+    client: String,
+    log: PathBuf,
+}
+
+impl Drop for Etcd {
+    fn drop(&mut self) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let end = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < end {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Etcd {
+    /// Start etcd 3.5.1 on an existing (restored) data dir: client port `cport`, peer
+    /// `cport + 1`; the initial-cluster flags only matter for a fresh dir.
+    fn start(name: &str, data_dir: &Path, cport: u16, initial_cluster: &str) -> Etcd {
+        let client = format!("http://127.0.0.1:{cport}");
+        let peer = format!("http://127.0.0.1:{}", cport + 1);
+        for u in initial_cluster.split(',') {
+            let u = u.split_once('=').map_or(u, |(_, u)| u);
+            assert!(u.starts_with("http://127.0.0.1:246"), "non-loopback {u}");
+        }
+        let log = data_dir.with_extension(format!("etcd-{cport}.log"));
+        let child = Command::new(testdata::etcd_bin("3.5.1", "etcd"))
+            .args(["--name", name, "--data-dir"])
+            .arg(data_dir)
+            .args([
+                "--listen-client-urls",
+                &client,
+                "--advertise-client-urls",
+                &client,
+            ])
+            .args([
+                "--listen-peer-urls",
+                &peer,
+                "--initial-advertise-peer-urls",
+                &peer,
+            ])
+            .args(["--initial-cluster", initial_cluster])
+            .args(["--logger", "zap", "--log-outputs", "stderr"])
+            .env_remove("ETCDCTL_API")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("start etcd");
+        Etcd { child, client, log }
+    }
+
+    fn ctl(&self, args: &[&str]) -> (bool, String) {
+        let out = Command::new(testdata::etcd_bin("3.5.1", "etcdctl"))
+            .env("ETCDCTL_API", "3")
+            .args(["--endpoints", &self.client, "--command-timeout=5s"])
+            .args(args)
+            .output()
+            .expect("etcdctl");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    }
+
+    fn wait_healthy(&mut self) {
+        let end = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < end {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                panic!(
+                    "etcd exited ({st}): {}",
+                    std::fs::read_to_string(&self.log).unwrap_or_default()
+                );
+            }
+            if self.ctl(&["endpoint", "health"]).0 {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!(
+            "etcd not healthy: {}",
+            std::fs::read_to_string(&self.log).unwrap_or_default()
+        );
+    }
+
+    fn keyspace(&self) -> Value {
+        let (ok, out) = self.ctl(&["get", "", "--prefix", "-w", "json"]);
+        assert!(ok, "{out}");
+        serde_json::from_str(&out).unwrap()
+    }
+}
+
+// ------------------------------------------------------------------ tests
+
+/// For each fixture snapshot: our restore and etcdutl 3.5.1's restore with the same flags
+/// agree on IDs, WAL, .snap and every bucket; etcd 3.5.1 starts on ours, serves the
+/// source's keys and revision, and accepts a write.
+#[test]
+fn restore_matches_etcdutl_and_etcd_serves_it() {
+    let _lock = EtcdLock::take();
+    for (config, cport) in [("v35-single", 24610u16), ("v34-single", 24612)] {
+        let dir = testdata::clean(config).unwrap();
+        let snapshot = dir.path().join("snapshot.db");
+        let snapshot = snapshot.to_str().unwrap();
+        let (a, b) = (dir.path().join("ours"), dir.path().join("etcdutl"));
+        let token = "wal-inspect-restore-test";
+        let fa = flags("r1", &a, cport + 1, token);
+        let fb = flags("r1", &b, cport + 1, token);
+        let mut args: Vec<&str> = vec!["snapshot", "restore", snapshot];
+        args.extend(fa.iter().map(String::as_str));
+        let (code, out, err) = ours(&args);
+        assert_eq!(code, 0, "{config}: {out}{err}");
+        assert!(out.contains("verified"), "{out}");
+        let mut args: Vec<&str> = vec!["snapshot", "restore", snapshot];
+        args.extend(fb.iter().map(String::as_str));
+        let (code, out, err) = run(&testdata::etcd_bin("3.5.1", "etcdutl"), &args);
+        assert_eq!(code, 0, "etcdutl {config}: {out}{err}");
+
+        // Member and cluster IDs, WAL records, HardState and snapshot records.
+        let sa = etcd_wal::scan::scan_dir(&a.join("member/wal")).unwrap();
+        let sb = etcd_wal::scan::scan_dir(&b.join("member/wal")).unwrap();
+        assert_eq!(sa.metadata, sb.metadata, "{config}");
+        assert_eq!(sa.records, sb.records);
+        assert_eq!(sa.entries, sb.entries);
+        assert_eq!(
+            format!("{:?}{:?}", sa.hard_state, sa.snapshots),
+            format!("{:?}{:?}", sb.hard_state, sb.snapshots)
+        );
+        // Byte-identical segment (records, CRCs, 64,000,000-byte length) and .snap file.
+        let wal_a = std::fs::read(a.join(WAL0)).unwrap();
+        assert!(
+            wal_a == std::fs::read(b.join(WAL0)).unwrap(),
+            "{config}: WAL differs"
+        );
+        let snap_a = etcd_snap::snapfile::read_snap(a.join(SNAP1)).unwrap();
+        let snap_b = etcd_snap::snapfile::read_snap(b.join(SNAP1)).unwrap();
+        assert_eq!(
+            (snap_a.index, snap_a.term, &snap_a.conf_state),
+            (snap_b.index, snap_b.term, &snap_b.conf_state)
+        );
+        assert_eq!(snap_a.v2, snap_b.v2);
+        assert_eq!(snap_a.snapshot.data, snap_b.snapshot.data);
+        // Every bucket: key, meta (consistent_index, term), members, the rest.
+        let (da, db) = (
+            Db::open(a.join("member/snap/db")).unwrap(),
+            Db::open(b.join("member/snap/db")).unwrap(),
+        );
+        assert!(da.check().unwrap().findings.is_empty());
+        assert_eq!(buckets(&da), buckets(&db), "{config}: buckets differ");
+        let meta = etcd_snap::schema::meta(&da).unwrap();
+        assert_eq!((meta.consistent_index, meta.term), (Some(1), Some(1)));
+        let (code, out, _) = ours(&["verify", a.to_str().unwrap()]);
+        assert_eq!(code, 0, "{out}");
+
+        // Real etcd 3.5.1 on ours.
+        let want: Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join("keyspace.json")).unwrap(),
+        )
+        .unwrap();
+        let mut etcd = Etcd::start(
+            "r1",
+            &a,
+            cport,
+            &format!("r1=http://127.0.0.1:{}", cport + 1),
+        );
+        etcd.wait_healthy();
+        let got = etcd.keyspace();
+        assert_eq!(got["kvs"], want["kvs"], "{config}: keyspace differs");
+        assert_eq!(got["header"]["revision"], want["header"]["revision"]);
+        let (ok, out) = etcd.ctl(&["put", "after-restore", "yes"]);
+        assert!(ok, "{out}");
+        let (ok, out) = etcd.ctl(&["get", "after-restore", "--print-value-only"]);
+        assert!(ok && out.trim() == "yes", "{out}");
+    }
+}
+
+/// Three members restored from one snapshot form a cluster on loopback.
+#[test]
+fn three_member_restore_forms_a_cluster() {
+    let _lock = EtcdLock::take();
+    let dir = testdata::clean("v35-single").unwrap();
+    let snapshot = dir.path().join("snapshot.db");
+    let ports = [24620u16, 24622, 24624];
+    let cluster: Vec<String> = ports
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!("m{}=http://127.0.0.1:{}", i + 1, p + 1))
+        .collect();
+    let cluster = cluster.join(",");
+    let mut ids = Vec::new();
+    let mut dirs = Vec::new();
+    for (i, p) in ports.iter().enumerate() {
+        let name = format!("m{}", i + 1);
+        let data = dir.path().join(&name);
+        let (code, out, err) = ours(&[
+            "snapshot",
+            "restore",
+            snapshot.to_str().unwrap(),
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--name",
+            &name,
+            "--initial-cluster",
+            &cluster,
+            "--initial-cluster-token",
+            "three",
+            "--initial-advertise-peer-urls",
+            &format!("http://127.0.0.1:{}", p + 1),
+        ]);
+        assert_eq!(code, 0, "{out}{err}");
+        let scan = etcd_wal::scan::scan_dir(&data.join("member/wal")).unwrap();
+        ids.push(scan.metadata.unwrap());
+        dirs.push((name, data));
+    }
+    // Three member IDs, one cluster ID.
+    assert!(ids.iter().all(|m| m.cluster_id == ids[0].cluster_id));
+    let mut node_ids: Vec<u64> = ids.iter().map(|m| m.node_id).collect();
+    node_ids.dedup();
+    assert_eq!(node_ids.len(), 3);
+    let mut etcds: Vec<Etcd> = dirs
+        .iter()
+        .zip(ports)
+        .map(|((name, data), p)| Etcd::start(name, data, p, &cluster))
+        .collect();
+    for e in &mut etcds {
+        e.wait_healthy();
+    }
+    let (ok, out) = etcds[0].ctl(&["member", "list"]);
+    assert!(ok && out.lines().count() == 3, "{out}");
+    let (ok, out) = etcds[0].ctl(&["put", "three-members", "ok"]);
+    assert!(ok, "{out}");
+    let end = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (ok, out) = etcds[2].ctl(&["get", "three-members", "--print-value-only"]);
+        if ok && out.trim() == "ok" {
+            break;
+        }
+        assert!(Instant::now() < end, "write not replicated: {out}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// A damaged snapshot is refused with both hashes; a trailer-less one only with
+/// `--skip-hash-check`, and the message says why.
+#[test]
+fn damaged_and_trailerless_snapshots() {
+    for v in ["v35", "v34"] {
+        let (dir, case) = testdata::case(&format!("{v}-save-flip")).unwrap();
+        let file = case.file_path(dir.path());
+        let t = etcd_snap::hash::check_trailer(&file).unwrap();
+        assert_eq!(t.state, etcd_snap::hash::TrailerState::Invalid);
+        let out_dir = dir.path().join("out");
+        let (code, _, err) = ours(&[
+            "snapshot",
+            "restore",
+            file.to_str().unwrap(),
+            "--data-dir",
+            out_dir.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 3, "{err}");
+        assert!(err.contains(t.stored.as_deref().unwrap()), "{err}");
+        assert!(err.contains(t.computed.as_deref().unwrap()), "{err}");
+        assert!(!out_dir.exists());
+
+        let (dir, case) = testdata::case(&format!("{v}-save-no-trailer")).unwrap();
+        let file = case.file_path(dir.path());
+        let (code, _, err) = ours(&[
+            "snapshot",
+            "restore",
+            file.to_str().unwrap(),
+            "--data-dir",
+            out_dir.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 3, "{err}");
+        assert!(
+            err.contains("snapshot missing hash") && err.contains("--skip-hash-check"),
+            "{err}"
+        );
+        assert!(err.contains("not 32 more than a multiple of 512"), "{err}");
+        let (code, out, err) = ours(&[
+            "snapshot",
+            "restore",
+            file.to_str().unwrap(),
+            "--data-dir",
+            out_dir.to_str().unwrap(),
+            "--skip-hash-check",
+        ]);
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(out.contains("no sha256 trailer"), "{out}");
+        let (code, out, _) = ours(&["verify", out_dir.to_str().unwrap()]);
+        assert_eq!(code, 0, "{out}");
+    }
+}
+
+/// `db extract` refuses while etcd holds the db, works offline, and its `--with-hash`
+/// output passes the trailer check and etcdutl's restore; a data dir is a restore source.
+#[test]
+fn db_extract_live_and_offline() {
+    let _lock = EtcdLock::take();
+    let dir = testdata::clean("v35-single").unwrap();
+    let data = dir.path().join("data/m1");
+    let meta = testdata::config_meta("v35-single").unwrap();
+    let out_file = dir.path().join("extracted.db");
+    {
+        // The fixture's own ports (231xx) are not ours to use: listen on 24630/24631 (a
+        // single member starts whatever peer URL its WAL recorded).
+        let name = meta["flags"]["name"].as_str().unwrap_or("m1").to_owned();
+        let mut etcd = Etcd::start(
+            &name,
+            &data,
+            24630,
+            &format!("{name}=http://127.0.0.1:24631"),
+        );
+        // Wait until bbolt holds the db (it opens it before serving).
+        let end = Instant::now() + Duration::from_secs(20);
+        loop {
+            let (code, _, err) = ours(&[
+                "db",
+                "extract",
+                data.to_str().unwrap(),
+                out_file.to_str().unwrap(),
+            ]);
+            if code == 3 {
+                assert!(err.contains("refusing"), "{err}");
+                break;
+            }
+            let _ = std::fs::remove_file(&out_file);
+            assert!(Instant::now() < end, "extract never refused: {err}");
+            if let Ok(Some(st)) = etcd.child.try_wait() {
+                panic!(
+                    "etcd exited ({st}): {}",
+                    std::fs::read_to_string(&etcd.log).unwrap_or_default()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert!(!out_file.exists());
+        // A restore from the live data dir is refused too.
+        let (code, _, err) = ours(&[
+            "snapshot",
+            "restore",
+            data.to_str().unwrap(),
+            "--data-dir",
+            dir.path().join("live-restore").to_str().unwrap(),
+        ]);
+        assert_eq!(code, 3, "{err}");
+        etcd.wait_healthy();
+    }
+    let (code, out, err) = ours(&[
+        "db",
+        "extract",
+        data.to_str().unwrap(),
+        out_file.to_str().unwrap(),
+        "--with-hash",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let t = etcd_snap::hash::check_trailer(&out_file).unwrap();
+    assert_eq!(t.state, etcd_snap::hash::TrailerState::Valid);
+    // Refuses to overwrite.
+    let (code, _, _) = ours(&[
+        "db",
+        "extract",
+        data.to_str().unwrap(),
+        out_file.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 3);
+    let r = dir.path().join("from-extract");
+    let mut args = vec![
+        "snapshot".to_owned(),
+        "restore".into(),
+        out_file.display().to_string(),
+    ];
+    args.extend(flags("x", &r, 24641, "t"));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, out, err) = run(&testdata::etcd_bin("3.5.1", "etcdutl"), &args);
+    assert_eq!(code, 0, "etcdutl: {out}{err}");
+    // Our restore straight from the (stopped) data dir needs no flag and says why.
+    let r2 = dir.path().join("from-datadir");
+    let (code, out, err) = ours(&[
+        "snapshot",
+        "restore",
+        data.to_str().unwrap(),
+        "--data-dir",
+        r2.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("member snap/db"), "{out}");
+}
