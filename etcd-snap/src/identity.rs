@@ -327,3 +327,99 @@ pub fn compare(dirs: &[(&Identity, &[TermRun])]) -> Comparison {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(member: u64, cluster: u64, last: (u64, u64), commit: u64) -> Identity {
+        Identity {
+            member_id: Some(member),
+            cluster_id: Some(cluster),
+            last: Some(last),
+            commit: Some(commit),
+            ..Identity::default()
+        }
+    }
+
+    fn run(first: u64, last: u64, term: u64) -> TermRun {
+        TermRun { first, last, term }
+    }
+
+    #[test]
+    fn compare_picks_raft_most_up_to_date_within_the_main_cluster() {
+        let a = id(1, 9, (100, 2), 100);
+        let b = id(2, 9, (90, 3), 80);
+        let c = id(3, 9, (100, 2), 100);
+        let other = id(4, 7, (500, 5), 500);
+        let ta = [run(1, 100, 2)];
+        let tb = [run(1, 50, 2), run(51, 90, 3)];
+        let tc = [run(1, 100, 2)];
+        let to = [run(1, 500, 5)];
+        let cmp = compare(&[(&a, &ta), (&b, &tb), (&c, &tc), (&other, &to)]);
+        assert!(!cmp.same_cluster);
+        assert_eq!(cmp.cluster_ids, [9, 7]);
+        // The other cluster's longer log does not count; term 3 beats index 100.
+        assert_eq!(cmp.most_up_to_date, Some(1));
+        assert_eq!(cmp.logs.len(), 2);
+        let la = cmp.logs.iter().find(|l| l.dir == 0).unwrap();
+        assert_eq!(la.comparison.divergence.map(|d| d.index), Some(51));
+        assert_eq!(la.behind_by, 0);
+    }
+
+    #[test]
+    fn compare_keeps_the_first_of_equals_and_flags_copies() {
+        let a = id(1, 9, (10, 2), 10);
+        let b = id(1, 9, (10, 2), 10);
+        let t = [run(1, 10, 2)];
+        let cmp = compare(&[(&a, &t), (&b, &t)]);
+        assert!(cmp.same_cluster);
+        assert_eq!(cmp.most_up_to_date, Some(0));
+        assert_eq!(cmp.duplicate_members, [1]);
+        let none = compare(&[]);
+        assert!(!none.same_cluster);
+        assert_eq!(none.most_up_to_date, None);
+    }
+
+    #[test]
+    fn fields_come_from_db_then_wal_then_snap() {
+        let db = Member {
+            id: 1,
+            name: String::new(),
+            peer_urls: vec!["http://db:2380".into()],
+            client_urls: Vec::new(),
+            is_learner: false,
+        };
+        let wal = MemberState {
+            id: 1,
+            name: "m1".into(),
+            ..MemberState::default()
+        };
+        let snap = Member {
+            id: 1,
+            client_urls: vec!["http://snap:2379".into()],
+            ..Member::default()
+        };
+        let mut out = Identity::default();
+        fill(&mut out, Some(&db), Some(&wal), Some(&snap));
+        assert_eq!(
+            out.name.as_ref().map(|n| (n.value.as_str(), n.source)),
+            Some(("m1", Source::Wal))
+        );
+        assert_eq!(out.peer_urls.as_ref().map(|p| p.source), Some(Source::Db));
+        assert_eq!(
+            out.client_urls.as_ref().map(|p| p.source),
+            Some(Source::Snap)
+        );
+        assert_eq!(out.is_learner, Some(false));
+    }
+
+    #[test]
+    fn rejoin_steps_are_in_order_and_use_placeholders_when_unknown() {
+        let steps = rejoin_steps(&Identity::default(), "/var/lib/etcd");
+        assert_eq!(steps.len(), 3);
+        assert!(steps[0].starts_with("remove the data dir"));
+        assert!(steps[1].contains("member add <name> --peer-urls=<peer-urls>"));
+        assert!(steps[2].contains("--initial-cluster-state existing"));
+    }
+}
