@@ -49,7 +49,10 @@ fn flags(name: &str, data_dir: &Path, pport: u16, token: &str) -> Vec<String> {
     ]
 }
 
-fn buckets(db: &Db) -> Vec<(Vec<u8>, Vec<(Vec<u8>, Vec<u8>)>)> {
+/// Bucket name and its key/value pairs, for every top-level bucket.
+type Buckets = Vec<(Vec<u8>, Vec<(Vec<u8>, Vec<u8>)>)>;
+
+fn buckets(db: &Db) -> Buckets {
     db.bucket_names()
         .unwrap()
         .into_iter()
