@@ -530,8 +530,7 @@ pub fn plan(input: &RepairInput) -> Result<RepairPlan, Error> {
     let kept_last = c
         .entries
         .iter()
-        .filter(|e| before(e, cut))
-        .next_back()
+        .rfind(|e| before(e, cut))
         .map_or(0, |e| e.index);
     if let Some(ci) = ci {
         if kept_last < ci {
@@ -673,8 +672,10 @@ fn account(
     kept_last: u64,
 ) {
     let commit = scan.last_hard_state.map_or(0, |h| h.commit);
-    let mut d = Dropped::default();
-    d.records = c.records.iter().filter(|&&r| r >= cut).count() as u64;
+    let mut d = Dropped {
+        records: c.records.iter().filter(|&&r| r >= cut).count() as u64,
+        ..Dropped::default()
+    };
     let mut lost_at: BTreeSet<(u64, u64)> = BTreeSet::new();
     for e in c.entries.iter().filter(|e| !before(e, cut)) {
         d.entries += 1;
@@ -982,7 +983,7 @@ fn rebuild(
     let mut keys: BTreeSet<KeyRange> = BTreeSet::new();
     for (pos, off, ks) in &c.keys_after_damage {
         if lost_at.contains(&(*pos, *off)) {
-            keys.extend(ks.iter().cloned().take(MAX_KEYS));
+            keys.extend(ks.iter().take(MAX_KEYS).cloned());
         }
     }
     d.keys_truncated = keys.len() > MAX_KEYS;
