@@ -490,6 +490,8 @@ fn etcd_v35_serves_repaired_wals() {
         ("v35-wal-len-huge", "rebuild"),
         ("v35-wal-len-misframed", "rebuild"),
         ("v35-roll-flip-middle", "fix"),
+        ("v35-roll-zero-512-middle", "rebuild"),
+        ("v35-roll-torn-tail", "rebuild"),
     ] {
         repaired_etcd_serves_everything(name, kind, 24700);
     }

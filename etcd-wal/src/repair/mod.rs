@@ -1035,13 +1035,15 @@ fn rebuild(
         db_consistent_index: Some(ci),
     };
     p.summary = format!(
-        "rebuild: a new WAL for member {:x} of cluster {:x} starting from a snapshot at the db's consistent index {ci} (term {term}) with {} intact entries beyond it, a matching .snap reusing the membership data of {}; {} old entries replaced ({} already in the db, {} lost, {} of them committed)",
+        "rebuild: a new WAL for member {:x} of cluster {:x} starting from a snapshot at the db's consistent index {ci} (term {term}) with {} intact entries beyond it, a matching .snap with the membership data of {}; {} old entries replaced ({} already in the db, {} lost, {} of them committed)",
         meta.node_id,
         meta.cluster_id,
         beyond.len(),
-        snap.path
-            .file_name()
-            .map_or("?".into(), |n| n.to_string_lossy().into_owned()),
+        match snap.path.file_name() {
+            Some(n) if n == "db" => "the db's members bucket (no .snap to reuse)".to_string(),
+            Some(n) => n.to_string_lossy().into_owned(),
+            None => "?".to_string(),
+        },
         p.dropped.entries,
         p.dropped.in_db,
         p.dropped.lost,

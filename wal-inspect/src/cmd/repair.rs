@@ -115,6 +115,27 @@ fn input(paths: &MemberPaths) -> anyhow::Result<RepairInput> {
         }
         _ => None,
     };
+    // No readable .snap at all (e.g. --snapshot-count never reached): a rebuild needs one,
+    // so synthesize the v2 store's membership from the db (members bucket, confState, term).
+    let snap = snap.or_else(|| {
+        let d = db?;
+        let ci = d.meta.consistent_index?;
+        let term = d.meta.term?;
+        let cs = d.meta.conf_state.as_ref().map(conf_state)?;
+        let dir = paths.snap.as_ref()?;
+        let version = if d.meta.conf_state.is_some() {
+            "3.5.0"
+        } else {
+            "3.4.0"
+        };
+        Some(SnapSource {
+            path: dir.join("db"),
+            term,
+            index: ci,
+            conf_state: cs,
+            v2_json: v2_store_json(&d.membership.members, version).ok()?,
+        })
+    });
     let picked = snap_dir
         .and_then(|d| d.picked_entry())
         .and_then(|e| e.snapshot.as_ref());
@@ -169,6 +190,73 @@ fn input(paths: &MemberPaths) -> anyhow::Result<RepairInput> {
         this_member,
         members,
     })
+}
+
+fn v2_node(
+    path: &str,
+    index: u64,
+    value: &str,
+    children: Option<serde_json::Value>,
+) -> serde_json::Value {
+    json!({
+        "Path": path,
+        "CreatedIndex": index,
+        "ModifiedIndex": index,
+        "ExpireTime": "0001-01-01T00:00:00Z",
+        "Value": value,
+        "Children": children,
+    })
+}
+
+/// A v2 store JSON holding only membership and the cluster version, in the shape etcd
+/// 3.4/3.5 write into `.snap` files (spec 8.1): `/0/members/<id>/{raftAttributes,attributes}`,
+/// `/0/version`, an empty `/1`, and a watcher history of 1000 empty slots.
+fn v2_store_json(members: &[etcd_snap::schema::Member], version: &str) -> anyhow::Result<Vec<u8>> {
+    let mut ms = serde_json::Map::new();
+    for m in members {
+        let id = format!("{:x}", m.id);
+        let raft = serde_json::to_string(&json!({"peerURLs": m.peer_urls}))?;
+        let mut kids = serde_json::Map::new();
+        kids.insert(
+            "raftAttributes".into(),
+            v2_node(&format!("/0/members/{id}/raftAttributes"), 1, &raft, None),
+        );
+        if !m.name.is_empty() || !m.client_urls.is_empty() {
+            let attrs =
+                serde_json::to_string(&json!({"name": m.name, "clientURLs": m.client_urls}))?;
+            kids.insert(
+                "attributes".into(),
+                v2_node(&format!("/0/members/{id}/attributes"), 2, &attrs, None),
+            );
+        }
+        ms.insert(
+            id.clone(),
+            v2_node(&format!("/0/members/{id}"), 1, "", Some(json!(kids))),
+        );
+    }
+    let zero = json!({
+        "members": v2_node("/0/members", 1, "", Some(json!(ms))),
+        "version": v2_node("/0/version", 3, version, None),
+    });
+    let root = json!({
+        "0": v2_node("/0", 0, "", Some(zero)),
+        "1": v2_node("/1", 0, "", Some(json!({}))),
+    });
+    let events: Vec<serde_json::Value> = vec![serde_json::Value::Null; 1000];
+    let store = json!({
+        "Root": v2_node("/", 0, "", Some(root)),
+        "WatcherHub": {"EventHistory": {
+            "Queue": {"Events": events, "Size": 0, "Front": 0, "Back": 0, "Capacity": 1000},
+            "StartIndex": 0, "LastIndex": 0}},
+        "CurrentIndex": 3,
+        "Stats": {"getsSuccess": 0, "getsFail": 0, "setsSuccess": 0, "setsFail": 0,
+            "deleteSuccess": 0, "deleteFail": 0, "updateSuccess": 0, "updateFail": 0,
+            "createSuccess": 0, "createFail": 0, "compareAndSwapSuccess": 0,
+            "compareAndSwapFail": 0, "compareAndDeleteSuccess": 0, "compareAndDeleteFail": 0,
+            "expireCount": 0, "watchers": 0},
+        "CurrentVersion": 2,
+    });
+    Ok(serde_json::to_vec(&store)?)
 }
 
 fn lockable(paths: &MemberPaths) -> Vec<PathBuf> {
