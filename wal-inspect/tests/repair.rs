@@ -359,6 +359,10 @@ impl Etcd {
             ]);
         }
         args.extend(extra.iter().cloned());
+        Etcd::start_raw(version, cport, &args, log)
+    }
+
+    fn start_raw(version: &str, cport: u16, args: &[String], log: PathBuf) -> Etcd {
         for w in args.windows(2) {
             if w[0].contains("url") || w[0] == "--initial-cluster" {
                 for u in w[1].split(',') {
@@ -367,8 +371,9 @@ impl Etcd {
                 }
             }
         }
+        let client = format!("http://127.0.0.1:{cport}");
         let child = Command::new(testdata::etcd_bin(version, "etcd"))
-            .args(&args)
+            .args(args)
             .env_remove("ETCDCTL_API")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -511,4 +516,122 @@ fn etcd_v34_serves_repaired_wals() {
     ] {
         repaired_etcd_serves_everything(name, kind, 24710);
     }
+}
+
+/// The 3-member cluster: m1 and m3 run (real etcd 3.5.1, loopback, the fixture's ports);
+/// the steps of m2's `repair --json` plan (`cluster_steps`: member remove, member add, move
+/// the data dir aside, start with --initial-cluster-state existing) are executed as
+/// written; m2 rejoins and converges on the same revision.
+#[test]
+fn cluster_member_rejoins_by_executing_the_plan_steps() {
+    let (dir, case) = testdata::case("v35-cluster3-m2-torn-tail").unwrap();
+    let data = |m: &str| dir.path().join("data").join(m);
+    let (code, plan) = plan_json(&data("m2"));
+    assert_eq!(code, 1, "{plan}");
+    let steps = plan["cluster_steps"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(steps.len(), 4, "{plan}");
+    let version = case.etcd_version().to_string();
+    let _lock = EtcdLock::take();
+    let mut m1 = Etcd::start(&version, "m1", &data("m1"), 23400, &[]);
+    let mut m3 = Etcd::start(&version, "m3", &data("m3"), 23404, &[]);
+    m1.wait_healthy();
+    m3.wait_healthy();
+    let mut m2: Option<Etcd> = None;
+    for step in &steps {
+        match step["op"].as_str() {
+            Some("etcdctl") => {
+                let args: Vec<String> = step["args"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|a| a.as_str().unwrap().to_string())
+                    .collect();
+                let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+                let mut ok = false;
+                let mut out = String::new();
+                for _ in 0..40 {
+                    (ok, out) = m1.ctl(&refs);
+                    if ok {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(250));
+                }
+                assert!(ok, "etcdctl {args:?}: {out}");
+            }
+            Some("move_aside") => {
+                std::fs::rename(step["from"].as_str().unwrap(), step["to"].as_str().unwrap())
+                    .unwrap();
+            }
+            Some("start") => {
+                let mut args: Vec<String> = vec![
+                    "--listen-client-urls".into(),
+                    "http://127.0.0.1:23402".into(),
+                    "--listen-peer-urls".into(),
+                    "http://127.0.0.1:23403".into(),
+                    "--logger".into(),
+                    "zap".into(),
+                    "--log-outputs".into(),
+                    "stderr".into(),
+                ];
+                if !step["flags"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|f| f == "--advertise-client-urls")
+                {
+                    args.extend([
+                        "--advertise-client-urls".into(),
+                        "http://127.0.0.1:23402".into(),
+                    ]);
+                }
+                args.extend(
+                    step["flags"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|f| f.as_str().unwrap().to_string()),
+                );
+                let log = dir.path().join("m2-rejoin.log");
+                m2 = Some(Etcd::start_raw(&version, 23402, &args, log));
+            }
+            other => panic!("unknown step {other:?}: {step}"),
+        }
+    }
+    let mut m2 = m2.expect("a start step");
+    m2.wait_healthy();
+    let (ok, out) = m1.ctl(&["put", "repair/cluster-probe", "ok"]);
+    assert!(ok, "{out}");
+    let want = m1.keyspace()["header"]["revision"].as_i64();
+    let end = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (ok, out) = m2.ctl(&[
+            "get",
+            "repair/cluster-probe",
+            "--consistency=s",
+            "-w",
+            "json",
+        ]);
+        let rev = serde_json::from_str::<Value>(&out)
+            .ok()
+            .and_then(|v| v["header"]["revision"].as_i64());
+        if ok && rev == want && out.contains("kvs") {
+            break;
+        }
+        assert!(
+            Instant::now() < end,
+            "m2 did not converge: {out} (want revision {want:?})"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(
+        kvs(&m2.keyspace()),
+        kvs(&m1.keyspace()),
+        "m2 serves the same keyspace as m1"
+    );
+    eprintln!("cluster: m2 rejoined by the plan's steps and converged on revision {want:?}");
+    drop(m2);
+    drop(m3);
 }

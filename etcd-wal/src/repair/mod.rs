@@ -514,6 +514,7 @@ pub fn plan(input: &RepairInput) -> Result<RepairPlan, Error> {
                 change.describe()
             );
             p.changes.push(change);
+            cluster_guard(input, &mut p);
             return Ok(p);
         }
         Err(why) => p.reasons.push(format!("fix not possible: {why}")),
