@@ -39,6 +39,12 @@ const FINDING_KEYS: [&str; 8] = [
     "term",
 ];
 
+/// Whether the fixture removed member `name` from its cluster (real etcd then exits on
+/// that member's dir, as the fixture's `clean_baseline` records).
+fn removed(meta: &Value, name: &str) -> bool {
+    meta["workload"]["removed_member"] == name
+}
+
 #[test]
 fn clean_fixtures_verify_clean_and_agree_with_etcd() {
     for config in testdata::configs() {
@@ -49,6 +55,24 @@ fn clean_fixtures_verify_clean_and_agree_with_etcd() {
             let member = dir.path().join(m["member_dir"].as_str().unwrap());
             let (code, lines) = verify_json(&member);
             let findings: Vec<&Value> = lines.iter().filter(|l| l["type"] == "finding").collect();
+            if removed(&meta, name) {
+                // A member removed from its cluster: etcd replays its own RemoveNode and
+                // stops; verify says so and where.
+                assert_eq!(findings.len(), 1, "{config}/{name}: {findings:?}");
+                assert_eq!(findings[0]["kind"], "member_removed", "{config}/{name}");
+                assert!(findings[0]["index"].as_u64().is_some(), "{config}/{name}");
+                assert_eq!(
+                    meta["clean_baseline"][name]["exit_code"], 0,
+                    "{config}/{name}"
+                );
+                assert_eq!(code, 1, "{config}/{name}");
+                assert_eq!(
+                    summary(&lines)["etcd_outcome"],
+                    "refuses",
+                    "{config}/{name}"
+                );
+                continue;
+            }
             assert!(findings.is_empty(), "{config}/{name}: {findings:?}");
             assert_eq!(code, 0, "{config}/{name}");
             let s = summary(&lines);

@@ -9,9 +9,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use etcd_snap::bolt::FindingKind as DbKind;
+use etcd_snap::identity;
 use etcd_snap::member::{MemberReport, inspect_member};
 use etcd_snap::snapdir::SnapRef;
 use etcd_wal::finding::{EtcdReaction, Finding};
+use etcd_wal::membership::{self, HistoryBuilder, Removal};
 use etcd_wal::predict::{self, Context, Outcome, Prediction};
 use etcd_wal::record::RecordType;
 use etcd_wal::scan::{self, Scan};
@@ -68,12 +70,18 @@ pub struct Verified {
     pub notes: Vec<(String, String)>,
     /// Locks held by a live process.
     pub holders: Vec<live::Holder>,
+    /// The RemoveNode of this member's own ID in the log etcd replays.
+    pub removal: Option<Removal>,
+    /// Who this member is (IDs, name, URLs), for advice.
+    pub identity: identity::Identity,
 }
 
 /// Run the checks (read-only: nothing is written, locked or renamed).
 pub fn check(args: &VerifyArgs) -> anyhow::Result<Verified> {
     let paths = MemberPaths::resolve(&args.path, args.wal_dir.as_deref())?;
-    let scan = scan::scan_dir(&paths.wal)?;
+    let mut history = HistoryBuilder::new();
+    let scan = scan::scan_dir_with(&paths.wal, &mut |e| history.observe(&e))?;
+    let history = history.finish();
     let wal_snaps: Option<Vec<SnapRef>> = predict::valid_snapshot_entries(&scan).ok().map(|v| {
         v.into_iter()
             .map(|(term, index)| SnapRef { term, index })
@@ -124,7 +132,14 @@ pub fn check(args: &VerifyArgs) -> anyhow::Result<Verified> {
     };
     let prediction = predict::predict(&scan, &ctx);
 
+    let removal = scan
+        .metadata
+        .as_ref()
+        .and_then(|m| membership::removed_self(&history, m.node_id));
+    let identity = identity::identify(&scan, &history, member.as_ref());
     let mut v = Verified {
+        removal,
+        identity,
         outcome: prediction.outcome,
         etcd_error: prediction.etcd_error.clone(),
         etcd_message: prediction.etcd_message.clone(),
@@ -338,6 +353,51 @@ fn build_rows(v: &mut Verified) -> Vec<Row> {
             }
         }
     }
+    // A member whose own WAL removes it: etcd replays the RemoveNode and stops. That
+    // happens after the db opened and the WAL was read, so only when neither refused.
+    let mut removal_row = None;
+    if let Some(r) = &v.removal {
+        let data_dir = v.paths.root.display().to_string();
+        let steps = identity::rejoin_steps(&v.identity, &data_dir);
+        let mut row = Row {
+            kind: "member_removed".into(),
+            file: v.paths.relative(&v.paths.wal.join(&r.segment)),
+            offset: Some(r.offset),
+            ordinal: Some(r.ordinal),
+            record_type: Some(RecordType::Entry),
+            index: Some(r.index),
+            term: Some(r.term),
+            message: format!(
+                "this member ({}) was removed from its cluster by the RemoveNode at index {}{}; \
+                 etcd replays it, logs \"the member has been permanently removed from the \
+                 cluster\" and stops. What to do, in this order: {}",
+                membership::format_member_id(v.identity.member_id.unwrap_or(0)),
+                r.index,
+                if r.committed {
+                    ""
+                } else {
+                    " (not yet committed here)"
+                },
+                steps
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| format!("{}. {s}", i + 1))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
+            extra: serde_json::Map::new(),
+        };
+        row.extra.insert("committed".into(), json!(r.committed));
+        row.extra.insert("advice".into(), json!(steps));
+        if refuse.is_none() && v.outcome != Outcome::Refuses {
+            v.outcome = Outcome::Refuses;
+            v.etcd_error = Some("the member has been permanently removed from the cluster".into());
+            v.etcd_message = Some("data-dir used by this member must be removed".into());
+            removal_row = Some((true, row));
+        } else {
+            removal_row = Some((false, row));
+        }
+    }
     let decisive_db = refuse.is_some();
     if let Some((err, msg)) = refuse {
         v.outcome = Outcome::Refuses;
@@ -348,13 +408,18 @@ fn build_rows(v: &mut Verified) -> Vec<Row> {
     let mut rows = Vec::new();
     // Decisive first: fatal db damage, else the WAL's decisive finding.
     db_rows.sort_by_key(|(fatal, _)| !*fatal);
-    let wal_decisive = if decisive_db {
+    // Decisive order follows etcd's boot: db open, WAL read, then the replayed RemoveNode.
+    let removal_decides = removal_row.as_ref().is_some_and(|(d, _)| *d);
+    let wal_decisive = if decisive_db || removal_decides {
         None
     } else {
         v.prediction.decisive
     };
     if decisive_db {
         rows.extend(db_rows.iter().filter(|(f, _)| *f).map(|(_, r)| r.clone()));
+    }
+    if let Some((true, r)) = &removal_row {
+        rows.push(r.clone());
     }
     if let Some(f) = wal_decisive.and_then(|i| v.scan.findings.get(i)) {
         rows.push(wal_row(v, f));
@@ -363,6 +428,9 @@ fn build_rows(v: &mut Verified) -> Vec<Row> {
         if Some(i) != wal_decisive {
             rows.push(wal_row(v, f));
         }
+    }
+    if let Some((false, r)) = removal_row {
+        rows.push(r);
     }
     rows.extend(snap_rows);
     rows.extend(
