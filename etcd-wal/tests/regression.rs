@@ -20,7 +20,11 @@ fn resync_nonzero_byte_in_partial_last_word() {
     let dir = tempfile::tempdir().unwrap();
     let scan = scan_bytes(dir.path(), &[(SEG0, crash)]);
     assert!(!scan.findings.is_empty());
-    assert!(scan.findings.iter().all(|f| f.offset.is_none_or(|o| o < 69)));
+    assert!(
+        scan.findings
+            .iter()
+            .all(|f| f.offset.is_none_or(|o| o < 69))
+    );
 
     // The same shape from a writer-built segment: a damaged entry, zeros, and a file that
     // ends 5 bytes into a word with a non-zero last byte.
