@@ -1,26 +1,22 @@
 //! Copying a db file while hashing it, and `db extract` (a `snapshot save`-like copy of a
 //! member's db).
 //!
-//! The copy reads 4 MiB chunks and hands each to a hashing thread while the main thread
-//! writes it, so SHA-256 (SHA-NI where the CPU has it) overlaps the I/O; at most
-//! [`IN_FLIGHT`] chunks are alive at once, so memory stays at ~20 MiB for any file size.
+//! The copy is done by the kernel where it can (`copy_file_range`) while a second thread
+//! hashes the same bytes (SHA-256 with SHA-NI where the CPU has it) with one reused 4 MiB
+//! buffer, so memory stays small for any file size.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::mpsc::sync_channel;
 
 use sha2::{Digest, Sha256};
 
 use super::RestoreError;
 use crate::bolt::Db;
 
-/// Chunk size of the copy, in bytes.
+/// Read size of the hashing thread, in bytes.
 pub const CHUNK: usize = 4 << 20;
-/// Chunks queued for the hashing thread.
-const IN_FLIGHT: usize = 3;
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> RestoreError + '_ {
     move |source| RestoreError::Io {
@@ -30,14 +26,25 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> RestoreError + '_ {
 }
 
 /// Copy the first `len` bytes of `src` to a new file `dest` (mode 0600, must not exist),
-/// SHA-256 them on the way when `hash` is set, and fsync `dest`. Returns the hash.
+/// SHA-256 them when `hash` is set, and fsync `dest`. Returns the hash.
+///
+/// The copy itself is `std::io::copy`, which on Linux lets the kernel move the bytes
+/// (`copy_file_range`, falling back to a userspace loop); a second thread reads the same
+/// range of `src` (from the page cache the copy has just filled, or fills it for the
+/// copy) into one reused [`CHUNK`]-sized buffer and hashes it, so hashing overlaps the
+/// copy and memory stays at one buffer.
 pub fn copy_hashed(
     src: &Path,
     len: u64,
     dest: &Path,
     hash: bool,
 ) -> Result<Option<[u8; 32]>, RestoreError> {
-    let mut input = File::open(src).map_err(io(src))?;
+    let input = File::open(src).map_err(io(src))?;
+    let hash_input = if hash {
+        Some(File::open(src).map_err(io(src))?)
+    } else {
+        None
+    };
     let mut output = OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -45,34 +52,39 @@ pub fn copy_hashed(
         .open(dest)
         .map_err(io(dest))?;
     let digest = std::thread::scope(|s| -> Result<Option<[u8; 32]>, RestoreError> {
-        let (tx, rx) = sync_channel::<Arc<Vec<u8>>>(IN_FLIGHT);
-        let hasher = hash.then(|| {
-            s.spawn(move || {
+        let hasher = hash_input.map(|mut f| {
+            s.spawn(move || -> std::io::Result<[u8; 32]> {
                 let mut h = Sha256::new();
-                for chunk in rx {
-                    h.update(chunk.as_slice());
+                let mut buf = vec![0u8; CHUNK];
+                let mut left = len;
+                while left > 0 {
+                    let want = usize::try_from(left).unwrap_or(CHUNK).min(CHUNK);
+                    let chunk = buf.get_mut(..want).unwrap_or_default();
+                    f.read_exact(chunk)?;
+                    h.update(&*chunk);
+                    left -= want as u64;
                 }
-                let out: [u8; 32] = h.finalize().into();
-                out
+                Ok(h.finalize().into())
             })
         });
-        let mut left = len;
-        while left > 0 {
-            let want = usize::try_from(left).unwrap_or(CHUNK).min(CHUNK);
-            let mut buf = vec![0u8; want];
-            input.read_exact(&mut buf).map_err(io(src))?;
-            let buf = Arc::new(buf);
-            if hasher.is_some() && tx.send(Arc::clone(&buf)).is_err() {
-                break;
-            }
-            output.write_all(&buf).map_err(io(dest))?;
-            left -= want as u64;
+        let copied = std::io::copy(&mut input.take(len), &mut output).map_err(io(dest))?;
+        if copied != len {
+            return Err(RestoreError::Io {
+                path: src.to_path_buf(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    format!("file shrank while copying: {copied} of {len} bytes"),
+                ),
+            });
         }
-        drop(tx);
-        Ok(match hasher {
-            Some(h) => Some(h.join().map_err(|_| RestoreError::HashThread)?),
-            None => None,
-        })
+        match hasher {
+            Some(h) => Ok(Some(
+                h.join()
+                    .map_err(|_| RestoreError::HashThread)?
+                    .map_err(io(src))?,
+            )),
+            None => Ok(None),
+        }
     })?;
     output.sync_all().map_err(io(dest))?;
     Ok(digest)
