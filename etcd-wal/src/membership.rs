@@ -34,6 +34,7 @@ use crate::pb;
 use crate::pb::raftpb::ConfChangeType;
 use crate::record::{self, RecordType};
 use crate::scan::{self, Event, RecordStatus, Scan};
+use crate::wire::{Fields, Value};
 
 /// Most term runs remembered (a run is a stretch of consecutive indexes with one term).
 const MAX_TERM_RUNS: usize = 100_000;
@@ -452,14 +453,20 @@ fn push_run(h: &mut History, index: u64, term: u64) {
     }
 }
 
-/// Cheap pre-filter before decoding an EntryNormal: the v2 path or the tag of IRR field
-/// 1301 (`cluster_member_attr_set`, wire type 2 → varint 0xaa 0x51).
+/// Cheap pre-filter before decoding an EntryNormal: walk only its top-level fields
+/// (length-delimited ones are skipped, not copied) and look for a v2 `Path` (field 3)
+/// under `/0/members/` or IRR field 1301 (`cluster_member_attr_set`). Entries are mostly
+/// large puts; decoding each fully would copy every value.
 fn may_carry_attributes(data: &[u8]) -> bool {
-    contains(data, b"/0/members/") || contains(data, &[0xaa, 0x51])
-}
-
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
+    let mut fields = Fields::new(data);
+    while let Ok(Some((field, value))) = fields.next() {
+        match (field, value) {
+            (3, Value::Bytes(path)) if path.starts_with(b"/0/members/") => return true,
+            (1301, _) => return true,
+            _ => {}
+        }
+    }
+    false
 }
 
 /// (member ID, name, client URLs) of a member-attributes entry.

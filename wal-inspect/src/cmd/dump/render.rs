@@ -80,6 +80,8 @@ impl<'a> EntryBody<'a> {
     }
 }
 
+/// An `entry` line. The entry fields are spelled out rather than `#[serde(flatten)]`ed:
+/// flatten buffers every value (up to megabytes per entry) before writing it.
 #[derive(Serialize)]
 struct EntryLine<'a> {
     r#type: &'static str,
@@ -87,8 +89,13 @@ struct EntryLine<'a> {
     offset: u64,
     ordinal: u64,
     status: RecordStatus,
-    #[serde(flatten)]
-    entry: EntryBody<'a>,
+    index: u64,
+    term: u64,
+    entry_type: EntryTypeJson,
+    data_len: usize,
+    kind: EntryKind,
+    keys: Vec<KeyRange>,
+    payload: PayloadView<'a>,
 }
 
 #[derive(Serialize)]
@@ -142,17 +149,23 @@ pub fn begin_json(out: &mut impl Write, wal_dir: &str) -> io::Result<()> {
 }
 
 pub fn entry_json(out: &mut impl Write, r: &RecordEvent<'_>, e: &ShownEntry<'_>) -> io::Result<()> {
-    line(
-        out,
-        &EntryLine {
+    line(out, &{
+        let b = EntryBody::new(e);
+        EntryLine {
             r#type: "entry",
             segment: r.segment,
             offset: r.offset,
             ordinal: r.ordinal,
             status: r.status,
-            entry: EntryBody::new(e),
-        },
-    )
+            index: b.index,
+            term: b.term,
+            entry_type: b.entry_type,
+            data_len: b.data_len,
+            kind: b.kind,
+            keys: b.keys,
+            payload: b.payload,
+        }
+    })
 }
 
 /// What a non-entry record holds, decoded: (metadata, hard_state, snapshot, decode_error).
