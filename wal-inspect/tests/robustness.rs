@@ -120,7 +120,7 @@ fn mutate(rng: &mut Rng, data: &Path) -> String {
         return "nothing left to mutate".into();
     }
     let file = rng.pick(&all).clone();
-    match rng.below(14) {
+    match rng.below(15) {
         0 | 1 => {
             let mut b = fs::read(&file).unwrap_or_default();
             if b.is_empty() {
@@ -281,6 +281,17 @@ fn mutate(rng: &mut Rng, data: &Path) -> String {
             let _ = fs::remove_file(&file);
             format!("remove {}", rel(&file))
         }
+        13 => {
+            // A file in place of the wal or snap directory.
+            let dir = if rng.below(2) == 0 {
+                &wal_dir
+            } else {
+                &snap_dir
+            };
+            let _ = fs::remove_dir_all(dir);
+            let _ = fs::write(dir, b"not a directory");
+            format!("file in place of {}", rel(dir))
+        }
         _ => {
             // A segment copied under another segment's name (duplicate content, wrong place).
             let Some(seg) = (!segments.is_empty()).then(|| rng.pick(&segments).clone()) else {
@@ -406,12 +417,12 @@ fn mutations(config: &str, seed: u64) {
 
 #[test]
 fn mutations_v35_single() {
-    mutations("v35-single", 0x35);
+    mutations("v35-single", 0x3501);
 }
 
 #[test]
 fn mutations_v34_single() {
-    mutations("v34-single", 0x34);
+    mutations("v34-single", 0x3401);
 }
 
 #[test]
