@@ -17,6 +17,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 mod measure;
+mod snapgen;
 mod walgen;
 
 fn main() {
@@ -25,14 +26,18 @@ fn main() {
         std::process::exit(measure::measure_child(&args[1..]));
     }
     let mut wal_mb = 704u64;
+    let mut snap_mb = 1024u64;
     let mut runs = 5usize;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--wal-mb" => wal_mb = it.next().and_then(|v| v.parse().ok()).unwrap_or(wal_mb),
             "--runs" => runs = it.next().and_then(|v| v.parse().ok()).unwrap_or(runs),
+            "--snap-mb" => snap_mb = it.next().and_then(|v| v.parse().ok()).unwrap_or(snap_mb),
             "-h" | "--help" => {
-                println!("usage: wal-inspect-bench [--wal-mb N] [--runs N]");
+                println!(
+                    "usage: wal-inspect-bench [--wal-mb N] [--snap-mb N (0: skip)] [--runs N]"
+                );
                 return;
             }
             other => {
@@ -121,13 +126,130 @@ fn main() {
     println!(
         "\ntargets: verify ≥ 0.5× the speed of cat (× cat ≤ 2.0) with peak RSS ≤ 96 MiB; dump --json ≤ 25× cat."
     );
+    if snap_mb > 0 {
+        snapshots(&exe, &t, &data, snap_mb, runs);
+    }
 }
 
-/// Run `cmd` `runs` times; print and return the median seconds.
-fn run(exe: &Path, label: &str, cmd: &[String], runs: usize, bytes: u64, base: Option<f64>) -> f64 {
+/// `snapshot status` and `snapshot restore` of a ~`snap_mb` MiB `snapshot save` file.
+fn snapshots(exe: &Path, tool: &str, data: &Path, snap_mb: u64, runs: usize) {
+    let snap = data.join(format!("snapshot-{snap_mb}mb.db"));
+    let t = Instant::now();
+    let bytes = match snapgen::ensure_snapshot(&snap, snap_mb) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("wal-inspect-bench: generating {}: {e}", snap.display());
+            return;
+        }
+    };
+    eprintln!(
+        "\nsnapshot: {} ({:.0} MB, ready in {:.1} s)",
+        snap.display(),
+        bytes as f64 / 1e6,
+        t.elapsed().as_secs_f64()
+    );
+    let _ = Command::new("cat")
+        .arg(&snap)
+        .stdout(Stdio::null())
+        .status();
+    let s = snap.display().to_string();
+    let copy = data.join("copy.db").display().to_string();
+    let out = data.join("restored.etcd").display().to_string();
+    println!(
+        "\n{:<34} {:>10} {:>10} {:>10} {:>8}",
+        "command", "median s", "GB/s", "peak RSS", "× base"
+    );
+    let cp = run_with(
+        exe,
+        "cp + sync (same file)",
+        &sh(&format!("cp '{s}' '{copy}' && sync '{copy}'")),
+        runs,
+        bytes,
+        None,
+        || {
+            let _ = std::fs::remove_file(&copy);
+        },
+    );
+    let etcdutl = which("etcdutl").or_else(|| {
+        let p = data.join("../../testdata/.cache/etcd/v3.5.1/etcdutl");
+        p.is_file().then_some(p)
+    });
+    let base_status = etcdutl.as_ref().map(|u| {
+        let cmd = [
+            u.display().to_string(),
+            "snapshot".into(),
+            "status".into(),
+            "-w".into(),
+            "json".into(),
+            s.clone(),
+        ];
+        run(exe, "etcdutl snapshot status", &cmd, runs, bytes, None)
+    });
+    if base_status.is_none() {
+        println!(
+            "{:<34} (not found: scripts/install-etcd.sh installs it)",
+            "etcdutl snapshot status"
+        );
+    }
+    let status = [
+        tool.to_string(),
+        "snapshot".into(),
+        "status".into(),
+        "--json".into(),
+        s.clone(),
+    ];
+    run(
+        exe,
+        "wal-inspect snapshot status",
+        &status,
+        runs,
+        bytes,
+        base_status,
+    );
+    let restore = [
+        tool.to_string(),
+        "snapshot".into(),
+        "restore".into(),
+        s.clone(),
+        "--data-dir".into(),
+        out.clone(),
+    ];
+    run_with(
+        exe,
+        "wal-inspect snapshot restore",
+        &restore,
+        runs,
+        bytes,
+        Some(cp),
+        || {
+            let _ = std::fs::remove_dir_all(&out);
+        },
+    );
+    let _ = std::fs::remove_dir_all(&out);
+    let _ = std::fs::remove_file(&copy);
+    println!(
+        "\ntargets: snapshot status no slower than etcdutl (× base ≤ 1.0); restore ≤ 1.5× cp + sync; peak RSS ≤ 96 MiB."
+    );
+}
+
+fn sh(script: &str) -> Vec<String> {
+    vec!["sh".into(), "-c".into(), script.into()]
+}
+
+/// Like [`run`], calling `before` ahead of every run (not timed).
+fn run_with(
+    exe: &Path,
+    label: &str,
+    cmd: &[String],
+    runs: usize,
+    bytes: u64,
+    base: Option<f64>,
+    before: impl Fn(),
+) -> f64 {
     let mut times = Vec::new();
     let mut rss = 0u64;
     for _ in 0..runs.max(1) {
+        before();
         match measure::measure(exe, cmd) {
             Some((secs, kib)) => {
                 times.push(secs);
@@ -139,6 +261,15 @@ fn run(exe: &Path, label: &str, cmd: &[String], runs: usize, bytes: u64, base: O
             }
         }
     }
+    report(label, times, rss, bytes, base)
+}
+
+/// Run `cmd` `runs` times; print and return the median seconds.
+fn run(exe: &Path, label: &str, cmd: &[String], runs: usize, bytes: u64, base: Option<f64>) -> f64 {
+    run_with(exe, label, cmd, runs, bytes, base, || {})
+}
+
+fn report(label: &str, mut times: Vec<f64>, rss: u64, bytes: u64, base: Option<f64>) -> f64 {
     times.sort_by(|a, b| a.total_cmp(b));
     let med = times[times.len() / 2];
     let ratio = base.map_or("1.00".to_string(), |b| format!("{:.2}", med / b));

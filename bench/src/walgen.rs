@@ -38,12 +38,19 @@ pub fn ensure_wal(dir: &Path, target: u64) -> std::io::Result<u64> {
         vote: NODE,
         commit: 0,
     };
-    // A pool of object-like values (JSON-ish text) to slice from.
-    let pool: Vec<u8> = (0..256 * 1024)
+    // Values like Kubernetes objects: built-in kinds are stored as protobuf behind the
+    // `k8s\0` magic (binary, so dump prints them as base64), custom resources as JSON text
+    // (three in four are protobuf here).
+    let json: Vec<u8> = (0..256 * 1024)
         .map(|i| {
             b"{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"x\"}} "[i % 62]
         })
         .collect();
+    let mut proto: Vec<u8> = b"k8s\0\n\x0b\n\x02v1\x12\x05Secret\x12".to_vec();
+    while proto.len() < 256 * 1024 {
+        let r = next();
+        proto.extend_from_slice(&r.to_le_bytes());
+    }
     while written < target {
         let name = SegmentName {
             seq,
@@ -59,7 +66,13 @@ pub fn ensure_wal(dir: &Path, target: u64) -> std::io::Result<u64> {
         // etcd cuts a segment once a write has taken it past 64,000,000 bytes.
         while b.len() < SEGMENT_SIZE && written + b.len() < target {
             let len = 1024 + (next() % (100 * 1024 - 1024)) as usize;
-            let start = (next() % (pool.len() - len) as u64) as usize;
+            let pool = if next() % 4 == 0 { &json } else { &proto };
+            // Protobuf values keep their magic prefix; JSON ones start anywhere.
+            let start = if std::ptr::eq(pool, &proto) {
+                0
+            } else {
+                (next() % (pool.len() - len) as u64) as usize
+            };
             let req = InternalRaftRequest {
                 header: Some(RequestHeader {
                     id: index,

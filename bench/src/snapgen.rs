@@ -1,24 +1,24 @@
-//! Benchmark input: write a synthetic `snapshot save` file of about SIZE MiB (default 1024)
-//! — a bolt db with etcd's buckets, a `key` bucket of SIZE MiB of 1 KiB values, and the
-//! SHA-256 trailer — to time `wal-inspect snapshot restore` against `cp` + `sync`:
-//!
-//! ```text
-//! cargo run --release -p etcd-snap --example gen_snapshot -- /tmp/big.db 1024
-//! /usr/bin/time -v wal-inspect snapshot restore /tmp/big.db --data-dir /tmp/r
-//! time (cp /tmp/big.db /tmp/copy && sync /tmp/copy)
-//! ```
+//! Benchmark input: a synthetic `snapshot save` file of about `mib` MiB — a bolt db with
+//! etcd's buckets, a `key` bucket of mvccpb.KeyValue revisions with 1–100 KiB values, and
+//! the SHA-256 trailer — written with etcd-snap's bolt writer.
 
 use std::io::Write;
+use std::path::Path;
+
+use prost::Message;
 
 use etcd_snap::bolt::Db;
 use etcd_snap::bolt::write::{LeafItem, MetaFields, Patcher, encode_leaf, encode_meta};
-use etcd_snap::mvcc::{Revision, RevisionKey};
+use etcd_snap::mvcc::{KeyValue, Revision, RevisionKey};
 use sha2::{Digest, Sha256};
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut args = std::env::args().skip(1);
-    let path = args.next().ok_or("usage: gen_snapshot PATH [SIZE_MIB]")?;
-    let mib: u64 = args.next().map_or(Ok(1024), |s| s.parse())?;
+/// Write the snapshot to `path` (once; an existing file is kept). Returns its size.
+pub fn ensure_snapshot(path: &Path, mib: u64) -> Result<u64, Box<dyn std::error::Error>> {
+    if let Ok(m) = std::fs::metadata(path) {
+        if m.len() % 512 == 32 {
+            return Ok(m.len());
+        }
+    }
     let ps = 4096u32;
     // bbolt's fresh file: metas (txid 0, 1) with root page 3, page 2 unused, empty root leaf.
     let mut f = std::fs::File::create(&path)?;
@@ -38,16 +38,37 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     drop(f);
     let db = Db::open(&path)?;
     let mut p = Patcher::open(&db)?;
-    let n = mib * 1024;
-    let keys = (1..=n).map(|i| {
+    // Revisions until about `mib` MiB of values: Kubernetes-sized objects (1-100 KiB).
+    let target = mib << 20;
+    let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+    let mut total = 0u64;
+    let mut n = 0u64;
+    let keys = std::iter::from_fn(|| {
+        if total >= target {
+            return None;
+        }
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        n += 1;
+        let len = 1024 + (rng % (99 * 1024)) as usize;
+        total += len as u64;
         let k = RevisionKey {
             rev: Revision {
-                main: i as i64,
+                main: n as i64,
                 sub: 0,
             },
             tombstone: false,
         };
-        Ok(LeafItem::kv(k.encode(), vec![(i % 251) as u8; 1000]))
+        let kv = KeyValue {
+            key: format!("/registry/pods/default/pod-{}", n % 10_000).into_bytes(),
+            create_revision: n as i64,
+            mod_revision: n as i64,
+            version: 1,
+            value: vec![(n % 251) as u8; len],
+            lease: 0,
+        };
+        Some(Ok(LeafItem::kv(k.encode(), kv.encode_to_vec())))
     });
     let key_root = p.write_tree(keys)?;
     let mut root = Vec::new();
@@ -99,6 +120,5 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::io::Seek::seek(&mut f, std::io::SeekFrom::End(0))?;
     f.write_all(&h.finalize())?;
     f.sync_all()?;
-    println!("{path}: {} bytes, {n} revisions", len + 32);
-    Ok(())
+    Ok(len + 32)
 }
