@@ -513,6 +513,10 @@ fn etcd_v34_serves_repaired_wals() {
         ("v34-wal-len-huge", "rebuild"),
         ("v34-wal-len-misframed", "rebuild"),
         ("v34-roll-flip-middle", "fix"),
+        // No .snap and a 3.4 db (no term, no confState): rebuilt from the members bucket
+        // and the WAL's terms.
+        ("v34-roll-zero-512-middle", "rebuild"),
+        ("v34-roll-torn-tail", "rebuild"),
     ] {
         repaired_etcd_serves_everything(name, kind, 24710);
     }

@@ -73,7 +73,9 @@ fn conf_state(c: &etcd_snap::schema::ConfStateJson) -> ConfState {
 
 /// Fill the plan's inputs from the WAL, the `.snap` files and the db.
 fn input(paths: &MemberPaths) -> anyhow::Result<RepairInput> {
-    let scan = scan::scan_dir(&paths.wal)?;
+    let mut history = etcd_wal::membership::HistoryBuilder::new();
+    let scan = scan::scan_dir_with(&paths.wal, &mut |e| history.observe(&e))?;
+    let history = history.finish();
     let wal_snaps: Option<Vec<SnapRef>> = predict::valid_snapshot_entries(&scan).ok().map(|v| {
         v.into_iter()
             .map(|(term, index)| SnapRef { term, index })
@@ -117,11 +119,30 @@ fn input(paths: &MemberPaths) -> anyhow::Result<RepairInput> {
     };
     // No readable .snap at all (e.g. --snapshot-count never reached): a rebuild needs one,
     // so synthesize the v2 store's membership from the db (members bucket, confState, term).
+    // A 3.4 db has neither term nor confState: take the term of the WAL entry at the
+    // consistent index and the voters/learners from the members bucket (3.4 keeps it too).
     let snap = snap.or_else(|| {
         let d = db?;
         let ci = d.meta.consistent_index?;
-        let term = d.meta.term?;
-        let cs = d.meta.conf_state.as_ref().map(conf_state)?;
+        // (The rebuild itself prefers the term of the trusted WAL entries around the index;
+        // the HardState's term is the last resort when the entry at `ci` lies past damage.)
+        let term = d
+            .meta
+            .term
+            .or_else(|| history.term_at(ci))
+            .or_else(|| scan.last_hard_state.map(|h| h.term))?;
+        let cs = d.meta.conf_state.as_ref().map(conf_state).or_else(|| {
+            let m = &d.membership.members;
+            let mut voters: Vec<u64> = m.iter().filter(|m| !m.is_learner).map(|m| m.id).collect();
+            let mut learners: Vec<u64> = m.iter().filter(|m| m.is_learner).map(|m| m.id).collect();
+            voters.sort_unstable();
+            learners.sort_unstable();
+            (!voters.is_empty()).then_some(ConfState {
+                voters,
+                learners,
+                ..ConfState::default()
+            })
+        })?;
         let dir = paths.snap.as_ref()?;
         let version = if d.meta.conf_state.is_some() {
             "3.5.0"
