@@ -7,7 +7,7 @@ use crate::bolt::{CheckReport, Db, MetaSlot, PageSizeSource};
 use crate::error::{Error, ErrorInfo, Result};
 use crate::schema::{self, Alarm, Membership, MetaInfo};
 use crate::snapdir::{OtherFile, SnapDirReport, SnapRef, inspect_snap_dir};
-use crate::status::{EtcdutlStatus, etcdutl_status};
+use crate::status::{EtcdutlStatus, check_and_count, etcdutl_status};
 
 /// What the `db` file holds and what is wrong with it.
 #[derive(Debug, Clone)]
@@ -35,6 +35,8 @@ pub struct DbReport {
     pub alarms: Vec<Alarm>,
     /// etcdutl's status numbers, if every page on the way could be read.
     pub etcdutl: Option<EtcdutlStatus>,
+    /// Keys alive at the latest revision (from the same walk; a damaged db may undercount).
+    pub live_keys: u64,
     /// Errors met while reading the etcd buckets (a damaged page on the way).
     pub errors: Vec<ErrorInfo>,
 }
@@ -52,15 +54,19 @@ pub fn inspect_db(path: impl AsRef<Path>) -> Result<DbReport> {
             }
         }
     };
-    let check = db.check()?;
+    // One walk for the page check, etcdutl's numbers and the live-key count.
+    let (check, counted, live) = check_and_count(&db)?;
     let mut meta = MetaInfo::default();
     keep(schema::meta(&db).map(|m| meta = m));
     let mut membership = Membership::default();
     keep(schema::membership(&db).map(|m| membership = m));
     let mut alarms = Vec::new();
     keep(schema::alarms(&db).map(|(a, _)| alarms = a));
-    let mut etcdutl = None;
-    keep(etcdutl_status(&db).map(|s| etcdutl = Some(s)));
+    let mut etcdutl = counted;
+    if etcdutl.is_none() {
+        // Damage: let etcdutl's own walk say where it would fail.
+        keep(etcdutl_status(&db).map(|s| etcdutl = Some(s)));
+    }
     Ok(DbReport {
         path: db.path().to_path_buf(),
         file_size: db.file_size(),
@@ -73,6 +79,7 @@ pub fn inspect_db(path: impl AsRef<Path>) -> Result<DbReport> {
         membership,
         alarms,
         etcdutl,
+        live_keys: live,
         errors,
     })
 }

@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use crate::bolt::{CheckReport, Db, FindingKind};
+use crate::bolt::{CheckReport, Db, FindingKind, Visit};
 use crate::bytes::u64_be;
 use crate::error::Result;
 use crate::hash::{TrailerState, check_trailer};
@@ -59,6 +59,67 @@ pub fn etcdutl_status(db: &Db) -> Result<EtcdutlStatus> {
     }
     st.hash = crc;
     Ok(st)
+}
+
+/// One pass over the file: the integrity check, etcdutl's numbers and the number of keys
+/// alive at the latest revision, all from the same walk. The etcdutl numbers come from
+/// this walk only when it found no damage (etcdutl itself fails on a damaged db); on a
+/// damaged db they are `None` and [`etcdutl_status`] can say where it fails.
+pub fn check_and_count(db: &Db) -> Result<(CheckReport, Option<EtcdutlStatus>, u64)> {
+    let mut st = EtcdutlStatus {
+        total_size: db.size(),
+        ..EtcdutlStatus::default()
+    };
+    let mut crc = 0u32;
+    let mut in_key = false;
+    // User key -> alive at its newest revision so far (records come in revision order).
+    let mut alive: std::collections::HashMap<Vec<u8>, bool> = std::collections::HashMap::new();
+    let check = db.check_with(&mut |v| match v {
+        Visit::Bucket { level: 1, name } => {
+            crc = crc32c::crc32c_append(crc, name);
+            in_key = name == KEY_BUCKET;
+        }
+        Visit::Item {
+            level: 1,
+            key,
+            value,
+            is_bucket,
+        } => {
+            crc = crc32c::crc32c_append(crc, key);
+            if !is_bucket {
+                crc = crc32c::crc32c_append(crc, value);
+            }
+            st.total_keys += 1;
+            if in_key {
+                st.revision = u64_be(key, 0).map_or(st.revision, |m| m as i64);
+                if let Some(user_key) = kv_key(value) {
+                    let tombstone = key.len() == 18 && key.last() == Some(&b't');
+                    match alive.get_mut(user_key) {
+                        Some(a) => *a = !tombstone,
+                        None => {
+                            alive.insert(user_key.to_vec(), !tombstone);
+                        }
+                    }
+                }
+            }
+        }
+        _ => {}
+    })?;
+    st.hash = crc;
+    let live = alive.values().filter(|a| **a).count() as u64;
+    let clean = check.is_clean();
+    Ok((check, clean.then_some(st), live))
+}
+
+/// Field 1 (`key`) of an mvccpb.KeyValue, without decoding (or copying) the value.
+fn kv_key(value: &[u8]) -> Option<&[u8]> {
+    let mut fields = etcd_wal::wire::Fields::new(value);
+    while let Ok(Some((field, v))) = fields.next() {
+        if let (1, etcd_wal::wire::Value::Bytes(k)) = (field, v) {
+            return Some(k);
+        }
+    }
+    None
 }
 
 /// Everything `wal-inspect snapshot status` reports about one db file.

@@ -44,18 +44,55 @@ impl CheckReport {
     }
 }
 
-struct Checker<'a> {
+/// What [`Db::check_with`] shows its visitor, in key order.
+#[derive(Debug, Clone, Copy)]
+pub enum Visit<'a> {
+    /// A bucket is entered; `level` 1 = a top-level bucket.
+    Bucket {
+        /// Nesting level (1 = top level).
+        level: usize,
+        /// The bucket's name (its key in the parent).
+        name: &'a [u8],
+    },
+    /// A key/value inside a bucket of nesting `level` (1 = directly in a top-level
+    /// bucket). For a nested bucket's entry `is_bucket` is set and `value` is its header.
+    Item {
+        /// Nesting level of the bucket holding it.
+        level: usize,
+        /// The key.
+        key: &'a [u8],
+        /// The value (borrowed from the page buffer).
+        value: &'a [u8],
+        /// Whether the entry is a nested bucket.
+        is_bucket: bool,
+    },
+}
+
+struct Checker<'a, 'v> {
     db: &'a Db,
     reachable: HashSet<u64>,
     report: CheckReport,
+    visit: &'v mut dyn FnMut(Visit<'_>),
+    /// Nesting level of the bucket being walked (0 = the root bucket).
+    level: usize,
 }
 
 impl Db {
     /// Walk every reachable page and report damage (see the module docs of
     /// [`check`](crate::bolt::check)). `Err` only for I/O errors.
     pub fn check(&self) -> Result<CheckReport> {
+        self.check_with(&mut |_| {})
+    }
+
+    /// [`Db::check`], showing `visit` every bucket and key/value on the way, in key order
+    /// (so one pass over the file can also compute what needs every key, such as
+    /// etcdutl's hash). Damaged pages are reported and skipped, so a visitor sees only
+    /// what could be read.
+    pub fn check_with(&self, visit: &mut dyn FnMut(Visit<'_>)) -> Result<CheckReport> {
         let mut c = Checker {
             db: self,
+            visit,
+            level: 0,
             reachable: HashSet::new(),
             report: CheckReport {
                 high_water: self.meta().pgid,
@@ -93,7 +130,7 @@ impl Db {
     }
 }
 
-impl Checker<'_> {
+impl Checker<'_, '_> {
     fn push(&mut self, f: Finding) {
         if self.report.findings.len() < MAX_FINDINGS {
             self.report.findings.push(f);
@@ -211,10 +248,28 @@ impl Checker<'_> {
                         self.found(FindingKind::KeyOrder { index: i }, pid, poff, None);
                     }
                     prev = Some(e.key);
-                    if Db::is_bucket_flag(e.flags) {
+                    let is_bucket = Db::is_bucket_flag(e.flags);
+                    if self.level > 0 {
+                        (self.visit)(Visit::Item {
+                            level: self.level,
+                            key: e.key,
+                            value: e.value,
+                            is_bucket,
+                        });
+                    }
+                    if is_bucket {
                         let value_offset = poff.saturating_add(e.value_pos as u64);
                         match Bucket::from_value(e.key, e.value, value_offset, pid, poff, i) {
-                            Ok(b) => self.walk_bucket(&b, depth + 1)?,
+                            Ok(b) => {
+                                self.level += 1;
+                                (self.visit)(Visit::Bucket {
+                                    level: self.level,
+                                    name: e.key,
+                                });
+                                let r = self.walk_bucket(&b, depth + 1);
+                                self.level -= 1;
+                                r?;
+                            }
                             Err(kind) => self.found(kind, pid, poff, None),
                         }
                     } else if top {

@@ -17,7 +17,7 @@ mod meta;
 mod page;
 pub mod write;
 
-pub use check::{CheckReport, MAX_FINDINGS};
+pub use check::{CheckReport, MAX_FINDINGS, Visit};
 pub use cursor::{Cursor, MAX_DEPTH};
 pub use db::{Bucket, Db, Entry, MAX_PAGE_BYTES, MetaSlot};
 pub use finding::{Finding, FindingKind};

@@ -12,7 +12,7 @@ use clap::{Args, Subcommand};
 use etcd_snap::bolt::Db;
 use etcd_snap::hash::{TrailerState, check_trailer};
 use etcd_snap::member::{DbReport, inspect_db};
-use etcd_snap::mvcc::{self, KeyRecord, LiveKeys};
+use etcd_snap::mvcc::{self, KeyRecord};
 use etcd_snap::schema::{Alarm, Member};
 use etcd_snap::{escape, resolve_db_path};
 use serde_json::{Value, json};
@@ -124,26 +124,18 @@ fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
 /// Run `snapshot status`.
 pub fn status(args: &StatusArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
     let path = resolve_db_path(&args.path)?;
-    // The SHA-256 of the whole file is one pass, the page check and etcdutl's hash walk
-    // others, the live-key count another: split them over two cores.
-    let (trailer, report, live) = std::thread::scope(|scope| {
-        let second = scope.spawn(|| {
-            let trailer = check_trailer(&path);
-            let live = Db::open(&path)
-                .ok()
-                .and_then(|db| mvcc::live_keys(&db, None, b"").ok());
-            (trailer, live)
-        });
+    // The SHA-256 of the whole file is one pass, the page walk (check, etcdutl's hash,
+    // live keys) the other: run them on two cores.
+    let (trailer, report) = std::thread::scope(|scope| {
+        let hashing = scope.spawn(|| check_trailer(&path));
         let report = inspect_db(&path);
-        let (trailer, live) = second.join().unwrap_or_else(|_| {
-            let e = etcd_snap::Error::Io {
+        let trailer = hashing.join().unwrap_or_else(|_| {
+            Err(etcd_snap::Error::Io {
                 path: path.clone(),
                 source: std::io::Error::other("the hashing thread panicked"),
-            };
-            (Err(e), None)
+            })
         });
-        let live = live.filter(|_| report.is_ok());
-        (trailer, report, live)
+        (trailer, report)
     });
     let trailer = trailer?;
     let report = match report {
@@ -172,18 +164,14 @@ pub fn status(args: &StatusArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
         || !report.errors.is_empty()
         || trailer.state == TrailerState::Invalid;
     if args.json {
-        writeln!(
-            out,
-            "{}",
-            status_json(&report, trailer.state, live.as_ref())
-        )?;
+        writeln!(out, "{}", status_json(&report, trailer.state))?;
     } else {
-        status_human(out, &report, &trailer, live.as_ref())?;
+        status_human(out, &report, &trailer)?;
     }
     Ok(if damaged { Exit::Damage } else { Exit::Clean })
 }
 
-fn status_json(r: &DbReport, trailer: TrailerState, live: Option<&LiveKeys>) -> Value {
+fn status_json(r: &DbReport, trailer: TrailerState) -> Value {
     let e = r.etcdutl.as_ref();
     let findings: Vec<Value> = r
         .check
@@ -212,7 +200,7 @@ fn status_json(r: &DbReport, trailer: TrailerState, live: Option<&LiveKeys>) -> 
         "total_size": e.map(|e| e.total_size),
         "version": r.meta.storage_version,
         "hash_trailer": trailer.as_str(),
-        "live_keys": live.map(|l| l.keys.len()),
+        "live_keys": r.live_keys,
         "consistent_index": r.meta.consistent_index,
         "term": r.meta.term,
         "compact_revision": {
@@ -234,7 +222,6 @@ fn status_human(
     out: &mut dyn Write,
     r: &DbReport,
     trailer: &etcd_snap::hash::Trailer,
-    live: Option<&LiveKeys>,
 ) -> std::io::Result<()> {
     writeln!(out, "file:             {}", r.path.display())?;
     let t = match trailer.state {
@@ -265,7 +252,7 @@ fn status_human(
         "version:          {}",
         opt(r.meta.storage_version.as_deref())
     )?;
-    writeln!(out, "live keys:        {}", opt(live.map(|l| l.keys.len())))?;
+    writeln!(out, "live keys:        {}", r.live_keys)?;
     writeln!(out, "consistent index: {}", opt(r.meta.consistent_index))?;
     writeln!(out, "term:             {}", opt(r.meta.term))?;
     writeln!(
