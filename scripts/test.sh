@@ -9,7 +9,7 @@ scripts/install-etcd.sh all
 
 # Tests that start etcd use baked-in loopback ports and serialise themselves through a
 # lock file; everything else runs in parallel.
-cargo test --workspace --locked
+cargo test --workspace --locked --no-fail-fast
 
 # The shared JSON-contract check on real damaged data dirs, when the shared samples exist.
 # (The debug binary the tests just built is fast enough for it.)
