@@ -55,6 +55,8 @@ fn admit(size: usize) -> bool {
     true
 }
 
+/// Print the violation and lift the bound (this request still fails, so Rust aborts at the
+/// allocating call; the abort's backtrace must be able to allocate).
 fn report(size: usize, what: &str) {
     // No allocation here: write straight to stderr.
     use std::io::Write;
@@ -68,6 +70,7 @@ fn report(size: usize, what: &str) {
     );
     let n = cur.position() as usize;
     let _ = std::io::stderr().write_all(&buf[..n]);
+    unbound();
 }
 
 // SAFETY: every call forwards to `System` with the caller's layout; the counters only
@@ -137,11 +140,19 @@ impl Budget {
         BASE.store(LIVE.load(Relaxed), Relaxed);
         PEAK.store(0, Relaxed);
         LARGEST.store(0, Relaxed);
+        // `FUZZ_ALLOC_FLOOR=<bytes>` overrides FLOOR (e.g. 0 to see the bound trip).
+        static FLOOR_BYTES: OnceLock<usize> = OnceLock::new();
+        let floor = *FLOOR_BYTES.get_or_init(|| {
+            std::env::var("FUZZ_ALLOC_FLOOR")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(FLOOR)
+        });
         SINGLE_LIMIT.store(
-            FLOOR.saturating_add(SINGLE_FACTOR.saturating_mul(n)),
+            floor.saturating_add(SINGLE_FACTOR.saturating_mul(n)),
             Relaxed,
         );
-        LIVE_LIMIT.store(FLOOR.saturating_add(LIVE_FACTOR.saturating_mul(n)), Relaxed);
+        LIVE_LIMIT.store(floor.saturating_add(LIVE_FACTOR.saturating_mul(n)), Relaxed);
         Budget(())
     }
 
