@@ -37,11 +37,13 @@ fuzz_target!(|data: &[u8]| {
             rec.encode(&mut out);
             let again = Record::decode(&out).expect("re-encoded record decodes");
             assert_eq!(again.record_type(), rec.record_type());
-            assert_eq!(
-                format!("{again:?}"),
-                format!("{rec:?}"),
-                "record round trip"
-            );
+            assert_eq!((again.raw_type, again.crc), (rec.raw_type, rec.crc));
+            // etcd writes no data in crc records: encode drops it, everything else survives.
+            if rec.record_type() == Some(etcd_wal::RecordType::Crc) {
+                assert!(again.data.is_empty());
+            } else {
+                assert_eq!(again.data, rec.data, "record round trip");
+            }
             let _ = record::salvage_entry_header(buf);
             let data = rec.data;
             let _ = EntryRef::decode(data);
