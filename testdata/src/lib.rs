@@ -24,6 +24,8 @@
 //! # let _ = seg;
 //! ```
 
+pub mod etcd;
+
 use serde_json::Value;
 use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom, Write};

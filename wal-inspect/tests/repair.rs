@@ -5,10 +5,11 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::Value;
+use testdata::etcd::{Etcd, EtcdLock};
 
 const BIN: &str = env!("CARGO_BIN_EXE_wal-inspect");
 
@@ -269,165 +270,6 @@ fn losing_committed_data_needs_the_opt_in() {
 }
 
 // ------------------------------------------------------------------ real etcd
-
-/// Holds `testdata/.cache/etcd-tests.lock` (shared with every test that starts etcd).
-struct EtcdLock(Child);
-
-impl EtcdLock {
-    fn take() -> EtcdLock {
-        let lock = testdata::root().join(".cache").join("etcd-tests.lock");
-        let mut c = Command::new("flock")
-            .arg("-x")
-            .arg(&lock)
-            .args(["-c", "echo locked; cat"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("flock(1)");
-        let mut line = String::new();
-        BufReader::new(c.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert_eq!(line.trim(), "locked");
-        EtcdLock(c)
-    }
-}
-
-impl Drop for EtcdLock {
-    fn drop(&mut self) {
-        drop(self.0.stdin.take());
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// One etcd process, stopped by PID on drop.
-struct Etcd {
-    child: Child,
-    version: String,
-    client: String,
-    log: PathBuf,
-}
-
-impl Drop for Etcd {
-    fn drop(&mut self) {
-        // SIGTERM first (clean stop), then SIGKILL.
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let end = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < end {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Etcd {
-    fn start(version: &str, name: &str, data_dir: &Path, cport: u16, extra: &[String]) -> Etcd {
-        let pport = cport + 1;
-        let client = format!("http://127.0.0.1:{cport}");
-        let peer = format!("http://127.0.0.1:{pport}");
-        let log = data_dir.with_extension(format!("etcd-{cport}.log"));
-        let mut args: Vec<String> = vec![
-            "--name".into(),
-            name.into(),
-            "--data-dir".into(),
-            data_dir.display().to_string(),
-            "--listen-client-urls".into(),
-            client.clone(),
-            "--advertise-client-urls".into(),
-            client.clone(),
-            "--listen-peer-urls".into(),
-            peer.clone(),
-            "--logger".into(),
-            "zap".into(),
-            "--log-outputs".into(),
-            "stderr".into(),
-        ];
-        if extra.is_empty() {
-            args.extend([
-                "--initial-advertise-peer-urls".into(),
-                peer.clone(),
-                "--initial-cluster".into(),
-                format!("{name}={peer}"),
-                "--initial-cluster-token".into(),
-                "wal-inspect-fixtures".into(),
-            ]);
-        }
-        args.extend(extra.iter().cloned());
-        Etcd::start_raw(version, cport, &args, log)
-    }
-
-    fn start_raw(version: &str, cport: u16, args: &[String], log: PathBuf) -> Etcd {
-        for w in args.windows(2) {
-            if w[0].contains("url") || w[0] == "--initial-cluster" {
-                for u in w[1].split(',') {
-                    let u = u.split_once('=').map_or(u, |(_, u)| u);
-                    assert!(u.starts_with("http://127.0.0.1:"), "non-loopback {u}");
-                }
-            }
-        }
-        let client = format!("http://127.0.0.1:{cport}");
-        let child = Command::new(testdata::etcd_bin(version, "etcd"))
-            .args(args)
-            .env_remove("ETCDCTL_API")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("start etcd");
-        Etcd {
-            child,
-            version: version.into(),
-            client,
-            log,
-        }
-    }
-
-    fn ctl(&self, args: &[&str]) -> (bool, String) {
-        let out = Command::new(testdata::etcd_bin(&self.version, "etcdctl"))
-            .env("ETCDCTL_API", "3")
-            .args(["--endpoints", &self.client, "--command-timeout=5s"])
-            .args(args)
-            .output()
-            .expect("etcdctl");
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned()
-                + &String::from_utf8_lossy(&out.stderr),
-        )
-    }
-
-    fn wait_healthy(&mut self) {
-        let end = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < end {
-            if let Ok(Some(st)) = self.child.try_wait() {
-                panic!(
-                    "etcd exited ({st}): {}",
-                    std::fs::read_to_string(&self.log).unwrap_or_default()
-                );
-            }
-            if self.ctl(&["endpoint", "health"]).0 {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        panic!(
-            "etcd not healthy: {}",
-            std::fs::read_to_string(&self.log).unwrap_or_default()
-        );
-    }
-
-    fn keyspace(&self) -> Value {
-        let (ok, out) = self.ctl(&["get", "", "--prefix", "-w", "json"]);
-        assert!(ok, "{out}");
-        serde_json::from_str(&out).unwrap()
-    }
-}
 
 fn kvs(v: &Value) -> Vec<Value> {
     v["kvs"].as_array().cloned().unwrap_or_default()

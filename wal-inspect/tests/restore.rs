@@ -7,13 +7,13 @@
 //! Every test that starts etcd holds `testdata/.cache/etcd-tests.lock`; all URLs are
 //! 127.0.0.1, ports 24600-24699.
 
-use std::io::{BufRead as _, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use etcd_snap::bolt::Db;
 use serde_json::Value;
+use testdata::etcd::{Etcd, EtcdLock};
 
 const BIN: &str = env!("CARGO_BIN_EXE_wal-inspect");
 const WAL0: &str = "member/wal/0000000000000000-0000000000000000.wal";
@@ -69,136 +69,17 @@ fn buckets(db: &Db) -> Buckets {
 
 // ------------------------------------------------------------------ real etcd
 
-/// Holds `testdata/.cache/etcd-tests.lock` (shared with every test that starts etcd).
-struct EtcdLock(Child);
-
-impl EtcdLock {
-    fn take() -> EtcdLock {
-        let lock = testdata::root().join(".cache").join("etcd-tests.lock");
-        let mut c = Command::new("flock")
-            .arg("-x")
-            .arg(&lock)
-            .args(["-c", "echo locked; cat"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("flock(1)");
-        let mut line = String::new();
-        BufReader::new(c.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert_eq!(line.trim(), "locked");
-        EtcdLock(c)
-    }
-}
-
-impl Drop for EtcdLock {
-    fn drop(&mut self) {
-        drop(self.0.stdin.take());
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// One etcd 3.5.1 process, stopped by PID on drop (SIGTERM, then SIGKILL).
-struct Etcd {
-    child: Child,
-    client: String,
-    log: PathBuf,
-}
-
-impl Drop for Etcd {
-    fn drop(&mut self) {
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let end = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < end {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Etcd {
-    /// Start etcd 3.5.1 on an existing (restored) data dir: client port `cport`, peer
-    /// `cport + 1`; the initial-cluster flags only matter for a fresh dir.
-    fn start(name: &str, data_dir: &Path, cport: u16, initial_cluster: &str) -> Etcd {
-        let client = format!("http://127.0.0.1:{cport}");
-        let peer = format!("http://127.0.0.1:{}", cport + 1);
-        for u in initial_cluster.split(',') {
-            let u = u.split_once('=').map_or(u, |(_, u)| u);
-            assert!(u.starts_with("http://127.0.0.1:246"), "non-loopback {u}");
-        }
-        let log = data_dir.with_extension(format!("etcd-{cport}.log"));
-        let child = Command::new(testdata::etcd_bin("3.5.1", "etcd"))
-            .args(["--name", name, "--data-dir"])
-            .arg(data_dir)
-            .args([
-                "--listen-client-urls",
-                &client,
-                "--advertise-client-urls",
-                &client,
-            ])
-            .args([
-                "--listen-peer-urls",
-                &peer,
-                "--initial-advertise-peer-urls",
-                &peer,
-            ])
-            .args(["--initial-cluster", initial_cluster])
-            .args(["--logger", "zap", "--log-outputs", "stderr"])
-            .env_remove("ETCDCTL_API")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("start etcd");
-        Etcd { child, client, log }
-    }
-
-    fn ctl(&self, args: &[&str]) -> (bool, String) {
-        let out = Command::new(testdata::etcd_bin("3.5.1", "etcdctl"))
-            .env("ETCDCTL_API", "3")
-            .args(["--endpoints", &self.client, "--command-timeout=5s"])
-            .args(args)
-            .output()
-            .expect("etcdctl");
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned()
-                + &String::from_utf8_lossy(&out.stderr),
-        )
-    }
-
-    fn wait_healthy(&mut self) {
-        let end = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < end {
-            if let Ok(Some(st)) = self.child.try_wait() {
-                panic!(
-                    "etcd exited ({st}): {}",
-                    std::fs::read_to_string(&self.log).unwrap_or_default()
-                );
-            }
-            if self.ctl(&["endpoint", "health"]).0 {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        panic!(
-            "etcd not healthy: {}",
-            std::fs::read_to_string(&self.log).unwrap_or_default()
-        );
-    }
-
-    fn keyspace(&self) -> Value {
-        let (ok, out) = self.ctl(&["get", "", "--prefix", "-w", "json"]);
-        assert!(ok, "{out}");
-        serde_json::from_str(&out).unwrap()
-    }
+/// etcd 3.5.1 on an existing (restored) data dir: client port `cport`, peer `cport + 1`;
+/// the initial-cluster flags only matter for a fresh dir.
+fn start_etcd(name: &str, data_dir: &Path, cport: u16, initial_cluster: &str) -> Etcd {
+    let peer = format!("http://127.0.0.1:{}", cport + 1);
+    let extra = [
+        "--initial-advertise-peer-urls".to_string(),
+        peer,
+        "--initial-cluster".to_string(),
+        initial_cluster.to_string(),
+    ];
+    Etcd::start("3.5.1", name, data_dir, cport, &extra)
 }
 
 // ------------------------------------------------------------------ tests
@@ -268,7 +149,7 @@ fn restore_matches_etcdutl_and_etcd_serves_it() {
             &std::fs::read_to_string(dir.path().join("keyspace.json")).unwrap(),
         )
         .unwrap();
-        let mut etcd = Etcd::start(
+        let mut etcd = start_etcd(
             "r1",
             &a,
             cport,
@@ -331,7 +212,7 @@ fn three_member_restore_forms_a_cluster() {
     let mut etcds: Vec<Etcd> = dirs
         .iter()
         .zip(ports)
-        .map(|((name, data), p)| Etcd::start(name, data, p, &cluster))
+        .map(|((name, data), p)| start_etcd(name, data, p, &cluster))
         .collect();
     for e in &mut etcds {
         e.wait_healthy();
@@ -416,7 +297,7 @@ fn db_extract_live_and_offline() {
         // The fixture's own ports (231xx) are not ours to use: listen on 24630/24631 (a
         // single member starts whatever peer URL its WAL recorded).
         let name = meta["flags"]["name"].as_str().unwrap_or("m1").to_owned();
-        let mut etcd = Etcd::start(
+        let mut etcd = start_etcd(
             &name,
             &data,
             24630,
@@ -437,10 +318,10 @@ fn db_extract_live_and_offline() {
             }
             let _ = std::fs::remove_file(&out_file);
             assert!(Instant::now() < end, "extract never refused: {err}");
-            if let Ok(Some(st)) = etcd.child.try_wait() {
+            if let Some(st) = etcd.exited() {
                 panic!(
                     "etcd exited ({st}): {}",
-                    std::fs::read_to_string(&etcd.log).unwrap_or_default()
+                    std::fs::read_to_string(etcd.log()).unwrap_or_default()
                 );
             }
             std::thread::sleep(Duration::from_millis(100));
