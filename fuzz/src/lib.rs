@@ -191,6 +191,22 @@ pub fn scratch_dir() -> &'static Path {
         } else {
             std::env::temp_dir()
         };
+        // Remove the scratch dirs of fuzz processes that are gone (libFuzzer exits without
+        // running destructors, so nobody else cleans up).
+        if let Ok(rd) = std::fs::read_dir(&base) {
+            for e in rd.flatten() {
+                let name = e.file_name();
+                let Some(pid) = name
+                    .to_str()
+                    .and_then(|n| n.strip_prefix("wal-inspect-fuzz-"))
+                else {
+                    continue;
+                };
+                if !Path::new("/proc").join(pid).exists() {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
+        }
         let dir = base.join(format!("wal-inspect-fuzz-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("scratch dir");
         dir
