@@ -21,7 +21,7 @@ pub fn ensure_snapshot(path: &Path, mib: u64) -> Result<u64, Box<dyn std::error:
     }
     let ps = 4096u32;
     // bbolt's fresh file: metas (txid 0, 1) with root page 3, page 2 unused, empty root leaf.
-    let mut f = std::fs::File::create(&path)?;
+    let mut f = std::fs::File::create(path)?;
     for slot in 0..2u64 {
         let m = MetaFields {
             page_size: ps,
@@ -36,7 +36,7 @@ pub fn ensure_snapshot(path: &Path, mib: u64) -> Result<u64, Box<dyn std::error:
     f.write_all(&vec![0u8; ps as usize])?;
     f.write_all(&encode_leaf(3, &[], ps))?;
     drop(f);
-    let db = Db::open(&path)?;
+    let db = Db::open(path)?;
     let mut p = Patcher::open(&db)?;
     // Revisions until about `mib` MiB of values: Kubernetes-sized objects (1-100 KiB).
     let target = mib << 20;
@@ -99,12 +99,12 @@ pub fn ensure_snapshot(path: &Path, mib: u64) -> Result<u64, Box<dyn std::error:
     let root = p.write_tree(root)?;
     p.commit(root)?;
     // Like `snapshot save`: exactly pgid pages, then the SHA-256 of them.
-    let db = Db::open(&path)?;
+    let db = Db::open(path)?;
     let len = db.size();
     let f = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
-        .open(&path)?;
+        .open(path)?;
     f.set_len(len)?;
     let mut h = Sha256::new();
     let mut r = std::io::Read::take(&f, len);
