@@ -90,28 +90,9 @@ impl RevisionKey {
     }
 }
 
-/// `mvccpb.KeyValue` (etcd `api/mvccpb/kv.proto`).
-#[derive(Clone, PartialEq, Eq, prost::Message)]
-pub struct KeyValue {
-    /// The user key.
-    #[prost(bytes = "vec", tag = "1")]
-    pub key: Vec<u8>,
-    /// Revision of the last creation of this key.
-    #[prost(int64, tag = "2")]
-    pub create_revision: i64,
-    /// Revision of the last modification.
-    #[prost(int64, tag = "3")]
-    pub mod_revision: i64,
-    /// Number of modifications since creation (1 = just created).
-    #[prost(int64, tag = "4")]
-    pub version: i64,
-    /// The value.
-    #[prost(bytes = "vec", tag = "5")]
-    pub value: Vec<u8>,
-    /// Attached lease ID, 0 = none.
-    #[prost(int64, tag = "6")]
-    pub lease: i64,
-}
+/// `mvccpb.KeyValue` (etcd `api/mvccpb/kv.proto`): the value of every record of the `key`
+/// bucket. One definition, shared with the WAL side.
+pub use etcd_wal::pb::mvccpb::KeyValue;
 
 /// One record of the `key` bucket.
 #[derive(Debug, Clone, PartialEq, Eq)]

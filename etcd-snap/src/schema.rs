@@ -260,20 +260,9 @@ pub fn membership(db: &Db) -> Result<Membership> {
     Ok(out)
 }
 
-/// `leasepb.Lease`.
-#[derive(Clone, PartialEq, Eq, prost::Message)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-pub struct Lease {
-    /// Lease ID.
-    #[prost(int64, tag = "1")]
-    pub id: i64,
-    /// Granted TTL in seconds.
-    #[prost(int64, tag = "2")]
-    pub ttl: i64,
-    /// Remaining TTL at the last checkpoint, 0 = none.
-    #[prost(int64, tag = "3")]
-    pub remaining_ttl: i64,
-}
+/// `leasepb.Lease`: the value of every record of the `lease` bucket (shared with the WAL
+/// side's protobuf types).
+pub use etcd_wal::pb::leasepb::Lease;
 
 /// Leases in the `lease` bucket, and values that are not leases.
 pub fn leases(db: &Db) -> Result<(Vec<Lease>, Vec<SchemaProblem>)> {
