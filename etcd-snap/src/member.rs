@@ -103,6 +103,42 @@ pub struct MemberReport {
     pub snap_db_present: Option<bool>,
 }
 
+impl MemberReport {
+    /// `(term, index)` of every `.snap` file that reads cleanly (`None` without a snap dir).
+    pub fn readable_snaps(&self) -> Option<Vec<(u64, u64)>> {
+        self.snap.as_ref().ok().map(|d| {
+            d.snaps
+                .iter()
+                .filter(|e| e.problem.is_none())
+                .filter_map(|e| e.snapshot.as_ref().map(|s| (s.term, s.index)))
+                .collect()
+        })
+    }
+
+    /// Number of voting members: the db's confState (3.5), else the picked `.snap`'s
+    /// ConfState, else the non-learners of the db's `members` bucket.
+    pub fn voters(&self) -> Option<usize> {
+        let db = self.db.as_ref().ok();
+        let picked = self
+            .snap
+            .as_ref()
+            .ok()
+            .and_then(|d| d.picked_entry())
+            .and_then(|e| e.snapshot.as_ref())
+            .map(|s| s.voters.len());
+        db.and_then(|d| d.meta.conf_state.as_ref().map(|c| c.voters.len()))
+            .or(picked)
+            .or(db.map(|d| {
+                d.membership
+                    .members
+                    .iter()
+                    .filter(|m| !m.is_learner)
+                    .count()
+            }))
+            .filter(|&n| n > 0)
+    }
+}
+
 /// Inspect `member_dir` (the directory holding `snap/` and `wal/`). `wal_snaps`: the WAL's
 /// snapshot entries ≤ HardState.commit, to pick the `.snap` as `LoadNewestAvailable` does.
 pub fn inspect_member(

@@ -74,3 +74,39 @@ fn has_wal_files(dir: &Path) -> anyhow::Result<bool> {
     }
     Ok(false)
 }
+
+/// One pass over a member's WAL (with its membership history) and the snap side.
+pub struct MemberData {
+    /// The WAL pass.
+    pub scan: etcd_wal::scan::Scan,
+    /// Membership changes and terms read on the way.
+    pub history: etcd_wal::membership::History,
+    /// `.snap` files and the db, when there is a member dir.
+    pub member: Option<etcd_snap::member::MemberReport>,
+}
+
+/// Read a member as etcd would at start: the WAL once (findings, history), then the
+/// `.snap` files (picked among the WAL's valid snapshot records) and the db. Read-only.
+pub fn read_member(paths: &MemberPaths) -> anyhow::Result<MemberData> {
+    let mut history = etcd_wal::membership::HistoryBuilder::new();
+    let scan = etcd_wal::scan::scan_dir_with(&paths.wal, &mut |e| history.observe(&e))?;
+    let history = history.finish();
+    let wal_snaps: Option<Vec<etcd_snap::snapdir::SnapRef>> =
+        etcd_wal::predict::valid_snapshot_entries(&scan)
+            .ok()
+            .map(|v| {
+                v.into_iter()
+                    .map(|(term, index)| etcd_snap::snapdir::SnapRef { term, index })
+                    .collect()
+            });
+    let member = paths
+        .member
+        .as_ref()
+        .map(|m| etcd_snap::member::inspect_member(m, wal_snaps.as_deref()))
+        .transpose()?;
+    Ok(MemberData {
+        scan,
+        history,
+        member,
+    })
+}

@@ -15,10 +15,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use etcd_snap::identity::{self, Comparison, Identity, Sourced};
-use etcd_snap::inspect_member;
-use etcd_snap::snapdir::SnapRef;
 use etcd_wal::membership::{self, History};
-use etcd_wal::predict;
 use serde_json::{Value, json};
 
 use crate::datadir::MemberPaths;
@@ -51,17 +48,11 @@ pub struct Dir {
 /// Read one data dir (read-only).
 pub fn read_dir(path: &std::path::Path) -> anyhow::Result<Dir> {
     let paths = MemberPaths::resolve(path, None)?;
-    let (scan, history) = membership::read_history(&paths.wal)?;
-    let wal_snaps: Option<Vec<SnapRef>> = predict::valid_snapshot_entries(&scan).ok().map(|v| {
-        v.into_iter()
-            .map(|(term, index)| SnapRef { term, index })
-            .collect()
-    });
-    let member = paths
-        .member
-        .as_ref()
-        .map(|m| inspect_member(m, wal_snaps.as_deref()))
-        .transpose()?;
+    let crate::datadir::MemberData {
+        scan,
+        history,
+        member,
+    } = crate::datadir::read_member(&paths)?;
     let identity = identity::identify(&scan, &history, member.as_ref());
     // A member dir was given: the data dir is its parent.
     let data_dir = match &paths.member {

@@ -10,15 +10,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::Args;
-use etcd_snap::member::{MemberReport, inspect_member};
-use etcd_snap::snapdir::SnapRef;
 use etcd_wal::pb::raftpb::ConfState;
-use etcd_wal::predict;
 use etcd_wal::repair::{
     self, ApplyOptions, DbInfo, ManualStep, MemberInfo, PlanKind, RepairInput, RepairPlan,
     SnapSource,
 };
-use etcd_wal::scan;
 use serde_json::json;
 
 use crate::datadir::MemberPaths;
@@ -73,28 +69,14 @@ fn conf_state(c: &etcd_snap::schema::ConfStateJson) -> ConfState {
 
 /// Fill the plan's inputs from the WAL, the `.snap` files and the db.
 fn input(paths: &MemberPaths) -> anyhow::Result<RepairInput> {
-    let mut history = etcd_wal::membership::HistoryBuilder::new();
-    let scan = scan::scan_dir_with(&paths.wal, &mut |e| history.observe(&e))?;
-    let history = history.finish();
-    let wal_snaps: Option<Vec<SnapRef>> = predict::valid_snapshot_entries(&scan).ok().map(|v| {
-        v.into_iter()
-            .map(|(term, index)| SnapRef { term, index })
-            .collect()
-    });
-    let member: Option<MemberReport> = paths
-        .member
-        .as_ref()
-        .map(|m| inspect_member(m, wal_snaps.as_deref()))
-        .transpose()?;
+    let crate::datadir::MemberData {
+        scan,
+        history,
+        member,
+    } = crate::datadir::read_member(paths)?;
     let snap_dir = member.as_ref().and_then(|m| m.snap.as_ref().ok());
     let db = member.as_ref().and_then(|m| m.db.as_ref().ok());
-    let snap_files = snap_dir.map(|d| {
-        d.snaps
-            .iter()
-            .filter(|e| e.problem.is_none())
-            .filter_map(|e| e.snapshot.as_ref().map(|s| (s.term, s.index)))
-            .collect::<Vec<_>>()
-    });
+    let snap_files = member.as_ref().and_then(|m| m.readable_snaps());
     // The newest readable .snap (by name order, as etcd sorts them).
     let newest = snap_dir.and_then(|d| {
         d.snaps
@@ -157,23 +139,7 @@ fn input(paths: &MemberPaths) -> anyhow::Result<RepairInput> {
             v2_json: v2_store_json(&d.membership.members, version).ok()?,
         })
     });
-    let picked = snap_dir
-        .and_then(|d| d.picked_entry())
-        .and_then(|e| e.snapshot.as_ref());
-    let voters = db
-        .and_then(|d| d.meta.conf_state.as_ref().map(|c| c.voters.len()))
-        .or(picked.map(|s| s.voters.len()))
-        .or(newest
-            .and_then(|e| e.snapshot.as_ref())
-            .map(|s| s.voters.len()))
-        .or(db.map(|d| {
-            d.membership
-                .members
-                .iter()
-                .filter(|m| !m.is_learner)
-                .count()
-        }))
-        .filter(|&n| n > 0);
+    let voters = member.as_ref().and_then(|m| m.voters());
     let db_members = db.map(|d| d.membership.members.clone()).unwrap_or_default();
     let snap_members = newest
         .and_then(|e| e.snapshot.as_ref())

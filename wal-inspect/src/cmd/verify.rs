@@ -10,18 +10,17 @@ use std::path::{Path, PathBuf};
 
 use etcd_snap::bolt::FindingKind as DbKind;
 use etcd_snap::identity;
-use etcd_snap::member::{MemberReport, inspect_member};
-use etcd_snap::snapdir::SnapRef;
+use etcd_snap::member::MemberReport;
 use etcd_wal::finding::{EtcdReaction, Finding};
-use etcd_wal::membership::{self, HistoryBuilder, Removal};
+use etcd_wal::membership::{self, Removal};
 use etcd_wal::predict::{self, Context, Outcome, Prediction};
 use etcd_wal::record::RecordType;
-use etcd_wal::scan::{self, Scan};
+use etcd_wal::scan::Scan;
 use etcd_wal::segment::SegmentName;
 use serde_json::{Value, json};
 
 use crate::cli::VerifyArgs;
-use crate::datadir::MemberPaths;
+use crate::datadir::{MemberData, MemberPaths, read_member};
 use crate::exit::Exit;
 use crate::live;
 
@@ -79,52 +78,20 @@ pub struct Verified {
 /// Run the checks (read-only: nothing is written, locked or renamed).
 pub fn check(args: &VerifyArgs) -> anyhow::Result<Verified> {
     let paths = MemberPaths::resolve(&args.path, args.wal_dir.as_deref())?;
-    let mut history = HistoryBuilder::new();
-    let scan = scan::scan_dir_with(&paths.wal, &mut |e| history.observe(&e))?;
-    let history = history.finish();
-    let wal_snaps: Option<Vec<SnapRef>> = predict::valid_snapshot_entries(&scan).ok().map(|v| {
-        v.into_iter()
-            .map(|(term, index)| SnapRef { term, index })
-            .collect()
-    });
-    let member = paths
-        .member
-        .as_ref()
-        .map(|m| inspect_member(m, wal_snaps.as_deref()))
-        .transpose()?;
+    let MemberData {
+        scan,
+        history,
+        member,
+    } = read_member(&paths)?;
     let mut lockable: Vec<PathBuf> = scan.dir.segments.iter().map(|s| s.path.clone()).collect();
     if let Some(snap) = &paths.snap {
         lockable.push(snap.join("db"));
     }
     let holders = live::holders(&lockable);
 
-    let snap_files = member.as_ref().and_then(|m| m.snap.as_ref().ok()).map(|d| {
-        d.snaps
-            .iter()
-            .filter(|e| e.problem.is_none())
-            .filter_map(|e| e.snapshot.as_ref().map(|s| (s.term, s.index)))
-            .collect::<Vec<_>>()
-    });
     let db = member.as_ref().and_then(|m| m.db.as_ref().ok());
-    // Voters: the db's confState (3.5), else the picked .snap's ConfState, else the
-    // members bucket.
-    let picked_voters = member
-        .as_ref()
-        .and_then(|m| m.snap.as_ref().ok())
-        .and_then(|d| d.picked_entry())
-        .and_then(|e| e.snapshot.as_ref())
-        .map(|s| s.voters.len());
-    let voters = db
-        .and_then(|d| d.meta.conf_state.as_ref().map(|c| c.voters.len()))
-        .or(picked_voters)
-        .or(db.map(|d| {
-            d.membership
-                .members
-                .iter()
-                .filter(|m| !m.is_learner)
-                .count()
-        }))
-        .filter(|&n| n > 0);
+    let snap_files = member.as_ref().and_then(|m| m.readable_snaps());
+    let voters = member.as_ref().and_then(|m| m.voters());
     let ctx = Context {
         snap_files,
         db_consistent_index: db.and_then(|d| d.meta.consistent_index),
