@@ -11,6 +11,10 @@ scripts/install-etcd.sh all
 # lock file; everything else runs in parallel.
 cargo test --workspace --locked --no-fail-fast
 
+# Every fuzz target built and run over its seeds (inputs that once crashed us, and
+# samples of the real fixtures) with all harness invariants; long runs: scripts/fuzz.sh --help.
+scripts/fuzz.sh
+
 # The shared JSON-contract check on real damaged data dirs, when the shared samples exist.
 # (The debug binary the tests just built is fast enough for it.)
 if [[ -x ../shared/tools/check-samples ]]; then
