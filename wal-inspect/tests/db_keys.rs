@@ -96,3 +96,32 @@ fn db_keys_equal_what_etcd_served() {
     }
     assert!(compared >= 6, "only {compared} configs compared");
 }
+
+/// `hash_trailer` on a `snapshot save` file as etcd wrote it, with a flipped byte, and with
+/// its trailer cut off (the generator's `*-save-*` cases, judged by etcd's restore).
+#[test]
+fn snapshot_status_judges_the_sha256_trailer() {
+    for v in ["v35", "v34"] {
+        let dir = testdata::clean(&format!("{v}-single")).unwrap();
+        let (code, st) = run(
+            &["snapshot", "status", "--json"],
+            &dir.path().join("snapshot.db"),
+        );
+        assert_eq!(
+            (code, st["hash_trailer"].as_str()),
+            (0, Some("valid")),
+            "{v}: {st}"
+        );
+        for (case, want, want_code) in [
+            ("save-flip", "invalid", 1),
+            ("save-no-trailer", "absent", 0),
+        ] {
+            let name = format!("{v}-{case}");
+            let (dir, case) = testdata::case(&name).unwrap();
+            let file = dir.path().join(case.file());
+            let (code, st) = run(&["snapshot", "status", "--json"], &file);
+            assert_eq!(st["hash_trailer"].as_str(), Some(want), "{name}: {st}");
+            assert_eq!(code, want_code, "{name}: {st}");
+        }
+    }
+}
