@@ -116,3 +116,34 @@ pub struct Finding {
     /// decodes and chains), if found in the same segment.
     pub resync_offset: Option<u64>,
 }
+
+impl Finding {
+    /// A finding in `segment` (position `segment_pos` in the listing) with only what every
+    /// finding has; callers fill in location, record and CRC details that apply.
+    pub fn new(
+        kind: FindingKind,
+        segment: String,
+        segment_pos: usize,
+        reaction: EtcdReaction,
+        etcd_error: &str,
+        message: String,
+    ) -> Finding {
+        Finding {
+            kind,
+            segment,
+            segment_pos,
+            offset: None,
+            ordinal: None,
+            record_type: None,
+            index: None,
+            term: None,
+            expected_crc: None,
+            actual_crc: None,
+            frame_len: None,
+            reaction,
+            etcd_error: etcd_error.to_string(),
+            message,
+            resync_offset: None,
+        }
+    }
+}

@@ -312,26 +312,22 @@ fn sequence_findings(scan: &mut Scan) {
         };
         let f = if chained {
             Finding {
-                kind: FindingKind::SegmentGap,
-                segment: next.file.clone(),
-                segment_pos: k,
                 // Where the sequence breaks: the segment's first record.
                 offset: Some(0),
                 ordinal: Some(0),
                 record_type: next.start_crc.map(|_| RecordType::Crc),
-                index: None,
-                term: None,
-                expected_crc: None,
-                actual_crc: None,
-                frame_len: None,
-                reaction: EtcdReaction::FatalOnOpen,
-                etcd_error: "wal: file not found".into(),
-                message: format!(
-                    "sequence jumps from {} ({}) to {} ({}) although the CRC chain continues: \
-                     the segment was renamed out of sequence.{quirk}",
-                    prev.name.seq, prev.file, next.name.seq, next.file
-                ),
-                resync_offset: None,
+                ..Finding::new(
+                    FindingKind::SegmentGap,
+                    next.file.clone(),
+                    k,
+                    EtcdReaction::FatalOnOpen,
+                    "wal: file not found",
+                    format!(
+                        "sequence jumps from {} ({}) to {} ({}) although the CRC chain continues: \
+                         the segment was renamed out of sequence.{quirk}",
+                        prev.name.seq, prev.file, next.name.seq, next.file
+                    ),
+                )
             }
         } else {
             let inferred = SegmentName {
@@ -339,29 +335,25 @@ fn sequence_findings(scan: &mut Scan) {
                 index: prev.last_index.map_or(prev.name.index, |i| i + 1),
             };
             Finding {
-                kind: FindingKind::MissingSegment,
-                segment: inferred.file_name(),
-                segment_pos: k,
-                offset: None,
-                ordinal: None,
-                record_type: None,
                 index: prev.last_index.map(|i| i + 1),
-                term: None,
                 expected_crc: next.start_crc,
                 actual_crc: Some(prev.end_crc),
-                frame_len: None,
-                reaction: EtcdReaction::FatalOnOpen,
-                etcd_error: "wal: crc mismatch".into(),
-                message: format!(
-                    "{missing} segment(s) missing between {} and {} (first one probably {}); \
-                     entries from index {} on are gone from that stretch.{quirk}",
-                    prev.file,
-                    next.file,
+                ..Finding::new(
+                    FindingKind::MissingSegment,
                     inferred.file_name(),
-                    prev.last_index
-                        .map_or("?".to_string(), |i| (i + 1).to_string())
-                ),
-                resync_offset: None,
+                    k,
+                    EtcdReaction::FatalOnOpen,
+                    "wal: crc mismatch",
+                    format!(
+                        "{missing} segment(s) missing between {} and {} (first one probably {}); \
+                         entries from index {} on are gone from that stretch.{quirk}",
+                        prev.file,
+                        next.file,
+                        inferred.file_name(),
+                        prev.last_index
+                            .map_or("?".to_string(), |i| (i + 1).to_string())
+                    ),
+                )
             }
         };
         let at = scan
@@ -536,21 +528,9 @@ impl Scanner<'_> {
         }
         let mut finding = |s: &mut Self, kind, reaction, etcd_error: &str, message: String| {
             let f = Finding {
-                kind,
-                segment: file.to_string(),
-                segment_pos: pos,
                 offset: Some(off),
                 ordinal: Some(ordinal),
-                record_type: None,
-                index: None,
-                term: None,
-                expected_crc: None,
-                actual_crc: None,
-                frame_len: None,
-                reaction,
-                etcd_error: etcd_error.to_string(),
-                message,
-                resync_offset: None,
+                ..Finding::new(kind, file.to_string(), pos, reaction, etcd_error, message)
             };
             if !*seg_damaged {
                 seg.valid_offset = off;
