@@ -5,13 +5,12 @@
 //! (etcdutl 3.5 `snapshot/v3_snapshot.go`, also the restore path).
 
 use std::fs::File;
-use std::io::Read;
+use std::os::unix::fs::FileExt;
 use std::path::Path;
-
-use sha2::{Digest, Sha256};
 
 use crate::bytes::hex;
 use crate::error::{Error, Result};
+use crate::sha_stream::{StreamError, sha256_of_prefix};
 
 /// Trailer length in bytes.
 pub const TRAILER_LEN: u64 = 32;
@@ -61,11 +60,11 @@ pub struct Trailer {
     pub computed: Option<String>,
 }
 
-/// Check a file's SHA-256 trailer, streaming it in 1 MiB chunks.
+/// Check a file's SHA-256 trailer, reading and hashing on two threads ([`sha256_of_prefix`]).
 pub fn check_trailer(path: impl AsRef<Path>) -> Result<Trailer> {
     let path = path.as_ref();
     let io = |e| Error::io(path, e);
-    let mut file = File::open(path).map_err(io)?;
+    let file = File::open(path).map_err(io)?;
     let file_size = file.metadata().map_err(io)?.len();
     if !has_trailer(file_size) {
         return Ok(Trailer {
@@ -77,19 +76,12 @@ pub fn check_trailer(path: impl AsRef<Path>) -> Result<Trailer> {
         });
     }
     let db_len = file_size - TRAILER_LEN;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut left = db_len;
-    while left > 0 {
-        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-        let chunk = buf.get_mut(..want).unwrap_or_default();
-        file.read_exact(chunk).map_err(io)?;
-        hasher.update(&*chunk);
-        left -= want as u64;
-    }
+    let computed = sha256_of_prefix(&file, db_len, |_, _| Ok(())).map_err(|e| match e {
+        StreamError::Read { source, .. } | StreamError::Each(source) => io(source),
+        StreamError::HashThread => io(std::io::Error::other("the hashing thread panicked")),
+    })?;
     let mut stored = [0u8; TRAILER_LEN as usize];
-    file.read_exact(&mut stored).map_err(io)?;
-    let computed = hasher.finalize();
+    file.read_exact_at(&mut stored, db_len).map_err(io)?;
     let state = if computed.as_slice() == stored {
         TrailerState::Valid
     } else {

@@ -37,6 +37,7 @@ pub mod member;
 pub mod mvcc;
 pub mod restore;
 pub mod schema;
+pub mod sha_stream;
 pub mod snapdir;
 pub mod snapfile;
 pub mod status;

@@ -138,7 +138,7 @@ pub enum RestoreError {
         /// SHA-256 of the db bytes (lowercase hex).
         actual: String,
     },
-    /// The hashing thread panicked.
+    /// The hashing thread of the copy panicked.
     #[error("the SHA-256 thread failed")]
     HashThread,
     /// A bucket the restore rewrites holds nested buckets (etcd never writes those).
