@@ -36,7 +36,7 @@ fn main() {
             "--snap-mb" => snap_mb = it.next().and_then(|v| v.parse().ok()).unwrap_or(snap_mb),
             "-h" | "--help" => {
                 println!(
-                    "usage: wal-inspect-bench [--wal-mb N] [--snap-mb N (0: skip)] [--runs N]"
+                    "usage: wal-inspect-bench [--wal-mb N (0: skip)] [--snap-mb N (0: skip)] [--runs N]"
                 );
                 return;
             }
@@ -54,6 +54,17 @@ fn main() {
         std::process::exit(2);
     }
     let data = bin_dir.join("..").join("bench-data");
+    let t = tool.display().to_string();
+    if wal_mb > 0 {
+        wals(&exe, &t, &data, wal_mb, runs);
+    }
+    if snap_mb > 0 {
+        snapshots(&exe, &t, &data, snap_mb, runs);
+    }
+}
+
+/// `verify` and `dump --json` of a ~`wal_mb` MB multi-segment WAL.
+fn wals(exe: &Path, tool: &str, data: &Path, wal_mb: u64, runs: usize) {
     let wal_dir = data
         .join(format!("wal-{wal_mb}mb"))
         .join("member")
@@ -88,21 +99,25 @@ fn main() {
         "\n{:<34} {:>10} {:>10} {:>10} {:>8}",
         "command", "median s", "GB/s", "peak RSS", "× cat"
     );
-    let base = run(&exe, "cat (same files)", &cat, runs, bytes, None);
-    let t = tool.display().to_string();
+    let base = run(exe, "cat (same files)", &cat, runs, bytes, None);
     let m = member.display().to_string();
     run(
-        &exe,
+        exe,
         "wal-inspect verify",
-        &[t.clone(), "verify".into(), "--json".into(), m.clone()],
+        &[
+            tool.to_string(),
+            "verify".into(),
+            "--json".into(),
+            m.clone(),
+        ],
         runs,
         bytes,
         Some(base),
     );
     run(
-        &exe,
+        exe,
         "wal-inspect dump --json",
-        &[t.clone(), "dump".into(), "--json".into(), m.clone()],
+        &[tool.to_string(), "dump".into(), "--json".into(), m.clone()],
         runs,
         bytes,
         Some(base),
@@ -110,7 +125,7 @@ fn main() {
     if let Some(dl) = which("etcd-dump-logs") {
         let data_dir = member.parent().expect("data dir").display().to_string();
         run(
-            &exe,
+            exe,
             "etcd-dump-logs",
             &[dl.display().to_string(), data_dir],
             runs.min(2),
@@ -126,9 +141,6 @@ fn main() {
     println!(
         "\ntargets: verify ≥ 0.5× the speed of cat (× cat ≤ 2.0) with peak RSS ≤ 96 MiB; dump --json ≤ 25× cat."
     );
-    if snap_mb > 0 {
-        snapshots(&exe, &t, &data, snap_mb, runs);
-    }
 }
 
 /// `snapshot status` and `snapshot restore` of a ~`snap_mb` MiB `snapshot save` file.
@@ -158,17 +170,6 @@ fn snapshots(exe: &Path, tool: &str, data: &Path, snap_mb: u64, runs: usize) {
     println!(
         "\n{:<34} {:>10} {:>10} {:>10} {:>8}",
         "command", "median s", "GB/s", "peak RSS", "× base"
-    );
-    let cp = run_with(
-        exe,
-        "cp + sync (same file)",
-        &sh(&format!("cp '{s}' '{copy}' && sync '{copy}'")),
-        runs,
-        bytes,
-        None,
-        || {
-            let _ = std::fs::remove_file(&copy);
-        },
     );
     let etcdutl = which("etcdutl").or_else(|| {
         let p = data.join("../../testdata/.cache/etcd/v3.5.1/etcdutl");
@@ -257,17 +258,39 @@ fn snapshots(exe: &Path, tool: &str, data: &Path, snap_mb: u64, runs: usize) {
         "--data-dir".into(),
         out.clone(),
     ];
-    run_with(
+    let clean = || {
+        let _ = std::fs::remove_file(&copy);
+        let _ = std::fs::remove_dir_all(&out);
+    };
+    let (cp, _) = run_alternating(
         exe,
+        "cp + sync (same file)",
+        &sh(&format!("cp '{s}' '{copy}' && sync '{copy}'")),
         "wal-inspect snapshot restore",
         &restore,
         runs,
         bytes,
-        Some(cp),
-        || {
-            let _ = std::fs::remove_dir_all(&out);
-        },
+        clean,
     );
+    if let Some(u) = &etcdutl {
+        let cmd = [
+            u.display().to_string(),
+            "snapshot".into(),
+            "restore".into(),
+            s.clone(),
+            "--data-dir".into(),
+            out.clone(),
+        ];
+        run_with(
+            exe,
+            "etcdutl snapshot restore",
+            &cmd,
+            runs.min(3),
+            bytes,
+            Some(cp),
+            clean,
+        );
+    }
     let _ = std::fs::remove_dir_all(&out);
     let _ = std::fs::remove_file(&copy);
     println!(
@@ -305,6 +328,46 @@ fn run_with(
         }
     }
     report(label, times, rss, bytes, base)
+}
+
+/// Run `base` and `cmd` alternately `runs` times each (so a drifting disk or a neighbour
+/// weighs on both alike), calling `before` ahead of every run; print both and return
+/// the medians.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "two labelled commands and their setup"
+)]
+fn run_alternating(
+    exe: &Path,
+    base_label: &str,
+    base: &[String],
+    label: &str,
+    cmd: &[String],
+    runs: usize,
+    bytes: u64,
+    before: impl Fn(),
+) -> (f64, f64) {
+    let mut times = [Vec::new(), Vec::new()];
+    let mut rss = [0u64; 2];
+    for _ in 0..runs.max(1) {
+        for (i, c) in [base, cmd].into_iter().enumerate() {
+            before();
+            match measure::measure(exe, c) {
+                Some((secs, kib)) => {
+                    times[i].push(secs);
+                    rss[i] = rss[i].max(kib);
+                }
+                None => {
+                    println!("{:<34} failed to run", [base_label, label][i]);
+                    return (f64::NAN, f64::NAN);
+                }
+            }
+        }
+    }
+    let [base_times, times] = times;
+    let b = report(base_label, base_times, rss[0], bytes, None);
+    let t = report(label, times, rss[1], bytes, Some(b));
+    (b, t)
 }
 
 /// Run `cmd` `runs` times; print and return the median seconds.

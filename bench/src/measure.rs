@@ -27,14 +27,24 @@ pub fn measure_child(args: &[String]) -> i32 {
         return 2;
     };
     let t = Instant::now();
-    let status = Command::new(prog).args(rest).stdout(Stdio::null()).status();
+    // stderr is kept and shown only on failure (etcdutl logs every run there).
+    let out = Command::new(prog)
+        .args(rest)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output();
     let secs = t.elapsed().as_secs_f64();
     // 0 clean, 1 damage found, 3 refused are answers; 2 (could not run) and signals are not.
-    let ok = status
-        .map(|s| matches!(s.code(), Some(0 | 1 | 3)))
-        .unwrap_or(false);
-    if !ok {
-        return 1;
+    match out {
+        Ok(o) if matches!(o.status.code(), Some(0 | 1 | 3)) => {}
+        Ok(o) => {
+            eprint!("{}", String::from_utf8_lossy(&o.stderr));
+            return 1;
+        }
+        Err(e) => {
+            eprintln!("{prog}: {e}");
+            return 1;
+        }
     }
     println!("{secs} {}", children_maxrss_kib());
     0
