@@ -93,7 +93,8 @@ pub enum RestoreError {
         /// `--initial-advertise-peer-urls`.
         advertise: String,
     },
-    /// `--bump-revision` without `--mark-compacted` (etcd's message).
+    /// `--bump-revision` without `--mark-compacted`, or `--mark-compacted` without
+    /// `--bump-revision` (etcdutl refuses both with this message).
     #[error("--mark-compacted required if --revision-bump > 0")]
     BumpWithoutMarkCompacted,
     /// The data dir exists and is not empty (etcd: `data-dir "…" not empty or could not be read`).
@@ -346,7 +347,8 @@ fn source_db(source: &Path) -> Result<(PathBuf, bool), RestoreError> {
 /// Run a restore. Nothing is written unless every check passes; the output appears at
 /// `data_dir` only when complete (temp dir beside it, fsynced, renamed).
 pub fn restore(cfg: &RestoreConfig) -> Result<RestoreReport, RestoreError> {
-    if cfg.bump_revision > 0 && !cfg.mark_compacted {
+    // etcdutl: `(revisionBump == 0 && markCompacted) || (revisionBump > 0 && !markCompacted)`.
+    if (cfg.bump_revision > 0) != cfg.mark_compacted {
         return Err(RestoreError::BumpWithoutMarkCompacted);
     }
     let cluster = NewCluster::from_flags(
@@ -844,9 +846,18 @@ mod tests {
         assert_eq!(meta.scheduled_compact_rev, Some(last + 1_000_000));
         let e = restore(&RestoreConfig {
             mark_compacted: false,
+            ..cfg.clone()
+        })
+        .unwrap_err();
+        assert!(matches!(e, RestoreError::BumpWithoutMarkCompacted));
+        // etcdutl refuses --mark-compacted without a bump too ("disallowed otherwise").
+        let e = restore(&RestoreConfig {
+            data_dir: out.path().join("e"),
+            bump_revision: 0,
             ..cfg
         })
         .unwrap_err();
         assert!(matches!(e, RestoreError::BumpWithoutMarkCompacted));
+        assert!(!out.path().join("e").exists());
     }
 }

@@ -39,7 +39,8 @@ pub struct RestoreArgs {
     /// How much to increase the latest revision by (needs --mark-compacted).
     #[arg(long, default_value_t = 0, value_name = "R")]
     pub bump_revision: u64,
-    /// Mark the latest revision after the bump as compacted (with --bump-revision).
+    /// Mark the latest revision after the bump as the scheduled compaction point (required
+    /// with --bump-revision, refused without it, as etcdutl does).
     #[arg(long)]
     pub mark_compacted: bool,
     /// Print one JSON object instead of text.
