@@ -358,12 +358,18 @@ pub fn restore(cfg: &RestoreConfig) -> Result<RestoreReport, RestoreError> {
         &cfg.initial_advertise_peer_urls,
     )?;
     check_empty_dir(&cfg.data_dir)?;
-    let default_wal = cfg.data_dir.join("member/wal");
-    let wal_dir = cfg.wal_dir.clone().unwrap_or_else(|| default_wal.clone());
-    let separate_wal = cfg.wal_dir.as_ref().is_some_and(|w| *w != default_wal);
-    if separate_wal && wal_dir.exists() {
+    let wal_dir = cfg
+        .wal_dir
+        .clone()
+        .unwrap_or_else(|| cfg.data_dir.join("member/wal"));
+    // etcdutl refuses any existing `--wal-dir` (an empty data dir holds none).
+    if cfg.wal_dir.is_some() && wal_dir.exists() {
         return Err(RestoreError::WalDirExists { path: wal_dir });
     }
+    // A WAL dir inside the data dir (`member/wal`, or e.g. `--wal-dir <data-dir>/wal`) is
+    // built inside the temp dir and moved with it; one elsewhere gets its own temp dir.
+    let inside = inside_of(&cfg.data_dir, &wal_dir)?;
+    let separate_wal = inside.is_none();
     let (src_db, member_db) = source_db(&cfg.source)?;
     let size = std::fs::metadata(&src_db).map_err(io_err(&src_db))?.len();
     let trailer = has_trailer(size);
@@ -376,10 +382,9 @@ pub fn restore(cfg: &RestoreConfig) -> Result<RestoreReport, RestoreError> {
         mkdir(parent)?;
     }
     let tmp = copy::temp_beside(&cfg.data_dir);
-    let tmp_wal = if separate_wal {
-        copy::temp_beside(&wal_dir)
-    } else {
-        tmp.join("member/wal")
+    let tmp_wal = match &inside {
+        Some(rel) => tmp.join(rel),
+        None => copy::temp_beside(&wal_dir),
     };
     let result = build(
         cfg, &cluster, &src_db, db_len, trailer, member_db, &tmp, &tmp_wal,
@@ -404,7 +409,14 @@ pub fn restore(cfg: &RestoreConfig) -> Result<RestoreReport, RestoreError> {
             copy::sync_dir(parent)?;
         }
     }
-    std::fs::rename(&tmp, &cfg.data_dir).map_err(io_err(&cfg.data_dir))?;
+    if let Err(e) = std::fs::rename(&tmp, &cfg.data_dir) {
+        // Leave nothing behind: the WAL dir did not exist before (checked above).
+        let _ = std::fs::remove_dir_all(&tmp);
+        if separate_wal {
+            let _ = std::fs::remove_dir_all(&wal_dir);
+        }
+        return Err(io_err(&cfg.data_dir)(e));
+    }
     if let Some(parent) = cfg.data_dir.parent().filter(|p| !p.as_os_str().is_empty()) {
         copy::sync_dir(parent)?;
     }
@@ -417,6 +429,32 @@ pub fn restore(cfg: &RestoreConfig) -> Result<RestoreReport, RestoreError> {
             .join(crate::snapfile::snap_name(1, report.consistent_index)),
         ..report
     })
+}
+
+/// `path` made absolute and cleaned lexically (`.` dropped, `..` taking off a component),
+/// without touching the file system beyond the current directory.
+fn lexical_abs(path: &Path) -> Result<PathBuf, RestoreError> {
+    let abs = std::path::absolute(path).map_err(io_err(path))?;
+    let mut out = PathBuf::new();
+    for c in abs.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    Ok(out)
+}
+
+/// Where `wal_dir` lies inside `data_dir` (relative path), or `None` when outside it.
+fn inside_of(data_dir: &Path, wal_dir: &Path) -> Result<Option<PathBuf>, RestoreError> {
+    let (d, w) = (lexical_abs(data_dir)?, lexical_abs(wal_dir)?);
+    Ok(w.strip_prefix(&d)
+        .ok()
+        .filter(|r| !r.as_os_str().is_empty())
+        .map(Path::to_path_buf))
 }
 
 #[expect(clippy::too_many_arguments, reason = "one internal step of restore()")]
@@ -816,6 +854,65 @@ mod tests {
             let e = restore(&cfg).unwrap_err();
             assert!(matches!(e, RestoreError::DataDirNotEmpty { .. }) && e.is_refusal());
         }
+    }
+
+    /// `--wal-dir` inside the data dir (not `member/wal`), outside it, and given as an
+    /// unnormalised spelling of the default: the WAL lands exactly there, nothing else is
+    /// left beside the data dir, an existing WAL dir is refused.
+    #[test]
+    fn wal_dir_inside_outside_and_default() {
+        let dir = testdata::pristine("v35-single").unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let seg = "0000000000000000-0000000000000000.wal";
+        let base = RestoreConfig {
+            source: dir.join("snapshot.db"),
+            ..RestoreConfig::default()
+        };
+        let cases = [
+            ("in", Some("in/wal"), "in/wal"),
+            ("out", Some("elsewhere/w/wal"), "elsewhere/w/wal"),
+            (
+                "dflt",
+                Some("./dflt/member/../member/wal"),
+                "dflt/member/wal",
+            ),
+            ("none", None, "none/member/wal"),
+        ];
+        for (data, wal, want) in cases {
+            let cfg = RestoreConfig {
+                data_dir: out.path().join(data),
+                wal_dir: wal.map(|w| out.path().join(w)),
+                ..base.clone()
+            };
+            let r = restore(&cfg).unwrap_or_else(|e| panic!("{data}: {e}"));
+            assert!(out.path().join(want).join(seg).is_file(), "{data}");
+            assert!(out.path().join(data).join("member/snap/db").is_file());
+            if want != format!("{data}/member/wal") {
+                assert!(!out.path().join(data).join("member/wal").exists(), "{data}");
+            }
+            assert_eq!(
+                r.wal_dir,
+                cfg.wal_dir
+                    .clone()
+                    .unwrap_or(cfg.data_dir.join("member/wal"))
+            );
+        }
+        let mut left: Vec<String> = std::fs::read_dir(out.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["dflt", "elsewhere", "in", "none", "out"]);
+        // An existing WAL dir is refused, even an empty one.
+        std::fs::create_dir(out.path().join("w2")).unwrap();
+        let e = restore(&RestoreConfig {
+            data_dir: out.path().join("x"),
+            wal_dir: Some(out.path().join("w2")),
+            ..base
+        })
+        .unwrap_err();
+        assert!(matches!(e, RestoreError::WalDirExists { .. }) && e.is_refusal());
+        assert!(!out.path().join("x").exists());
     }
 
     #[test]
