@@ -378,3 +378,254 @@ fn db_extract_live_and_offline() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("member snap/db"), "{out}");
 }
+
+/// `etcdutl snapshot status -w json` (3.5.1) on `file`: its revision, the largest
+/// revision in the `key` bucket (the "latest revision" etcdutl's `--bump-revision` bumps).
+fn etcdutl_revision(file: &Path) -> i64 {
+    let (code, out, err) = run(
+        &testdata::etcd_bin("3.5.1", "etcdutl"),
+        &["snapshot", "status", "-w", "json", file.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "etcdutl snapshot status: {out}{err}");
+    let v: Value = serde_json::from_str(out.trim()).unwrap();
+    v["revision"].as_i64().unwrap()
+}
+
+/// `--bump-revision R --mark-compacted` (etcdutl 3.5.x after 3.5.1 / 3.6; 3.5.1 has no such
+/// flags): etcdutl writes an empty-valued key-bucket entry at latest + R and sets
+/// `meta/scheduledCompactRev` to it, so etcd on start resumes that compaction. Real etcd
+/// 3.5.1 on our restore of both fixture snapshots: header revision latest + R, the same
+/// keys and values, reads at latest + R still served, reads below it (the source's own
+/// revision included) and watches from there refused as compacted, a put gets latest + R + 1.
+#[test]
+fn bump_revision_mark_compacted_on_real_etcd() {
+    const BUMP: i64 = 1000;
+    let _lock = EtcdLock::take();
+    for (config, cport) in [("v35-single", 24650u16), ("v34-single", 24652)] {
+        let dir = testdata::clean(config).unwrap();
+        let snapshot = dir.path().join("snapshot.db");
+        let latest = etcdutl_revision(&snapshot);
+        let want: Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join("keyspace.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            want["header"]["revision"].as_i64(),
+            Some(latest),
+            "{config}"
+        );
+        let data = dir.path().join("bumped");
+        let mut args: Vec<String> = vec![
+            "snapshot".into(),
+            "restore".into(),
+            snapshot.display().to_string(),
+            "--bump-revision".into(),
+            BUMP.to_string(),
+            "--mark-compacted".into(),
+        ];
+        args.extend(flags("r1", &data, cport + 1, "bump"));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, out, err) = ours(&args);
+        assert_eq!(code, 0, "{config}: {out}{err}");
+
+        let mut etcd = start_etcd(
+            "r1",
+            &data,
+            cport,
+            &format!("r1=http://127.0.0.1:{}", cport + 1),
+        );
+        etcd.wait_healthy();
+        let got = etcd.keyspace();
+        assert_eq!(
+            got["header"]["revision"].as_i64(),
+            Some(latest + BUMP),
+            "{config}"
+        );
+        assert_eq!(got["kvs"], want["kvs"], "{config}: keyspace differs");
+        // The compaction point itself is readable (etcd refuses rev < compactMainRev).
+        let at = (latest + BUMP).to_string();
+        let (ok, out) = etcd.ctl(&["get", "", "--prefix", "--rev", &at, "-w", "json"]);
+        assert!(ok, "{config}: read at the compaction point: {out}");
+        let v: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["kvs"], want["kvs"], "{config}");
+        for rev in [latest + BUMP - 1, latest, 1] {
+            let (ok, out) = etcd.ctl(&["get", "", "--prefix", "--rev", &rev.to_string()]);
+            assert!(
+                !ok && out.contains("required revision has been compacted"),
+                "{config}: read at {rev}: {out}"
+            );
+        }
+        let (ok, out) = etcd.ctl(&["watch", "--rev", &latest.to_string(), "any-key"]);
+        assert!(
+            out.contains("required revision has been compacted"),
+            "{config}: watch from {latest}: {ok} {out}"
+        );
+        let (ok, out) = etcd.ctl(&["put", "after-bump", "yes", "-w", "json"]);
+        assert!(ok, "{out}");
+        let v: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(
+            v["header"]["revision"].as_i64(),
+            Some(latest + BUMP + 1),
+            "{config}"
+        );
+        eprintln!(
+            "{config}: bumped {latest} by {BUMP}: etcd serves revision {} (compacted below), put -> {}",
+            latest + BUMP,
+            latest + BUMP + 1
+        );
+    }
+    // etcdutl's flag rule: each of the two flags needs the other.
+    let dir = testdata::clean("v35-single").unwrap();
+    let snapshot = dir.path().join("snapshot.db");
+    for extra in [&["--bump-revision", "5"][..], &["--mark-compacted"]] {
+        let out_dir = dir.path().join("refused");
+        let mut args = vec![
+            "snapshot",
+            "restore",
+            snapshot.to_str().unwrap(),
+            "--data-dir",
+            out_dir.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        let (code, out, err) = ours(&args);
+        assert_eq!(code, 2, "{extra:?}: {out}{err}");
+        assert!(
+            err.contains("--mark-compacted required if --revision-bump > 0"),
+            "{err}"
+        );
+        assert!(!out_dir.exists());
+    }
+}
+
+/// Every entry below `dir` (relative paths, directories with a trailing `/`).
+fn tree(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let rel = p.strip_prefix(dir).unwrap().display().to_string();
+            if p.is_dir() {
+                out.push(format!("{rel}/"));
+                stack.push(p);
+            } else {
+                out.push(rel);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// `--wal-dir` outside the data dir: the WAL is written there and nowhere else (no
+/// `member/wal`, nothing left beside either dir), and etcd 3.5.1 started with `--data-dir`
+/// and `--wal-dir` is healthy and serves the source's keys and revision. `--wal-dir` inside
+/// the data dir gives the same layout as etcdutl 3.5.1's restore with the same flags.
+#[test]
+fn restore_with_dedicated_wal_dir_on_real_etcd() {
+    let dir = testdata::clean("v35-single").unwrap();
+    let snapshot = dir.path().join("snapshot.db");
+    let snapshot = snapshot.to_str().unwrap();
+    let work = dir.path().join("work");
+    std::fs::create_dir_all(work.join("disk-a")).unwrap();
+    std::fs::create_dir_all(work.join("disk-b")).unwrap();
+    let data = work.join("disk-a/r1.etcd");
+    let wal = work.join("disk-b/r1-wal");
+    let mut args: Vec<String> = vec![
+        "snapshot".into(),
+        "restore".into(),
+        snapshot.into(),
+        "--wal-dir".into(),
+        wal.display().to_string(),
+    ];
+    args.extend(flags("r1", &data, 24661, "dedicated-wal"));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, out, err) = ours(&refs);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(
+        tree(&work),
+        [
+            "disk-a/",
+            "disk-a/r1.etcd/",
+            "disk-a/r1.etcd/member/",
+            "disk-a/r1.etcd/member/snap/",
+            "disk-a/r1.etcd/member/snap/0000000000000001-0000000000000001.snap",
+            "disk-a/r1.etcd/member/snap/db",
+            "disk-b/",
+            "disk-b/r1-wal/",
+            "disk-b/r1-wal/0000000000000000-0000000000000000.wal",
+        ]
+    );
+    // A second restore to the same WAL dir is refused, as etcdutl does.
+    let mut again = args.clone();
+    let other = work.join("disk-a/other.etcd").display().to_string();
+    let i = again.iter().position(|a| a == "--data-dir").unwrap();
+    again[i + 1] = other;
+    let refs: Vec<&str> = again.iter().map(String::as_str).collect();
+    let (code, _, err) = ours(&refs);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("wal-dir") && err.contains("exists"), "{err}");
+    let (code, out, _) = ours(&[
+        "verify",
+        data.to_str().unwrap(),
+        "--wal-dir",
+        wal.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}");
+
+    // --wal-dir inside the data dir: same files as etcdutl 3.5.1 writes.
+    for (tool, out_dir) in [("ours", "in-ours"), ("etcdutl", "in-etcdutl")] {
+        let d = dir.path().join(out_dir);
+        let mut args: Vec<String> = vec![
+            "snapshot".into(),
+            "restore".into(),
+            snapshot.into(),
+            "--wal-dir".into(),
+            d.join("wal").display().to_string(),
+        ];
+        args.extend(flags("r1", &d, 24661, "dedicated-wal"));
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, out, err) = if tool == "ours" {
+            ours(&refs)
+        } else {
+            run(&testdata::etcd_bin("3.5.1", "etcdutl"), &refs)
+        };
+        assert_eq!(code, 0, "{tool}: {out}{err}");
+    }
+    assert_eq!(
+        tree(&dir.path().join("in-ours")),
+        tree(&dir.path().join("in-etcdutl"))
+    );
+    assert!(dir.path().join("in-ours/wal").is_dir());
+
+    let want: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("keyspace.json")).unwrap())
+            .unwrap();
+    let _lock = EtcdLock::take();
+    let extra = [
+        "--initial-advertise-peer-urls".to_string(),
+        "http://127.0.0.1:24661".into(),
+        "--initial-cluster".into(),
+        "r1=http://127.0.0.1:24661".into(),
+        "--wal-dir".into(),
+        wal.display().to_string(),
+    ];
+    let mut etcd = Etcd::start("3.5.1", "r1", &data, 24660, &extra);
+    etcd.wait_healthy();
+    let got = etcd.keyspace();
+    assert_eq!(got["kvs"], want["kvs"], "keyspace differs");
+    assert_eq!(got["header"]["revision"], want["header"]["revision"]);
+    let (ok, out) = etcd.ctl(&["put", "after-restore", "yes", "-w", "json"]);
+    assert!(ok, "{out}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        v["header"]["revision"].as_i64(),
+        want["header"]["revision"].as_i64().map(|r| r + 1)
+    );
+    drop(etcd);
+    // etcd wrote its WAL in the WAL dir and none in the data dir.
+    assert!(!data.join("member/wal").exists());
+    let scan = etcd_wal::scan::scan_dir(&wal).unwrap();
+    assert!(scan.findings.is_empty());
+    assert!(scan.entries > 1, "etcd appended to the dedicated WAL");
+}
