@@ -481,3 +481,181 @@ fn cluster_member_rejoins_by_executing_the_plan_steps() {
     drop(m2);
     drop(m3);
 }
+
+/// Move `data/member/wal` to `<root>/wal-disk/wal`, as with etcd's `--wal-dir`.
+fn dedicate_wal(root: &Path, data: &Path) -> PathBuf {
+    let wal = root.join("wal-disk/wal");
+    std::fs::create_dir_all(wal.parent().unwrap()).unwrap();
+    std::fs::rename(data.join("member/wal"), &wal).unwrap();
+    wal
+}
+
+/// A WAL kept outside the data dir (etcd's `--wal-dir`): `verify` and `repair` take
+/// `--wal-dir`; the plan writes nothing; `--apply` changes files only in the WAL dir and
+/// `member/snap`, backs up into the data dir (WAL files under `wal-dir/`), leaves nothing
+/// beside either dir; `--undo --wal-dir` brings every byte back; real etcd 3.5.1 started
+/// with `--data-dir` and `--wal-dir` on the result serves what it served before the damage.
+#[test]
+fn dedicated_wal_dir_repair_on_real_etcd() {
+    for (name, want_kind) in [
+        ("v35-wal-torn-tail", "rebuild"),
+        ("v35-wal-flip-entry-mid", "fix"),
+    ] {
+        let (dir, case) = testdata::case(name).unwrap();
+        let data = damaged_dir(&case, dir.path());
+        let wal = dedicate_wal(dir.path(), &data);
+        let w = wal.to_str().unwrap();
+        // Without --wal-dir there is no WAL to read.
+        let out = Command::new(BIN).arg("verify").arg(&data).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        let out = Command::new(BIN)
+            .arg("verify")
+            .arg(&data)
+            .args(["--wal-dir", w])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{name}: verify finds the damage"
+        );
+
+        let before = contents(dir.path());
+        let (code, out, err) = repair(&["--json", "--wal-dir", w], &data, None);
+        assert_eq!(code, 1, "{name}: {out}{err}");
+        let plan: Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(plan["kind"], want_kind, "{name}: {plan}");
+        assert_eq!(plan["dropped"]["lost"], 0, "{name}: {plan}");
+        assert_eq!(before, contents(dir.path()), "{name}: the plan wrote");
+        for step in plan["steps"].as_array().unwrap() {
+            let p = Path::new(step["path"].as_str().unwrap());
+            assert!(
+                p.starts_with(&wal) || p.starts_with(data.join("member/snap")),
+                "{name}: {step}"
+            );
+        }
+
+        let (code, out, err) = repair(&["--apply", "--wal-dir", w], &data, None);
+        assert_eq!(code, 0, "{name}: {out}{err}");
+        let after = contents(dir.path());
+        let backup: Vec<PathBuf> = std::fs::read_dir(&data)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("wal-inspect-repair.")
+            })
+            .collect();
+        assert_eq!(backup.len(), 1, "{name}");
+        for (p, v) in &after {
+            if before.get(p) == Some(v) {
+                continue;
+            }
+            let abs = dir.path().join(p);
+            assert!(
+                abs.starts_with(&wal)
+                    || abs.starts_with(data.join("member/snap"))
+                    || abs.starts_with(&backup[0]),
+                "{name}: {} written outside the WAL dir, member/snap and the backup",
+                p.display()
+            );
+        }
+        for p in before.keys() {
+            assert!(
+                after.contains_key(p) || dir.path().join(p).starts_with(&wal),
+                "{name}: {p:?}"
+            );
+        }
+        // The changed WAL files were backed up under wal-dir/, byte for byte.
+        let saved = contents(&backup[0].join("wal-dir"));
+        assert!(!saved.is_empty(), "{name}");
+        for (s, v) in &saved {
+            assert_eq!(
+                before.get(&Path::new("wal-disk/wal").join(s)),
+                Some(v),
+                "{name}: backup of {}",
+                s.display()
+            );
+        }
+        // Nothing left beside the two dirs (staged dirs are gone).
+        let names = |d: &Path| -> Vec<String> {
+            let mut v: Vec<String> = std::fs::read_dir(d)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(names(&dir.path().join("wal-disk")), ["wal"], "{name}");
+        assert!(
+            !names(&data.join("member"))
+                .iter()
+                .any(|n| n.ends_with(".wal-inspect-new"))
+        );
+        let out = Command::new(BIN)
+            .arg("verify")
+            .arg(&data)
+            .args(["--wal-dir", w])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+
+        // Undo brings every byte back (both dirs), then apply again.
+        let (code, out, err) = repair(&["--undo", "--wal-dir", w], &data, None);
+        assert_eq!(code, 0, "{name}: {out}{err}");
+        let undone = contents(dir.path());
+        let strip = |m: &BTreeMap<PathBuf, (u64, u64)>| -> BTreeMap<PathBuf, (u64, u64)> {
+            m.iter()
+                .filter(|(k, _)| !k.to_string_lossy().contains("wal-inspect-repair."))
+                .map(|(k, v)| (k.clone(), *v))
+                .collect()
+        };
+        assert_eq!(strip(&undone), strip(&before), "{name}: undo");
+        let (code, out, err) = repair(&["--apply", "--wal-dir", w], &data, None);
+        assert_eq!(code, 0, "{name}: {out}{err}");
+
+        let want: Value =
+            serde_json::from_slice(&std::fs::read(dir.path().join("keyspace.json")).unwrap())
+                .unwrap();
+        let revision = testdata::config_meta(case.clean()).unwrap()["final"]["revision"]
+            .as_i64()
+            .unwrap();
+        let _lock = EtcdLock::take();
+        let mut etcd = Etcd::start(
+            case.etcd_version(),
+            "m1",
+            &data,
+            24720,
+            &["--wal-dir".to_string(), w.to_string()],
+        );
+        etcd.wait_healthy();
+        let now = etcd.keyspace();
+        assert_eq!(now["header"]["revision"].as_i64(), Some(revision), "{name}");
+        assert_eq!(kvs(&now), kvs(&want), "{name}: keyspace differs");
+        let (ok, out) = etcd.ctl(&["put", "repair/probe", "ok", "-w", "json"]);
+        assert!(ok, "{name}: {out}");
+        let v: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(
+            v["header"]["revision"].as_i64(),
+            Some(revision + 1),
+            "{name}"
+        );
+        drop(etcd);
+        assert!(
+            !data.join("member/wal").exists(),
+            "{name}: etcd wrote member/wal"
+        );
+        eprintln!(
+            "{name} with --wal-dir: {want_kind} applied; etcd served revision {revision} and {} keys, put -> {}",
+            kvs(&want).len(),
+            revision + 1
+        );
+    }
+}

@@ -133,7 +133,7 @@ enum Action {
 /// Leftovers of an interrupted apply/undo (staged dirs) near `data_dir` / `wal_dir`.
 pub fn leftovers(data_dir: &Path, wal_dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    let mut dirs = vec![data_dir.to_path_buf()];
+    let mut dirs = vec![data_dir.to_path_buf(), data_dir.join("member")];
     for d in [wal_dir.parent(), wal_dir.parent().and_then(Path::parent)]
         .into_iter()
         .flatten()
@@ -203,6 +203,33 @@ fn common_root(paths: &[&Path]) -> Option<PathBuf> {
         root = root.parent()?.to_path_buf();
     }
     Some(root)
+}
+
+/// The directories whose contents one exchange each replaces, in commit order. Normally
+/// one: the directory holding every changed path. With a WAL dir outside the data dir
+/// (etcd's `--wal-dir`) the changes inside it and the others (a rebuild's `.snap` in
+/// `member/snap`) get one root each, the WAL dir last, so that an interruption between the
+/// two leaves the old WAL with at most one extra `.snap` that no WAL snapshot record names
+/// (etcd 3.5 ignores it) — never a common ancestor of both (which could be `/`).
+fn roots(paths: &[&Path], data_dir: &Path, wal_dir: &Path) -> Option<Vec<PathBuf>> {
+    let separate = !wal_dir.starts_with(data_dir);
+    let (wal, other): (Vec<&Path>, Vec<&Path>) = paths
+        .iter()
+        .partition(|p| separate && p.starts_with(wal_dir));
+    if wal.is_empty() || other.is_empty() {
+        return Some(vec![common_root(paths)?]);
+    }
+    Some(vec![common_root(&other)?, common_root(&wal)?])
+}
+
+/// Where a changed file is kept in the backup folder: relative to the data dir, or
+/// `wal-dir/<name>` for a file in a WAL dir outside it.
+fn backup_name(data_dir: &Path, wal_dir: &Path, p: &Path) -> PathBuf {
+    match (p.strip_prefix(data_dir), p.strip_prefix(wal_dir)) {
+        (Ok(r), _) => r.to_path_buf(),
+        (Err(_), Ok(r)) => Path::new("wal-dir").join(r),
+        _ => rel(data_dir, p),
+    }
 }
 
 /// Build `staged` as a copy of `root` with `actions` applied (unchanged files hard-linked).
@@ -295,29 +322,35 @@ fn clean_leftovers(data_dir: &Path, wal_dir: &Path) -> Result<(), RepairError> {
     Ok(())
 }
 
-/// Stage, exchange, clean up: steps 2–4.
+/// Stage, exchange, clean up: steps 2–4, each over every root in order.
 fn commit(
-    root: &Path,
+    roots: &[PathBuf],
     actions: &BTreeMap<PathBuf, Action>,
     done: &mut u32,
     opts: ApplyOptions,
 ) -> Result<bool, RepairError> {
-    let staged = staged_path(root);
-    stage(root, &staged, actions)?;
-    let parent = root.parent().unwrap_or(Path::new("."));
-    fsync_dir(parent)?;
+    let parent = |root: &Path| root.parent().unwrap_or(Path::new(".")).to_path_buf();
+    for root in roots {
+        stage(root, &staged_path(root), actions)?;
+        fsync_dir(&parent(root))?;
+    }
     *done += 1;
     if opts.stop_after == Some(*done) {
         return Ok(false);
     }
-    exchange(&staged, root)?;
-    fsync_dir(parent)?;
+    for root in roots {
+        exchange(&staged_path(root), root)?;
+        fsync_dir(&parent(root))?;
+    }
     *done += 1;
     if opts.stop_after == Some(*done) {
         return Ok(false);
     }
-    fs::remove_dir_all(&staged).map_err(io(&staged))?;
-    fsync_dir(parent)?;
+    for root in roots {
+        let staged = staged_path(root);
+        fs::remove_dir_all(&staged).map_err(io(&staged))?;
+        fsync_dir(&parent(root))?;
+    }
     Ok(true)
 }
 
@@ -439,10 +472,12 @@ pub fn apply(plan: &RepairPlan, opts: ApplyOptions) -> Result<Applied, RepairErr
     }
     check_fresh(plan)?;
     let paths: Vec<&Path> = plan.changes.iter().map(FileChange::path).collect();
-    let root = common_root(&paths).ok_or_else(|| RepairError::Stale {
+    let roots = roots(&paths, &plan.data_dir, &plan.wal_dir).ok_or_else(|| RepairError::Stale {
         path: plan.wal_dir.clone(),
         what: "no directory holds the changed files".into(),
     })?;
+    let name = |p: &Path| backup_name(&plan.data_dir, &plan.wal_dir, p);
+    let mut origins = serde_json::Map::new();
 
     // 1. backup
     fs::DirBuilder::new()
@@ -456,7 +491,9 @@ pub fn apply(plan: &RepairPlan, opts: ApplyOptions) -> Result<Applied, RepairErr
         let path = c.path().to_path_buf();
         match c {
             FileChange::Create { bytes, .. } => {
-                created.push(rel(&plan.data_dir, &path));
+                let r = name(&path);
+                origins.insert(r.display().to_string(), path.display().to_string().into());
+                created.push(r);
                 actions.insert(path, Action::Bytes(bytes.clone()));
                 continue;
             }
@@ -470,10 +507,11 @@ pub fn apply(plan: &RepairPlan, opts: ApplyOptions) -> Result<Applied, RepairErr
                 actions.entry(path.clone()).or_insert(Action::Drop);
             }
         }
-        let r = rel(&plan.data_dir, &path);
+        let r = name(&path);
         if saved.contains(&r) {
             continue;
         }
+        origins.insert(r.display().to_string(), path.display().to_string().into());
         let dst = backup.join(&r);
         if let Some(parent) = dst.parent() {
             fs::DirBuilder::new()
@@ -493,9 +531,12 @@ pub fn apply(plan: &RepairPlan, opts: ApplyOptions) -> Result<Applied, RepairErr
         "plan": plan.kind.as_str(),
         "summary": plan.summary,
         "data_dir": plan.data_dir,
-        "root": root,
+        "wal_dir": plan.wal_dir,
+        "root": roots.last(),
+        "roots": roots,
         "saved": saved,
         "created": created,
+        "origins": origins,
     });
     write_file(
         &backup.join(MANIFEST),
@@ -514,7 +555,7 @@ pub fn apply(plan: &RepairPlan, opts: ApplyOptions) -> Result<Applied, RepairErr
             files,
         });
     }
-    let completed = commit(&root, &actions, &mut done, opts)?;
+    let completed = commit(&roots, &actions, &mut done, opts)?;
     Ok(Applied {
         backup,
         steps: if completed { 4 } else { done },
@@ -568,27 +609,51 @@ pub fn undo(data_dir: &Path, wal_dir: &Path, opts: ApplyOptions) -> Result<Appli
     };
     let saved = list("saved")?;
     let created = list("created")?;
-    let root = m
-        .get("root")
-        .and_then(serde_json::Value::as_str)
-        .map(PathBuf::from)
-        .ok_or_else(|| bad("no root".into()))?;
+    // Apply's roots in reverse (WAL dir first), or the one `root` of older manifests.
+    let mut roots: Vec<PathBuf> = match m.get("roots").and_then(serde_json::Value::as_array) {
+        Some(a) => a
+            .iter()
+            .map(|v| v.as_str().map(PathBuf::from))
+            .collect::<Option<_>>()
+            .ok_or_else(|| bad("roots: not a string".into()))?,
+        None => vec![
+            m.get("root")
+                .and_then(serde_json::Value::as_str)
+                .map(PathBuf::from)
+                .ok_or_else(|| bad("no root".into()))?,
+        ],
+    };
+    roots.reverse();
+    // Where each backed-up name came from (older manifests: relative to the data dir).
+    let origin = |r: &Path| -> PathBuf {
+        m.get("origins")
+            .and_then(|o| o.get(r.display().to_string()))
+            .and_then(serde_json::Value::as_str)
+            .map_or_else(|| data_dir.join(r), PathBuf::from)
+    };
     let mut actions: BTreeMap<PathBuf, Action> = BTreeMap::new();
     for c in &created {
-        actions.insert(data_dir.join(c), Action::Drop);
+        actions.insert(origin(c), Action::Drop);
     }
     for s in &saved {
-        actions.insert(data_dir.join(s), Action::CopyFrom(backup.join(s)));
+        actions.insert(origin(s), Action::CopyFrom(backup.join(s)));
     }
-    if let Some(p) = actions.keys().find(|p| !p.starts_with(&root)) {
+    if let Some(p) = actions
+        .keys()
+        .find(|p| !roots.iter().any(|r| p.starts_with(r)))
+    {
         return Err(bad(format!(
             "{} lies outside {}",
             p.display(),
-            root.display()
+            roots
+                .iter()
+                .map(|r| r.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" and ")
         )));
     }
     let mut done = 1;
-    let completed = commit(&root, &actions, &mut done, opts)?;
+    let completed = commit(&roots, &actions, &mut done, opts)?;
     if completed {
         let mut to = backup.as_os_str().to_os_string();
         to.push(UNDONE_SUFFIX);

@@ -29,6 +29,10 @@ pub const STOP_AFTER_ENV: &str = "WAL_INSPECT_REPAIR_STOP_AFTER";
 pub struct RepairArgs {
     /// A data dir or member dir.
     pub path: PathBuf,
+    /// The WAL directory, when it is not `<member>/wal` (etcd's `--wal-dir`). Backups of
+    /// its files go into the data dir's backup folder, under `wal-dir/`.
+    #[arg(long, value_name = "DIR")]
+    pub wal_dir: Option<PathBuf>,
     /// Carry the plan out (backs up what it changes first).
     #[arg(long)]
     pub apply: bool,
@@ -287,7 +291,11 @@ pub fn plan_json(plan: &RepairPlan) -> anyhow::Result<serde_json::Value> {
     Ok(v)
 }
 
-fn render_human(plan: &RepairPlan, out: &mut dyn Write) -> anyhow::Result<()> {
+fn render_human(
+    plan: &RepairPlan,
+    wal_dir: Option<&Path>,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     writeln!(out, "plan: {}", plan.kind.as_str())?;
     writeln!(out, "  {}", plan.summary)?;
     writeln!(out, "  etcd now: {}", plan.etcd_now)?;
@@ -382,8 +390,9 @@ fn render_human(plan: &RepairPlan, out: &mut dyn Write) -> anyhow::Result<()> {
     } else if plan.writes() {
         writeln!(
             out,
-            "  apply with: wal-inspect repair {} --apply",
-            plan.data_dir.display()
+            "  apply with: wal-inspect repair {}{} --apply",
+            plan.data_dir.display(),
+            wal_dir.map_or(String::new(), |w| format!(" --wal-dir {}", w.display()))
         )?;
     }
     Ok(())
@@ -391,7 +400,7 @@ fn render_human(plan: &RepairPlan, out: &mut dyn Write) -> anyhow::Result<()> {
 
 /// Run `repair`.
 pub fn run(args: &RepairArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
-    let paths = MemberPaths::resolve(&args.path, None)?;
+    let paths = MemberPaths::resolve(&args.path, args.wal_dir.as_deref())?;
     let holders = live::holders(&lockable(&paths));
     if !holders.is_empty() {
         let who: Vec<String> = holders
@@ -443,7 +452,7 @@ pub fn run(args: &RepairArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
     if args.json {
         writeln!(out, "{}", plan_json(&plan)?)?;
     } else {
-        render_human(&plan, out)?;
+        render_human(&plan, args.wal_dir.as_deref(), out)?;
     }
     if !args.apply {
         return Ok(match plan.kind {
