@@ -659,3 +659,38 @@ fn dedicated_wal_dir_repair_on_real_etcd() {
         );
     }
 }
+
+/// A cluster member with a dedicated WAL dir: the rejoin steps move the WAL dir aside too
+/// and start etcd with `--wal-dir`.
+#[test]
+fn rejoin_steps_cover_a_dedicated_wal_dir() {
+    let (dir, _case) = testdata::case("v35-cluster3-m2-torn-tail").unwrap();
+    let data = dir.path().join("data/m2");
+    let wal = dedicate_wal(dir.path(), &data);
+    let (code, out, err) = repair(&["--json", "--wal-dir", wal.to_str().unwrap()], &data, None);
+    assert_eq!(code, 1, "{out}{err}");
+    let plan: Value = serde_json::from_str(out.trim()).unwrap();
+    let steps = plan["cluster_steps"].as_array().unwrap();
+    let asides: Vec<&str> = steps
+        .iter()
+        .filter(|s| s["op"] == "move_aside")
+        .map(|s| s["from"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        asides,
+        [data.to_str().unwrap(), wal.to_str().unwrap()],
+        "{plan}"
+    );
+    let start = steps.iter().find(|s| s["op"] == "start").unwrap();
+    let flags: Vec<&str> = start["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    let i = flags
+        .iter()
+        .position(|f| *f == "--wal-dir")
+        .expect("--wal-dir");
+    assert_eq!(flags[i + 1], wal.to_str().unwrap());
+}

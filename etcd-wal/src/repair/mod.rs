@@ -629,11 +629,23 @@ fn rejoin_steps(input: &RepairInput) -> Vec<ManualStep> {
         "--initial-cluster-state".to_string(),
         "existing".to_string(),
     ];
+    // A dedicated WAL dir (etcd's `--wal-dir`) goes aside too: etcd would otherwise start
+    // on the old WAL beside the empty data dir.
+    let wal_aside = (!input.wal_dir.starts_with(&input.data_dir)).then(|| {
+        flags.push("--wal-dir".into());
+        flags.push(input.wal_dir.display().to_string());
+        let mut s = input.wal_dir.clone().into_os_string();
+        s.push(format!(".removed-{id}"));
+        ManualStep::MoveAside {
+            from: input.wal_dir.clone(),
+            to: PathBuf::from(s),
+        }
+    });
     if !me.client_urls.is_empty() {
         flags.push("--advertise-client-urls".into());
         flags.push(me.client_urls.join(","));
     }
-    vec![
+    let mut steps = vec![
         ManualStep::Etcdctl {
             args: vec!["member".into(), "remove".into(), id.clone()],
             why: format!("on a healthy member: remove this member ({id}) from the cluster"),
@@ -651,11 +663,13 @@ fn rejoin_steps(input: &RepairInput) -> Vec<ManualStep> {
             from: input.data_dir.clone(),
             to: aside,
         },
-        ManualStep::Start {
-            flags,
-            why: "start it with an empty data dir; it receives a snapshot from the leader".into(),
-        },
-    ]
+    ];
+    steps.extend(wal_aside);
+    steps.push(ManualStep::Start {
+        flags,
+        why: "start it with an empty data dir; it receives a snapshot from the leader".into(),
+    });
+    steps
 }
 
 fn kept_hard_state(scan: &Scan, cut: (usize, u64)) -> Option<crate::scan::HardStateAt> {
