@@ -4,7 +4,8 @@
 //! checks or makes a `snapshot save` trailer. Reading (a copy out of the page cache)
 //! and whatever else is done with the bytes (the restore writes them to the new db) run
 //! in the calling thread, beside the hash, over a few reused buffers: memory stays at
-//! [`BUFFERS`] × [`CHUNK`] for any file size and each byte is read once.
+//! most [`BUFFERS`] × [`CHUNK`] for any file size (less for a small one) and each byte is
+//! read once.
 
 use std::fs::File;
 use std::io;
@@ -38,7 +39,7 @@ pub enum StreamError {
     HashThread,
 }
 
-/// A heap buffer of [`CHUNK`] bytes starting on an [`ALIGN`] boundary (moving it between
+/// A heap buffer of up to [`CHUNK`] bytes starting on an [`ALIGN`] boundary (moving it between
 /// threads moves the allocation, not the bytes).
 struct AlignedBuf {
     raw: Vec<u8>,
@@ -46,8 +47,8 @@ struct AlignedBuf {
 }
 
 impl AlignedBuf {
-    fn new() -> AlignedBuf {
-        let raw = vec![0u8; CHUNK + ALIGN];
+    fn new(size: usize) -> AlignedBuf {
+        let raw = vec![0u8; size + ALIGN];
         let start = raw.as_ptr().align_offset(ALIGN).min(ALIGN);
         AlignedBuf { raw, start }
     }
@@ -67,17 +68,27 @@ impl AlignedBuf {
 
 /// SHA-256 of the first `len` bytes of `file`. Each chunk, once read, is handed to
 /// `each(bytes, offset)` in order (in the calling thread, while earlier chunks are being
-/// hashed); chunks start [`ALIGN`]-aligned in memory and at multiples of [`CHUNK`].
+/// hashed); chunks start [`ALIGN`]-aligned in memory and at multiples of [`ALIGN`] in
+/// the file. Buffers are at most [`BUFFERS`] × [`CHUNK`] bytes, fewer and smaller for a
+/// small `len`.
 pub fn sha256_of_prefix(
     file: &File,
     len: u64,
     mut each: impl FnMut(&[u8], u64) -> io::Result<()>,
 ) -> Result<[u8; 32], StreamError> {
+    // A small file gets small buffers: memory stays proportional to what is read.
+    let chunk = usize::try_from(len)
+        .unwrap_or(CHUNK)
+        .clamp(1, CHUNK)
+        .next_multiple_of(ALIGN);
+    let buffers = usize::try_from(len.div_ceil(chunk as u64))
+        .unwrap_or(BUFFERS)
+        .clamp(1, BUFFERS);
     std::thread::scope(|s| {
-        let (full_tx, full_rx) = mpsc::sync_channel::<(AlignedBuf, usize)>(BUFFERS);
+        let (full_tx, full_rx) = mpsc::sync_channel::<(AlignedBuf, usize)>(buffers);
         let (empty_tx, empty_rx) = mpsc::channel::<AlignedBuf>();
-        for _ in 0..BUFFERS {
-            let _ = empty_tx.send(AlignedBuf::new());
+        for _ in 0..buffers {
+            let _ = empty_tx.send(AlignedBuf::new(chunk));
         }
         let hasher = s.spawn(move || {
             let mut h = Sha256::new();
@@ -92,7 +103,7 @@ pub fn sha256_of_prefix(
             let mut off = 0u64;
             while off < len {
                 let mut buf = empty_rx.recv().map_err(|_| StreamError::HashThread)?;
-                let n = usize::try_from(len - off).unwrap_or(CHUNK).min(CHUNK);
+                let n = usize::try_from(len - off).unwrap_or(chunk).min(chunk);
                 file.read_exact_at(buf.get_mut(n), off)
                     .map_err(|source| StreamError::Read {
                         offset: off,
@@ -141,6 +152,23 @@ mod tests {
             );
             assert_eq!(seen, &bytes[..len]);
         }
+    }
+
+    #[test]
+    fn a_small_file_gets_small_buffers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, b"abc").unwrap();
+        let file = File::open(&path).unwrap();
+        let mut chunks = 0;
+        let got = sha256_of_prefix(&file, 3, |b, _| {
+            chunks += 1;
+            assert_eq!(b, b"abc");
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(got, <[u8; 32]>::from(Sha256::digest(b"abc")));
+        assert_eq!(chunks, 1);
     }
 
     #[test]
