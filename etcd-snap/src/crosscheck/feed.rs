@@ -1,0 +1,222 @@
+//! Feeding WAL entries to the keyspace models in the order etcd applies them: only
+//! committed entries up to the db's consistent index, the last copy of an index that raft
+//! overwrote, and a hole or an unreadable entry forgets everything before it.
+
+use std::collections::VecDeque;
+
+use etcd_wal::payload::{Payload, decode_entry};
+use etcd_wal::record::{RecordType, decode_hard_state};
+use etcd_wal::scan::{Event, RecordStatus};
+
+use super::model::{Model, Pos};
+
+/// Bytes of entries held back until a HardState says they are committed; beyond this the
+/// oldest are applied at once (and a later overwrite of them forgets everything).
+const MAX_PENDING_BYTES: usize = 64 << 20;
+
+struct Pending {
+    pos: Pos,
+    entry_type: i32,
+    data: Vec<u8>,
+}
+
+/// The state of the feed.
+#[derive(Default)]
+pub(crate) struct Feed {
+    pub ci: u64,
+    pub segments: Vec<String>,
+    pending: VecDeque<Pending>,
+    pending_bytes: usize,
+    commit: u64,
+    /// Last index applied (or the one before the first entry).
+    pub applied: Option<u64>,
+    pub first_index: Option<u64>,
+    pub full: Option<Model>,
+    pub partial: Option<Model>,
+    pub notes: Vec<String>,
+    pub entries_applied: u64,
+}
+
+impl std::fmt::Debug for Feed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Feed")
+            .field("ci", &self.ci)
+            .field("applied", &self.applied)
+            .field("first_index", &self.first_index)
+            .finish()
+    }
+}
+
+impl Feed {
+    pub fn new(ci: u64, auth_on: bool, alarms_on: bool) -> Feed {
+        Feed {
+            ci,
+            partial: Some(Model::partial(auth_on, alarms_on)),
+            ..Feed::default()
+        }
+    }
+
+    fn note(&mut self, n: String) {
+        if self.notes.len() < 8 {
+            self.notes.push(n);
+        }
+    }
+
+    fn taint(&mut self, why: String) {
+        if let Some(p) = &mut self.partial {
+            p.taint_all(why.clone());
+        }
+        if self.full.take().is_some() {
+            self.note(format!("not a complete history: {why}"));
+        }
+        self.pending.clear();
+        self.pending_bytes = 0;
+    }
+
+    pub fn observe(&mut self, ev: &Event<'_>) {
+        let r = match ev {
+            Event::SegmentStart { pos, name, .. } => {
+                if self.segments.len() <= *pos {
+                    self.segments.resize(*pos + 1, String::new());
+                }
+                if let Some(s) = self.segments.get_mut(*pos) {
+                    *s = (*name).to_string();
+                }
+                return;
+            }
+            Event::Record(r) => r,
+            Event::Finding(_) => return,
+        };
+        let trusted = matches!(
+            r.status,
+            RecordStatus::Verified | RecordStatus::AfterDamageVerified
+        );
+        if !trusted {
+            return; // a lost entry shows as a hole in the indexes
+        }
+        match r.record.record_type() {
+            Some(RecordType::State) => {
+                if let Ok(hs) = decode_hard_state(r.record.data) {
+                    self.commit = self.commit.max(hs.commit);
+                    self.drain(self.commit.min(self.ci));
+                }
+            }
+            Some(RecordType::Entry) => {
+                if let Some(e) = r.entry {
+                    let pos = Pos {
+                        segment: r.segment_pos,
+                        offset: r.offset,
+                        index: e.index,
+                        term: e.term,
+                    };
+                    self.entry(pos, e.entry_type, e.data);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn entry(&mut self, pos: Pos, entry_type: i32, data: &[u8]) {
+        let i = pos.index;
+        if i == 0 || i > self.ci {
+            return; // not applied to the db
+        }
+        let applied = match self.applied {
+            Some(a) => a,
+            None => {
+                self.first_index = Some(i);
+                if i == 1 {
+                    self.full = Some(Model::full());
+                }
+                i - 1
+            }
+        };
+        self.applied = Some(applied);
+        if i <= applied {
+            self.taint(format!(
+                "entry {i} appears again after it was replayed (raft overwrote it)"
+            ));
+            self.applied = Some(i - 1);
+        } else {
+            while self.pending.back().is_some_and(|p| p.pos.index >= i) {
+                if let Some(p) = self.pending.pop_back() {
+                    self.pending_bytes -= p.data.len();
+                }
+            }
+            let expect = self.pending.back().map_or(applied, |p| p.pos.index) + 1;
+            if i > expect {
+                self.taint(format!(
+                    "entries {expect}..{} are missing or unreadable",
+                    i - 1
+                ));
+                self.applied = Some(i - 1);
+            }
+        }
+        self.pending_bytes += data.len();
+        self.pending.push_back(Pending {
+            pos,
+            entry_type,
+            data: data.to_vec(),
+        });
+        self.drain(self.commit.min(self.ci));
+        while self.pending_bytes > MAX_PENDING_BYTES {
+            let Some(p) = self.pending.pop_front() else {
+                break;
+            };
+            self.pending_bytes -= p.data.len();
+            self.apply(p);
+        }
+    }
+
+    fn drain(&mut self, upto: u64) {
+        while self.pending.front().is_some_and(|p| p.pos.index <= upto) {
+            if let Some(p) = self.pending.pop_front() {
+                self.pending_bytes -= p.data.len();
+                self.apply(p);
+            }
+        }
+    }
+
+    fn apply(&mut self, p: Pending) {
+        self.applied = Some(p.pos.index);
+        self.entries_applied += 1;
+        match decode_entry(p.entry_type, &p.data) {
+            Payload::Request(irr) => {
+                if let Some(f) = &mut self.full {
+                    f.apply(&irr, p.pos);
+                }
+                if let Some(m) = &mut self.partial {
+                    m.apply(&irr, p.pos);
+                }
+            }
+            Payload::Undecodable { .. } => {
+                let why = format!("entry {} does not decode", p.pos.index);
+                if let Some(m) = &mut self.partial {
+                    m.taint_all(why.clone());
+                }
+                if self.full.take().is_some() {
+                    self.note(format!("not a complete history: {why}"));
+                }
+            }
+            _ => {}
+        }
+        if self.full.as_ref().is_some_and(|f| f.rev.is_none()) {
+            let notes = self.full.take().map(|f| f.notes).unwrap_or_default();
+            for n in notes {
+                self.note(format!("revisions cannot be followed: {n}"));
+            }
+        }
+    }
+
+    /// The end of the WAL: apply what is held back up to the consistent index.
+    pub fn finish(&mut self) {
+        self.drain(self.ci);
+        let applied = self.applied.unwrap_or(0);
+        if applied < self.ci {
+            self.taint(format!(
+                "the WAL's entries end at index {applied}, before the db's consistent index {}",
+                self.ci
+            ));
+        }
+    }
+}
