@@ -64,4 +64,9 @@ pub struct VerifyArgs {
     /// Print JSON Lines (one object per line, each with a "type") instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Also replay the WAL's writes up to the db's consistent index and compare each key's
+    /// latest value, lease (and, with the whole history, revisions) with the db: finds
+    /// value bytes damaged in the db, which bolt cannot see. Reads the db once more.
+    #[arg(long)]
+    pub check_values: bool,
 }

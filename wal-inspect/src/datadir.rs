@@ -88,8 +88,19 @@ pub struct MemberData {
 /// Read a member as etcd would at start: the WAL once (findings, history), then the
 /// `.snap` files (picked among the WAL's valid snapshot records) and the db. Read-only.
 pub fn read_member(paths: &MemberPaths) -> anyhow::Result<MemberData> {
+    read_member_with(paths, &mut |_| {})
+}
+
+/// Like [`read_member`], also lending every event of the WAL pass to `also`.
+pub fn read_member_with(
+    paths: &MemberPaths,
+    also: &mut dyn FnMut(&etcd_wal::scan::Event<'_>),
+) -> anyhow::Result<MemberData> {
     let mut history = etcd_wal::membership::HistoryBuilder::new();
-    let scan = etcd_wal::scan::scan_dir_with(&paths.wal, &mut |e| history.observe(&e))?;
+    let scan = etcd_wal::scan::scan_dir_with(&paths.wal, &mut |e| {
+        history.observe(&e);
+        also(&e);
+    })?;
     let history = history.finish();
     let wal_snaps: Option<Vec<etcd_snap::snapdir::SnapRef>> =
         etcd_wal::predict::valid_snapshot_entries(&scan)

@@ -9,6 +9,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use etcd_snap::bolt::FindingKind as DbKind;
+use etcd_snap::crosscheck::{ValueCheck, ValueReport};
 use etcd_snap::identity;
 use etcd_snap::member::MemberReport;
 use etcd_wal::finding::{EtcdReaction, Finding};
@@ -20,7 +21,7 @@ use etcd_wal::segment::SegmentName;
 use serde_json::{Value, json};
 
 use crate::cli::VerifyArgs;
-use crate::datadir::{MemberData, MemberPaths, read_member};
+use crate::datadir::{MemberData, MemberPaths, read_member_with};
 use crate::exit::Exit;
 use crate::live;
 
@@ -73,16 +74,30 @@ pub struct Verified {
     pub removal: Option<Removal>,
     /// Who this member is (IDs, name, URLs), for advice.
     pub identity: identity::Identity,
+    /// `--check-values`: the cross-check of the db's values against the WAL, or why it
+    /// could not run.
+    pub values: Option<Result<ValueReport, String>>,
 }
 
 /// Run the checks (read-only: nothing is written, locked or renamed).
 pub fn check(args: &VerifyArgs) -> anyhow::Result<Verified> {
     let paths = MemberPaths::resolve(&args.path, args.wal_dir.as_deref())?;
+    let mut values = args.check_values.then(|| value_check_for(&paths));
     let MemberData {
         scan,
         history,
         member,
-    } = read_member(&paths)?;
+    } = read_member_with(&paths, &mut |e| {
+        if let Some(Ok((_, c))) = &mut values {
+            c.observe(e);
+        }
+    })?;
+    let values = values.map(|v| {
+        v.and_then(|(db, c)| {
+            c.compare(&db)
+                .map_err(|e| format!("the db cannot be read: {e}"))
+        })
+    });
     let mut lockable: Vec<PathBuf> = scan.dir.segments.iter().map(|s| s.path.clone()).collect();
     if let Some(snap) = &paths.snap {
         lockable.push(snap.join("db"));
@@ -117,9 +132,91 @@ pub fn check(args: &VerifyArgs) -> anyhow::Result<Verified> {
         rows: Vec::new(),
         notes: Vec::new(),
         holders,
+        values,
     };
     v.rows = build_rows(&mut v);
     Ok(v)
+}
+
+/// Open the member's db and set up the value cross-check (before the WAL pass).
+fn value_check_for(paths: &MemberPaths) -> Result<(etcd_snap::bolt::Db, ValueCheck), String> {
+    let Some(snap) = &paths.snap else {
+        return Err("no snap/ directory: there is no db to check".into());
+    };
+    let db = etcd_snap::bolt::Db::open(snap.join("db"))
+        .map_err(|e| format!("the db cannot be opened: {e}"))?;
+    match ValueCheck::for_db(&db) {
+        Ok(Some(c)) => Ok((db, c)),
+        Ok(None) => Err("the db has no consistent index".into()),
+        Err(e) => Err(format!("the db's buckets cannot be read: {e}")),
+    }
+}
+
+/// One row per key whose latest db record differs from what the WAL wrote.
+fn value_rows(v: &Verified) -> Vec<Row> {
+    let Some(Ok(r)) = &v.values else {
+        return Vec::new();
+    };
+    let db_file = v
+        .paths
+        .snap
+        .as_ref()
+        .map(|s| v.paths.relative(&s.join("db")))
+        .unwrap_or_default();
+    r.mismatches
+        .iter()
+        .map(|m| {
+            let what: Vec<String> = m
+                .diffs
+                .iter()
+                .map(|d| format!("{}: expected {}, db has {}", d.field, d.expected, d.actual))
+                .collect();
+            let wal_file = m
+                .wal
+                .as_ref()
+                .map(|w| v.paths.relative(&v.paths.wal.join(&w.segment)));
+            let message = format!(
+                "key \"{}\": the db's latest record{} is not what the WAL wrote{}: {}",
+                m.key_escaped,
+                m.db.as_ref().map_or(" (none)".into(), |d| format!(
+                    " (revision {}, page {}, byte {})",
+                    d.revision,
+                    d.page,
+                    d.value_offset.unwrap_or(d.offset)
+                )),
+                match (&m.wal, &wal_file) {
+                    (Some(w), Some(f)) => format!(
+                        " (entry index {} term {} at byte {} of {f})",
+                        w.index, w.term, w.offset
+                    ),
+                    _ => " (the WAL, which holds the whole history, never wrote it)".into(),
+                },
+                what.join("; ")
+            );
+            let mut extra = serde_json::Map::new();
+            extra.insert("key".into(), json!(m.key_escaped));
+            extra.insert("key_bytes".into(), json!(etcd_wal::payload::Bytes(&m.key)));
+            extra.insert(
+                "revision".into(),
+                json!(m.db.as_ref().map(|d| d.revision.main)),
+            );
+            extra.insert("page".into(), json!(m.db.as_ref().map(|d| d.page)));
+            extra.insert("wal_file".into(), json!(wal_file));
+            extra.insert("wal_offset".into(), json!(m.wal.as_ref().map(|w| w.offset)));
+            extra.insert("diffs".into(), json!(m.diffs));
+            Row {
+                kind: "db_value_mismatch".into(),
+                file: db_file.clone(),
+                offset: m.db.as_ref().map(|d| d.value_offset.unwrap_or(d.offset)),
+                ordinal: None,
+                record_type: None,
+                index: m.wal.as_ref().map(|w| w.index),
+                term: m.wal.as_ref().map(|w| w.term),
+                message,
+                extra,
+            }
+        })
+        .collect()
 }
 
 fn wal_row(v: &Verified, f: &Finding) -> Row {
@@ -406,6 +503,7 @@ fn build_rows(v: &mut Verified) -> Vec<Row> {
             .filter(|(f, _)| !decisive_db || !*f)
             .map(|(_, r)| r),
     );
+    rows.extend(value_rows(v));
     rows
 }
 
@@ -562,6 +660,24 @@ fn summary_json(v: &Verified) -> Value {
     })
 }
 
+/// The `value_check` summary object (only with `--check-values`).
+fn value_summary(v: &Verified) -> Option<Value> {
+    Some(match v.values.as_ref()? {
+        Ok(r) => json!({
+            "performed": true,
+            "history": r.history,
+            "consistent_index": r.consistent_index,
+            "first_index": r.first_index,
+            "entries_replayed": r.entries_replayed,
+            "keys_checked": r.keys_checked,
+            "keys_not_checkable": r.keys_not_checkable,
+            "keys_mismatched": r.keys_mismatched,
+            "notes": r.notes,
+        }),
+        Err(e) => json!({"performed": false, "reason": e}),
+    })
+}
+
 fn render_json(v: &Verified, out: &mut dyn Write) -> anyhow::Result<()> {
     for (i, r) in v.rows.iter().enumerate() {
         writeln!(out, "{}", row_json(r, i == 0))?;
@@ -591,7 +707,11 @@ fn render_json(v: &Verified, out: &mut dyn Write) -> anyhow::Result<()> {
             json!({"type": "note", "kind": kind, "message": message})
         )?;
     }
-    writeln!(out, "{}", summary_json(v))?;
+    let mut summary = summary_json(v);
+    if let (Some(vc), Some(o)) = (value_summary(v), summary.as_object_mut()) {
+        o.insert("value_check".into(), vc);
+    }
+    writeln!(out, "{summary}")?;
     Ok(())
 }
 
@@ -642,6 +762,28 @@ fn render_human(v: &Verified, out: &mut dyn Write) -> anyhow::Result<()> {
     }
     for (_, n) in &v.notes {
         writeln!(out, "  {n}")?;
+    }
+    match &v.values {
+        Some(Ok(r)) => {
+            writeln!(
+                out,
+                "  values cross-checked against the WAL ({} history, entries {}..{}): {} keys checked, {} not checkable, {} mismatched",
+                match r.history {
+                    etcd_snap::crosscheck::History::Complete => "complete",
+                    etcd_snap::crosscheck::History::Partial => "partial",
+                },
+                r.first_index.map_or("-".into(), |i| i.to_string()),
+                r.consistent_index,
+                r.keys_checked,
+                r.keys_not_checkable,
+                r.keys_mismatched
+            )?;
+            for n in &r.notes {
+                writeln!(out, "    ({n})")?;
+            }
+        }
+        Some(Err(e)) => writeln!(out, "  values not cross-checked: {e}")?,
+        None => {}
     }
     writeln!(out)?;
     if v.rows.is_empty() {

@@ -1,0 +1,303 @@
+//! Cross-check of the db's values against the WAL (`etcd_snap::crosscheck`, `verify
+//! --check-values`) on data written by real etcd: clean data dirs agree, one flipped value
+//! byte in the db (invisible to bolt) is found and named, and WALs that do not hold the
+//! whole history check only what they determine.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+use base64::Engine as _;
+use etcd_snap::bolt::Db;
+use etcd_snap::crosscheck::{History, ValueCheck, ValueReport};
+use etcd_snap::mvcc::RevisionKey;
+use etcd_wal::scan::Event;
+use serde_json::Value;
+
+/// Cross-check a member dir; `keep` decides which WAL events the check sees.
+fn cross_check(member: &Path, keep: &dyn Fn(&Event<'_>) -> bool) -> ValueReport {
+    let db = Db::open(member.join("snap/db")).expect("db opens");
+    let mut check = ValueCheck::for_db(&db)
+        .expect("db buckets")
+        .expect("a consistent index");
+    etcd_wal::scan::scan_dir_with(&member.join("wal"), &mut |e| {
+        if keep(&e) {
+            check.observe(&e)
+        }
+    })
+    .expect("WAL readable");
+    check.compare(&db).expect("compare")
+}
+
+fn all(_: &Event<'_>) -> bool {
+    true
+}
+
+fn b64(s: &str) -> Vec<u8> {
+    base64::engine::general_purpose::STANDARD
+        .decode(s)
+        .expect("base64")
+}
+
+/// Live keys and values of `keyspace.json` (what etcd served at the end).
+fn keyspace(root: &Path) -> BTreeMap<Vec<u8>, Vec<u8>> {
+    let v: Value =
+        serde_json::from_slice(&std::fs::read(root.join("keyspace.json")).unwrap()).unwrap();
+    v["kvs"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|k| {
+                    (
+                        b64(k["key"].as_str().unwrap()),
+                        b64(k["value"].as_str().unwrap_or("")),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn verify(args: &[&str], path: &Path) -> (i32, Vec<Value>) {
+    let out = Command::new(env!("CARGO_BIN_EXE_wal-inspect"))
+        .arg("verify")
+        .args(args)
+        .arg(path)
+        .output()
+        .expect("run wal-inspect");
+    let stdout = String::from_utf8(out.stdout).expect("utf-8");
+    let lines = stdout
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    (out.status.code().expect("exit code"), lines)
+}
+
+#[test]
+fn clean_fixtures_cross_check_without_mismatch() {
+    for config in testdata::configs() {
+        let meta = testdata::config_meta(&config).unwrap();
+        let root = testdata::pristine(&config).unwrap();
+        let live = keyspace(&root);
+        for m in meta["members"].as_array().unwrap() {
+            let name = m["name"].as_str().unwrap();
+            let member = root.join(m["member_dir"].as_str().unwrap());
+            let r = cross_check(&member, &all);
+            eprintln!(
+                "{config}/{name}: {:?} from index {:?}, {} entries replayed, {} keys checked, \
+                 {} not checkable, {} mismatched; notes {:?}",
+                r.history,
+                r.first_index,
+                r.entries_replayed,
+                r.keys_checked,
+                r.keys_not_checkable,
+                r.keys_mismatched,
+                r.notes
+            );
+            assert_eq!(r.keys_mismatched, 0, "{config}/{name}: {:#?}", r.mismatches);
+            assert!(r.mismatches.is_empty());
+            if meta["workload"]["removed_member"] == name {
+                continue;
+            }
+            // Every fixture member's WAL holds the whole history.
+            assert_eq!(r.history, History::Complete, "{config}/{name}");
+            assert_eq!(r.first_index, Some(1), "{config}/{name}");
+            // Every key etcd still served was written in the WAL and checked.
+            assert!(
+                r.keys_checked >= live.len() as u64 && r.keys_checked > 0,
+                "{config}/{name}: {} checked, {} live",
+                r.keys_checked,
+                live.len()
+            );
+        }
+    }
+}
+
+/// The db's latest record of `key` and the file offset of its value's first byte.
+fn latest_value_offset(db: &Db, key: &[u8], value: &[u8]) -> (RevisionKey, u64, u64) {
+    let bucket = etcd_snap::mvcc::key_bucket(db).unwrap().unwrap();
+    let mut found = None;
+    for e in db.cursor(&bucket) {
+        let e = e.unwrap();
+        let r = etcd_snap::mvcc::decode_entry(db, &e).unwrap();
+        if r.kv.key == key {
+            found = Some((r, e));
+        }
+    }
+    let (r, e) = found.expect("key in db");
+    assert_eq!(r.kv.value, value, "latest record holds the served value");
+    // The value is the KeyValue's field 5, after key and revisions: its last occurrence.
+    let at = e
+        .value
+        .windows(value.len())
+        .rposition(|w| w == value)
+        .expect("value bytes in record");
+    (r.rev, e.page, e.value_offset + at as u64)
+}
+
+#[test]
+fn one_flipped_value_byte_is_one_mismatch() {
+    for config in ["v35-single", "v34-single"] {
+        let dir = testdata::clean(config).unwrap();
+        let member = dir.path().join("data/m1/member");
+        let live = keyspace(dir.path());
+        // A key with a value long enough to flip a byte in its middle.
+        let (key, value) = live
+            .iter()
+            .find(|(_, v)| v.len() >= 8 && v.len() <= 300)
+            .expect("a key with a value");
+        let db_path = member.join("snap/db");
+        let (rev, page, at) = {
+            let db = Db::open(&db_path).unwrap();
+            latest_value_offset(&db, key, value)
+        };
+        let flip = at + value.len() as u64 / 2;
+        let mut bytes = std::fs::read(&db_path).unwrap();
+        bytes[flip as usize] ^= 0x20;
+        std::fs::write(&db_path, &bytes).unwrap();
+
+        let db = Db::open(&db_path).unwrap();
+        assert!(db.check().unwrap().is_clean(), "bolt's own check passes");
+        drop(db);
+
+        let r = cross_check(&member, &all);
+        assert_eq!(r.keys_mismatched, 1, "{config}: {:#?}", r.mismatches);
+        let m = &r.mismatches[0];
+        assert_eq!(&m.key, key);
+        let d = m.db.as_ref().expect("db record");
+        assert_eq!(d.revision, rev.rev);
+        assert_eq!(d.page, page);
+        assert_eq!(d.value_offset, Some(at));
+        assert_eq!(
+            m.diffs.iter().map(|d| d.field).collect::<Vec<_>>(),
+            ["value"]
+        );
+        let wal = m.wal.as_ref().expect("the WAL entry");
+        assert!(wal.segment.ends_with(".wal") && wal.index > 0 && wal.term > 0);
+
+        // verify: invisible without the flag, one finding with it.
+        let (code, lines) = verify(&["--json"], &member);
+        assert_eq!(code, 0, "{config}: {lines:?}");
+        let (code, lines) = verify(&["--json", "--check-values"], &member);
+        assert_eq!(code, 1);
+        let findings: Vec<&Value> = lines.iter().filter(|l| l["type"] == "finding").collect();
+        assert_eq!(findings.len(), 1, "{config}: {findings:?}");
+        let f = findings[0];
+        assert_eq!(f["kind"], "db_value_mismatch");
+        assert_eq!(f["file"], "snap/db");
+        assert_eq!(f["offset"], at);
+        assert_eq!(f["page"], page);
+        assert_eq!(f["index"], wal.index);
+        assert_eq!(f["term"], wal.term);
+        assert_eq!(f["wal_file"], format!("wal/{}", wal.segment));
+        assert_eq!(f["wal_offset"], wal.offset);
+        assert_eq!(f["key"], etcd_wal::payload::escape_bytes(key));
+        assert_eq!(f["revision"], rev.rev.main);
+        let s = lines.iter().find(|l| l["type"] == "summary").unwrap();
+        assert_eq!(s["value_check"]["keys_mismatched"], 1);
+        assert_eq!(s["value_check"]["keys_checked"], r.keys_checked);
+        assert_eq!(s["etcd_outcome"], "starts");
+    }
+}
+
+#[test]
+fn clean_verify_stays_clean_with_check_values() {
+    let root = testdata::pristine("v35-single").unwrap();
+    let member = root.join("data/m1/member");
+    let (plain_code, plain) = verify(&["--json"], &member);
+    let (code, lines) = verify(&["--json", "--check-values"], &member);
+    assert_eq!((plain_code, code), (0, 0));
+    assert!(lines.iter().all(|l| l["type"] != "finding"));
+    let s = lines.iter().find(|l| l["type"] == "summary").unwrap();
+    let vc = &s["value_check"];
+    assert_eq!(vc["history"], "complete");
+    assert_eq!(vc["keys_mismatched"], 0);
+    assert!(vc["keys_checked"].as_u64().unwrap() > 0);
+    // Without the flag the summary is what it was.
+    let ps = plain.iter().find(|l| l["type"] == "summary").unwrap();
+    assert!(ps.get("value_check").is_none());
+    let mut with = s.as_object().unwrap().clone();
+    with.remove("value_check");
+    assert_eq!(&Value::Object(with), ps);
+    // Human output says what was checked.
+    let out = Command::new(env!("CARGO_BIN_EXE_wal-inspect"))
+        .args(["verify", "--check-values"])
+        .arg(&member)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("values cross-checked"), "{text}");
+}
+
+#[test]
+fn restored_data_dir_checks_nothing_it_cannot_know() {
+    for config in ["v35-single", "v34-single"] {
+        let root = testdata::pristine(config).unwrap();
+        let member = root.join("restore/r1/member");
+        let r = cross_check(&member, &all);
+        eprintln!("{config} restore: {r:?}");
+        // The restored WAL holds only the membership entries; the db holds the snapshot's
+        // keys, which the WAL never wrote: nothing is checked and nothing is wrong.
+        assert_eq!(r.history, History::Partial, "{config}");
+        assert_eq!(r.keys_checked, 0);
+        assert_eq!(r.keys_mismatched, 0);
+        assert!(
+            r.notes.iter().any(|n| n.contains("not a complete history")),
+            "{config}: {:?}",
+            r.notes
+        );
+    }
+}
+
+#[test]
+fn a_wal_without_its_first_segment_checks_only_its_own_writes() {
+    for config in ["v35-rollover", "v34-rollover"] {
+        let root = testdata::pristine(config).unwrap();
+        let member = root.join("data/m1/member");
+        let whole = cross_check(&member, &all);
+        let cut = cross_check(&member, &|e| match e {
+            Event::SegmentStart { pos, .. } => *pos > 0,
+            Event::Record(r) => r.segment_pos > 0,
+            Event::Finding(_) => true,
+        });
+        eprintln!("{config}: whole {whole:?}\ncut {cut:?}");
+        assert_eq!(whole.history, History::Complete);
+        assert_eq!(cut.history, History::Partial);
+        assert!(cut.first_index > Some(1));
+        assert_eq!(cut.keys_mismatched, 0);
+        assert!(cut.keys_checked > 0);
+        assert!(cut.keys_checked + cut.keys_not_checkable <= whole.keys_checked);
+    }
+}
+
+#[test]
+fn a_wal_cut_anywhere_raises_no_false_alarm() {
+    for config in ["v35-single", "v34-single", "v35-cluster3"] {
+        let root = testdata::pristine(config).unwrap();
+        let member = root.join("data/m1/member");
+        let whole = cross_check(&member, &all);
+        for from in [2, 300, 1000, 1500, 2200] {
+            if from > whole.consistent_index {
+                continue;
+            }
+            // As if everything before index `from` had been purged with its segments.
+            let cut = cross_check(&member, &|e| match e {
+                Event::Record(r) => r.entry.is_none_or(|en| en.index >= from),
+                _ => true,
+            });
+            eprintln!(
+                "{config} from {from}: {} checked, {} not checkable, {} mismatched",
+                cut.keys_checked, cut.keys_not_checkable, cut.keys_mismatched
+            );
+            assert_eq!(cut.history, History::Partial, "{config} from {from}");
+            assert_eq!(cut.first_index, Some(from));
+            assert_eq!(
+                cut.keys_mismatched, 0,
+                "{config} from {from}: {:#?}",
+                cut.mismatches
+            );
+            assert!(cut.keys_checked > 0, "{config} from {from}");
+        }
+    }
+}
