@@ -282,7 +282,7 @@ pub(crate) fn compare(db: &Db, feed: Feed) -> Result<ValueReport> {
         report.history = History::Complete;
     }
     for n in &model.notes {
-        if !notes.contains(n) {
+        if !notes.iter().any(|x| x.contains(n.as_str())) {
             notes.push(n.clone());
         }
     }
