@@ -93,7 +93,15 @@ pub fn run(args: &MembersArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
                         "message": format!("{e:#}")});
                     writeln!(out, "{line}")?;
                 } else {
-                    eprintln!("wal-inspect: {}: {e:#}", p.display());
+                    // The same prefix as every other command's errors; the path only once
+                    // (most errors already start with it).
+                    let msg = format!("{e:#}");
+                    let path = p.display().to_string();
+                    if msg.starts_with(&path) {
+                        eprintln!("wal-inspect: error: {msg}");
+                    } else {
+                        eprintln!("wal-inspect: error: {path}: {msg}");
+                    }
                 }
             }
         }
@@ -404,7 +412,7 @@ fn render_cluster(dirs: &[Dir], cmp: &Comparison, out: &mut dyn Write) -> anyhow
                 "diverges at index {} (term {} there, {} in the most up-to-date log)",
                 v.index, v.term_b, v.term_a
             ),
-            (Some((a, b)), None) => format!("agrees on {a}..={b}"),
+            (Some((a, b)), None) => format!("agrees on {a}..{b}"),
             (None, None) => "no index in common".to_owned(),
         };
         let behind = if l.behind_by > 0 {
