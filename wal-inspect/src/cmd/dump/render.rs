@@ -353,7 +353,7 @@ pub fn record_human(
         if let Some(m) = metadata {
             write!(
                 out,
-                " node_id={:x} cluster_id={:x}",
+                " node_id={:016x} cluster_id={:016x}",
                 m["node_id"].as_u64().unwrap_or_default(),
                 m["cluster_id"].as_u64().unwrap_or_default()
             )?;
@@ -361,7 +361,7 @@ pub fn record_human(
         if let Some(h) = hard_state {
             write!(
                 out,
-                " term={} vote={:x} commit={}",
+                " term={} vote={:016x} commit={}",
                 h["term"],
                 h["vote"].as_u64().unwrap_or_default(),
                 h["commit"]
@@ -372,7 +372,7 @@ pub fn record_human(
             if let Some(v) = s["conf_state"]["voters"].as_array() {
                 let ids: Vec<String> = v
                     .iter()
-                    .map(|id| format!("{:x}", id.as_u64().unwrap_or_default()))
+                    .map(|id| format!("{:016x}", id.as_u64().unwrap_or_default()))
                     .collect();
                 write!(out, " voters=[{}]", ids.join(","))?;
             }
@@ -430,7 +430,7 @@ pub fn summary_human(out: &mut impl Write, scan: &Scan, s: &Stats) -> io::Result
     if let Some(h) = scan.hard_state {
         writeln!(
             out,
-            "-- hard state: term {} vote {:x} commit {}",
+            "-- hard state: term {} vote {:016x} commit {}",
             h.term, h.vote, h.commit
         )?;
     }
