@@ -100,12 +100,12 @@ pub fn run(args: &RestoreArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
         report.data_dir.display()
     )?;
     writeln!(out, "hash:          {}", report.hash.describe())?;
-    writeln!(out, "member id:     {:x}", report.cluster.local_id)?;
-    writeln!(out, "cluster id:    {:x}", report.cluster.cluster_id)?;
+    writeln!(out, "member id:     {:016x}", report.cluster.local_id)?;
+    writeln!(out, "cluster id:    {:016x}", report.cluster.cluster_id)?;
     for m in &report.cluster.members {
         writeln!(
             out,
-            "member:        {:x} {} {}",
+            "member:        {:016x} {} {}",
             m.id,
             m.name,
             m.peer_urls.join(",")

@@ -268,18 +268,23 @@ fn status_human(
         let label = if i == 0 { "members:" } else { "" };
         writeln!(
             out,
-            "{label:<18}{:x} name={} peers={} clients={}{}",
+            "{label:<18}{:016x} name={} peers={} clients={}{}",
             m.id,
             escape(m.name.as_bytes()),
             escape(m.peer_urls.join(",").as_bytes()),
-            escape(m.client_urls.join(",").as_bytes()),
+            // etcd 3.5 keeps client URLs in the v2 store only: say so rather than `clients=`.
+            if m.client_urls.is_empty() {
+                "-".to_owned()
+            } else {
+                escape(m.client_urls.join(",").as_bytes())
+            },
             if m.is_learner { " (learner)" } else { "" }
         )?;
     }
     let alarms: Vec<String> = r
         .alarms
         .iter()
-        .map(|a| format!("{} on {:x}", a.alarm.name(), a.member_id))
+        .map(|a| format!("{} on {:016x}", a.alarm.name(), a.member_id))
         .collect();
     let alarms = if alarms.is_empty() {
         "none".to_owned()
