@@ -735,7 +735,8 @@ fn render_human(v: &Verified, out: &mut dyn Write) -> anyhow::Result<()> {
             if h.pids.is_empty() {
                 String::new()
             } else {
-                format!(" (pid {:?})", h.pids)
+                let pids: Vec<String> = h.pids.iter().map(|p| p.to_string()).collect();
+                format!(" (pid {})", pids.join(", "))
             }
         )?;
     }
@@ -754,7 +755,13 @@ fn render_human(v: &Verified, out: &mut dyn Write) -> anyhow::Result<()> {
     if let Some(h) = s.hard_state {
         writeln!(
             out,
-            "  last HardState: term {} commit {} vote {}",
+            "  last HardState{}: term {} commit {} vote {}",
+            // With WAL damage this is the one etcd reads; a later one may lie beyond it.
+            if s.beyond.is_some() {
+                " before the damage"
+            } else {
+                ""
+            },
             h.term,
             h.commit,
             hex_id(h.vote)
@@ -838,7 +845,11 @@ fn render_human(v: &Verified, out: &mut dyn Write) -> anyhow::Result<()> {
                 }
             )?;
             if let Some(h) = s.last_hard_state {
-                writeln!(out, "The last HardState commits up to index {}.", h.commit)?;
+                writeln!(
+                    out,
+                    "The last HardState in the whole WAL commits up to index {}.",
+                    h.commit
+                )?;
             }
         }
     }
