@@ -71,14 +71,16 @@ fn conf_state(c: &etcd_snap::schema::ConfStateJson) -> ConfState {
     }
 }
 
-/// Fill the plan's inputs from the WAL, the `.snap` files and the db.
-fn input(paths: &MemberPaths) -> anyhow::Result<RepairInput> {
+/// Fill the plan's inputs from the WAL, the `.snap` files and the db; also what is
+/// damaged but left to etcd (see [`left_to_etcd`]).
+fn input(paths: &MemberPaths) -> anyhow::Result<(RepairInput, Vec<String>)> {
     let crate::datadir::MemberData {
         scan,
         history,
         member,
     } = crate::datadir::read_member(paths)?;
     let snap_dir = member.as_ref().and_then(|m| m.snap.as_ref().ok());
+    let left = snap_dir.map(left_to_etcd).unwrap_or_default();
     let db = member.as_ref().and_then(|m| m.db.as_ref().ok());
     let snap_files = member.as_ref().and_then(|m| m.readable_snaps());
     // The newest readable .snap (by name order, as etcd sorts them).
@@ -164,7 +166,7 @@ fn input(paths: &MemberPaths) -> anyhow::Result<RepairInput> {
     .collect();
     let me = scan.metadata.as_ref().map(|m| m.node_id);
     let this_member = members.iter().find(|m| Some(m.id) == me).cloned();
-    Ok(RepairInput {
+    let input = RepairInput {
         wal_dir: paths.wal.clone(),
         snap_dir: paths.snap.clone(),
         data_dir: data_dir_of(paths),
@@ -180,7 +182,36 @@ fn input(paths: &MemberPaths) -> anyhow::Result<RepairInput> {
         voters,
         this_member,
         members,
-    })
+    };
+    Ok((input, left))
+}
+
+/// Damage no plan touches because etcd deals with it at start: each unreadable `.snap`
+/// file etcd reaches is renamed `<name>.broken` and an older snapshot is used.
+fn left_to_etcd(snap_dir: &etcd_snap::snapdir::SnapDirReport) -> Vec<String> {
+    let fallback = snap_dir.picked.as_ref().map_or(
+        "no snapshot (it replays the WAL from the start)".to_owned(),
+        |p| format!("member/snap/{p}"),
+    );
+    snap_dir
+        .would_rename_broken
+        .iter()
+        .map(|name| {
+            let why = snap_dir
+                .snaps
+                .iter()
+                .find(|e| &e.name == name)
+                .and_then(|e| e.problem.as_ref())
+                .map_or("unreadable", |p| match p.code {
+                    "snap_crc_mismatch" => "crc mismatch",
+                    "snap_empty" => "empty",
+                    _ => "cannot be decoded",
+                });
+            format!(
+                "member/snap/{name} is damaged ({why}); left as it is: etcd renames it {name}.broken at start and uses {fallback}"
+            )
+        })
+        .collect()
 }
 
 fn v2_node(
@@ -294,11 +325,15 @@ pub fn plan_json(plan: &RepairPlan) -> anyhow::Result<serde_json::Value> {
 fn render_human(
     plan: &RepairPlan,
     wal_dir: Option<&Path>,
+    left_to_etcd: &[String],
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
     writeln!(out, "plan: {}", plan.kind.as_str())?;
     writeln!(out, "  {}", plan.summary)?;
     writeln!(out, "  etcd now: {}", plan.etcd_now)?;
+    for l in left_to_etcd {
+        writeln!(out, "  also: {l}")?;
+    }
     if let Some(d) = &plan.damage {
         writeln!(
             out,
@@ -447,12 +482,16 @@ pub fn run(args: &RepairArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
             Exit::CouldNotRun
         });
     }
-    let input = input(&paths)?;
+    let (input, left) = input(&paths)?;
     let plan = repair::plan(&input)?;
     if args.json {
-        writeln!(out, "{}", plan_json(&plan)?)?;
+        let mut v = plan_json(&plan)?;
+        if let Some(o) = v.as_object_mut() {
+            o.insert("left_to_etcd".into(), json!(left));
+        }
+        writeln!(out, "{v}")?;
     } else {
-        render_human(&plan, args.wal_dir.as_deref(), out)?;
+        render_human(&plan, args.wal_dir.as_deref(), &left, out)?;
     }
     if !args.apply {
         return Ok(match plan.kind {
