@@ -417,6 +417,13 @@ pub fn db(args: &DbArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
                             r.kv.mod_revision, r.kv.create_revision, r.kv.version, r.kv.lease
                         )?;
                     }
+                    None if below_compaction(*rev) => writeln!(
+                        out,
+                        "# {} not found at revision {}: that is below the compaction revision {}, so its value then may have been compacted away (etcd answers \"required revision has been compacted\")",
+                        escape(key.as_bytes()),
+                        opt(*rev),
+                        opt(compacted)
+                    )?,
                     None => writeln!(out, "# {} not found", escape(key.as_bytes()))?,
                 }
             }
