@@ -303,14 +303,7 @@ fn build_rows(v: &mut Verified) -> Vec<Row> {
                     row.extra.insert("page".into(), json!(f.page));
                     row.extra.insert("damage".into(), json!(f.kind.code()));
                     if fatal && refuse.is_none() {
-                        refuse = Some((
-                            format!(
-                                "freepages: failed to get all reachable pages (page {}: {})",
-                                f.page,
-                                f.kind.code()
-                            ),
-                            "panic: bbolt cannot walk the db's pages at open".into(),
-                        ));
+                        refuse = Some(bbolt_open_panic(f));
                     }
                     db_rows.push((fatal, row));
                 }
@@ -516,13 +509,62 @@ fn bbolt_error(code: &str, message: &str) -> String {
     }
 }
 
+/// bbolt's name for a page type (`page.typ()`): what its "invalid type" error prints.
+fn bbolt_page_type(flags: u16) -> String {
+    match flags {
+        0x01 => "branch".into(),
+        0x02 => "leaf".into(),
+        0x04 => "meta".into(),
+        0x10 => "freelist".into(),
+        f => format!("unknown<{f:02x}>"),
+    }
+}
+
+/// (error, reaction) for a page that breaks bbolt's walk over every page at open (etcd runs
+/// it with `NoFreelistSync`): the panic text in bbolt's words where its `checkBucket` names
+/// the damage; otherwise (a page past the end of the file) bbolt reads outside its map
+/// and the process dies on a fault, with no message of etcd's to quote.
+fn bbolt_open_panic(f: &etcd_snap::bolt::Finding) -> (String, String) {
+    let walk = |what: String| {
+        (
+            format!(
+                "freepages: failed to get all reachable pages (page {}: {what})",
+                f.page
+            ),
+            "panic: bbolt cannot walk the db's pages at open".to_owned(),
+        )
+    };
+    match &f.kind {
+        DbKind::InvalidPageType { flags } => {
+            walk(format!("invalid type: {}", bbolt_page_type(*flags)))
+        }
+        DbKind::MultipleReferences => walk("multiple references".into()),
+        DbKind::PageOutOfRange { high_water } => walk(format!("out of bounds: {high_water}")),
+        k => (
+            format!(
+                "page {} lies past the end of the file ({})",
+                f.page,
+                k.code()
+            ),
+            "crash: bbolt reads outside the file it mapped while walking the pages at open"
+                .to_owned(),
+        ),
+    }
+}
+
 fn describe_db(f: &etcd_snap::bolt::Finding) -> String {
     match &f.kind {
         DbKind::MetaInvalid { meta, problem } => {
             format!(
-                "meta page {meta} is invalid ({problem:?}); bbolt falls back to the other meta page"
+                "meta page {meta} is invalid: {problem}; bbolt falls back to the other meta page"
             )
         }
+        DbKind::InvalidPageType { flags } => format!(
+            "page {}: invalid type: {} (flags {flags:#06x}) at byte {}",
+            f.page,
+            bbolt_page_type(*flags),
+            f.offset
+        ),
         k => format!("page {}: {} (at byte {})", f.page, k.code(), f.offset),
     }
 }
