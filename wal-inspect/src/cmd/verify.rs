@@ -365,14 +365,19 @@ fn build_rows(v: &mut Verified) -> Vec<Row> {
                 } else {
                     "snap_invalid"
                 };
-                let file = v.paths.relative(&d.dir.join(&e.name));
+                let path = d.dir.join(&e.name);
+                // The row names the file: the message need not (the error's text starts
+                // with the path).
+                let prefix = format!("{}: ", path.display());
+                let what = p.message.strip_prefix(&prefix).unwrap_or(&p.message);
+                let file = v.paths.relative(&path);
                 let mut row = plain_row(
                     kind,
                     file,
                     Some(0),
                     format!(
-                        "{}: {}; etcd renames it to {}.broken and falls back to an older snapshot",
-                        e.name, p.message, e.name
+                        "{what}; etcd renames it to {}.broken and falls back to an older snapshot",
+                        e.name
                     ),
                 );
                 if let Some(r) = e.name_ref {
