@@ -873,7 +873,18 @@ fn render_human(v: &Verified, out: &mut dyn Write) -> anyhow::Result<()> {
             )?;
             writeln!(out, "    {}", r.message)?;
         }
-        if let Some(b) = s.beyond {
+        let first_kind = s.findings.first().map(|f| f.kind);
+        let segment_missing = s
+            .findings
+            .iter()
+            .any(|f| f.kind == etcd_wal::finding::FindingKind::MissingSegment);
+        if first_kind == Some(etcd_wal::finding::FindingKind::RecordsAfterEnd) {
+            // The scan stops where etcd stops; the finding above estimates what follows.
+            writeln!(
+                out,
+                "\nBeyond the zero length word: not decoded (etcd stops there); the finding above estimates what it holds."
+            )?;
+        } else if let Some(b) = s.beyond {
             writeln!(
                 out,
                 "\nBeyond the first WAL damage: {} records, {} entries{}; chain {}.",
@@ -883,7 +894,9 @@ fn render_human(v: &Verified, out: &mut dyn Write) -> anyhow::Result<()> {
                     (Some(a), Some(z)) => format!(" (index {a}..{z})"),
                     _ => String::new(),
                 },
-                if b.intact && b.resynchronised {
+                if segment_missing && b.resynchronised {
+                    "resynchronises in the next segment, but the missing segment's records are gone"
+                } else if b.intact && b.resynchronised {
                     "resynchronises: only the damaged record is bad"
                 } else if b.resynchronised {
                     "resynchronises, but there is more damage"
