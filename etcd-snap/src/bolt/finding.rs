@@ -140,7 +140,11 @@ impl fmt::Display for FindingKind {
                 write!(f, "page lies beyond end of file ({file_size} bytes)")
             }
             FindingKind::PageIdMismatch { found } => write!(f, "page identifies as {found}"),
-            FindingKind::InvalidPageType { flags } => write!(f, "invalid type: {flags:#06x}"),
+            FindingKind::InvalidPageType { flags } => write!(
+                f,
+                "invalid type: {} (flags {flags:#06x})",
+                super::page::type_name(*flags)
+            ),
             FindingKind::PageTooLarge { bytes } => write!(f, "page too large ({bytes} bytes)"),
             FindingKind::MultipleReferences => write!(f, "multiple references"),
             FindingKind::ElementOutOfBounds { index } => {

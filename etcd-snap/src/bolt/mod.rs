@@ -24,7 +24,7 @@ pub use finding::{Finding, FindingKind};
 pub use meta::{FREELIST_NOT_PERSISTED, MAGIC, Meta, MetaProblem, PageSizeSource, VERSION};
 pub use page::{
     BranchElem, FLAG_BRANCH, FLAG_FREELIST, FLAG_LEAF, FLAG_META, LEAF_FLAG_BUCKET, LeafElem, Page,
-    PageHeader, PageKind,
+    PageHeader, PageKind, type_name,
 };
 
 #[cfg(test)]

@@ -29,6 +29,18 @@ pub const FLAG_FREELIST: u16 = 0x10;
 /// Leaf element flag: the value is a nested bucket.
 pub const LEAF_FLAG_BUCKET: u32 = 0x01;
 
+/// bbolt's name for a page's flags (`page.typ()`), as its "invalid type" errors print it:
+/// `branch`, `leaf`, `meta`, `freelist` or `unknown<xx>` (hex, at least two digits).
+pub fn type_name(flags: u16) -> String {
+    match flags {
+        FLAG_BRANCH => "branch".into(),
+        FLAG_LEAF => "leaf".into(),
+        FLAG_META => "meta".into(),
+        FLAG_FREELIST => "freelist".into(),
+        f => format!("unknown<{f:02x}>"),
+    }
+}
+
 /// The 16-byte header at the start of every page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]

@@ -245,7 +245,13 @@ fn status_human(
                 e.total_size, r.page_size
             )?;
         }
-        None => writeln!(out, "hash:             - (a damaged page stops the walk)")?,
+        None => {
+            // etcdutl's numbers come from a walk a damaged page stops: none of them.
+            writeln!(out, "hash:             - (a damaged page stops the walk)")?;
+            writeln!(out, "revision:         -")?;
+            writeln!(out, "total keys:       -")?;
+            writeln!(out, "total size:       - (page size {})", r.page_size)?;
+        }
     }
     writeln!(
         out,
@@ -306,7 +312,15 @@ fn status_human(
         }
     }
     for e in &r.errors {
-        writeln!(out, "error:            {}", e.message)?;
+        // An error that is one of the integrity findings above is not repeated.
+        let listed = r
+            .check
+            .findings
+            .iter()
+            .any(|f| e.message.ends_with(&f.to_string()));
+        if !listed {
+            writeln!(out, "error:            {}", e.message)?;
+        }
     }
     Ok(())
 }

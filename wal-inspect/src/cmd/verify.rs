@@ -514,17 +514,6 @@ fn bbolt_error(code: &str, message: &str) -> String {
     }
 }
 
-/// bbolt's name for a page type (`page.typ()`): what its "invalid type" error prints.
-fn bbolt_page_type(flags: u16) -> String {
-    match flags {
-        0x01 => "branch".into(),
-        0x02 => "leaf".into(),
-        0x04 => "meta".into(),
-        0x10 => "freelist".into(),
-        f => format!("unknown<{f:02x}>"),
-    }
-}
-
 /// (error, reaction) for a page that breaks bbolt's walk over every page at open (etcd runs
 /// it with `NoFreelistSync`): the panic text in bbolt's words where its `checkBucket` names
 /// the damage; otherwise (a page past the end of the file) bbolt reads outside its map
@@ -540,9 +529,10 @@ fn bbolt_open_panic(f: &etcd_snap::bolt::Finding) -> (String, String) {
         )
     };
     match &f.kind {
-        DbKind::InvalidPageType { flags } => {
-            walk(format!("invalid type: {}", bbolt_page_type(*flags)))
-        }
+        DbKind::InvalidPageType { flags } => walk(format!(
+            "invalid type: {}",
+            etcd_snap::bolt::type_name(*flags)
+        )),
         DbKind::MultipleReferences => walk("multiple references".into()),
         DbKind::PageOutOfRange { high_water } => walk(format!("out of bounds: {high_water}")),
         k => (
@@ -564,13 +554,7 @@ fn describe_db(f: &etcd_snap::bolt::Finding) -> String {
                 "meta page {meta} is invalid: {problem}; bbolt falls back to the other meta page"
             )
         }
-        DbKind::InvalidPageType { flags } => format!(
-            "page {}: invalid type: {} (flags {flags:#06x}) at byte {}",
-            f.page,
-            bbolt_page_type(*flags),
-            f.offset
-        ),
-        k => format!("page {}: {} (at byte {})", f.page, k.code(), f.offset),
+        k => format!("page {}: {k} (at byte {})", f.page, f.offset),
     }
 }
 
