@@ -399,8 +399,9 @@ pub fn db(args: &DbArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
                 }
                 writeln!(
                     out,
-                    "# {} live keys at revision {}",
+                    "# {} live {} at revision {}",
                     live.keys.len(),
+                    if live.keys.len() == 1 { "key" } else { "keys" },
                     live.at
                 )?;
             }

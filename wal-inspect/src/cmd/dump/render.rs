@@ -410,15 +410,18 @@ pub fn summary_human(out: &mut impl Write, scan: &Scan, s: &Stats) -> io::Result
         (Some(f), Some(l)) => format!(" (index {f}..{l})"),
         _ => String::new(),
     };
+    let n = |count: u64, one: &str, many: &str| {
+        format!("{count} {}", if count == 1 { one } else { many })
+    };
     writeln!(
         out,
-        "-- {} segment(s), {} records, {} entries{range}; shown: {} entries{}",
+        "-- {} segment(s), {}, {}{range}; shown: {}{}",
         scan.segments.len(),
-        scan.records,
-        scan.entries,
-        s.shown_entries,
+        n(scan.records, "record", "records"),
+        n(scan.entries, "entry", "entries"),
+        n(s.shown_entries, "entry", "entries"),
         if s.shown_records > 0 {
-            format!(", {} other records", s.shown_records)
+            format!(", {}", n(s.shown_records, "other record", "other records"))
         } else {
             String::new()
         }
