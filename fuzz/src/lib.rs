@@ -292,3 +292,51 @@ pub fn check_scan(scan: &etcd_wal::scan::Scan, sizes: &[u64]) {
         );
     }
 }
+
+/// A small bolt file (page size 4096) holding `buckets` (name, entries; names sorted,
+/// entries sorted and unique within a bucket) under the root bucket: metas in pages 0 and
+/// 1, page 2 unused (freelist not persisted, as etcd leaves it), then one leaf page (with
+/// overflow pages as needed) per bucket too large to be inline, then the root leaf.
+/// Used by the targets that need a well-formed db around fuzzed contents.
+pub fn small_db(buckets: &[(&[u8], Vec<etcd_snap::bolt::write::LeafItem>)]) -> Vec<u8> {
+    use etcd_snap::bolt::write::{
+        LeafItem, MetaFields, bucket_value, encode_leaf, encode_meta, inline_bucket_value,
+        inlineable,
+    };
+    const PS: u32 = 4096;
+    let mut pages = vec![0u8; 3 * PS as usize];
+    let mut root = Vec::new();
+    for (name, items) in buckets {
+        let value = if inlineable(items, PS) {
+            inline_bucket_value(0, items)
+        } else {
+            let id = (pages.len() / PS as usize) as u64;
+            pages.extend_from_slice(&encode_leaf(id, items, PS));
+            bucket_value(id, 0)
+        };
+        root.push(LeafItem {
+            flags: etcd_snap::bolt::LEAF_FLAG_BUCKET,
+            key: name.to_vec(),
+            value,
+        });
+    }
+    let root_id = (pages.len() / PS as usize) as u64;
+    pages.extend_from_slice(&encode_leaf(root_id, &root, PS));
+    let pgid = (pages.len() / PS as usize) as u64;
+    for slot in 0..2u64 {
+        let m = MetaFields {
+            page_size: PS,
+            root: root_id,
+            sequence: 0,
+            freelist: etcd_snap::bolt::FREELIST_NOT_PERSISTED,
+            pgid,
+            txid: slot + 1,
+        };
+        let meta = encode_meta(slot, &m);
+        let at = slot as usize * PS as usize;
+        if let Some(dst) = pages.get_mut(at..at + meta.len()) {
+            dst.copy_from_slice(&meta);
+        }
+    }
+    pages
+}
