@@ -8,7 +8,7 @@ use etcd_wal::payload::{Payload, decode_entry};
 use etcd_wal::record::{RecordType, decode_hard_state};
 use etcd_wal::scan::{Event, RecordStatus};
 
-use super::model::{Model, Pos};
+use super::model::{self, Model, Pos};
 
 /// Bytes of entries held back until a HardState says they are committed; beyond this the
 /// oldest are applied at once (and a later overwrite of them forgets everything).
@@ -200,11 +200,33 @@ impl Feed {
             }
             _ => {}
         }
+        self.drop_exhausted();
         if self.full.as_ref().is_some_and(|f| f.rev.is_none()) {
             let notes = self.full.take().map(|f| f.notes).unwrap_or_default();
             for n in notes {
                 self.note(format!("revisions cannot be followed: {n}"));
             }
+        }
+    }
+
+    /// A model whose work ran out no longer follows the WAL: drop it (with the partial one
+    /// gone, nothing is checked).
+    fn drop_exhausted(&mut self) {
+        let why = |index: u64| {
+            format!(
+                "the WAL's range operations up to index {index} visit more than {} keys in all: \
+                 values not followed past it",
+                model::MAX_WORK
+            )
+        };
+        let index = self.applied.unwrap_or(0);
+        if self.full.as_ref().is_some_and(|m| m.exhausted) {
+            self.full = None;
+            self.note(format!("not a complete history: {}", why(index)));
+        }
+        if self.partial.as_ref().is_some_and(|m| m.exhausted) {
+            self.partial = None;
+            self.note(why(index));
         }
     }
 

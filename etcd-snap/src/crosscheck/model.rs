@@ -94,6 +94,10 @@ pub(crate) struct Model {
     alarms: Option<BTreeSet<(u64, i32)>>,
     /// Why facts were lost (first few).
     pub notes: Vec<String>,
+    /// Key visits left for range operations (see [`MAX_WORK`]).
+    pub work_left: usize,
+    /// The work ran out: the model no longer follows the WAL and must not be used.
+    pub exhausted: bool,
 }
 
 /// The pre-state of a key.
@@ -102,6 +106,11 @@ enum Prev {
     Absent,
     Unknown,
 }
+
+/// Tracked keys a model's range operations may visit over the whole replay (each range
+/// compare, range delete or reset scans its keys, so many of them over a large keyspace
+/// would take the product of the two). Past this the model gives up ([`Model::exhausted`]).
+pub(crate) const MAX_WORK: usize = 1 << 24;
 
 /// Bounds of a key range for `BTreeMap::range`.
 type KeyBounds = (Bound<Vec<u8>>, Bound<Vec<u8>>);
@@ -126,6 +135,8 @@ impl Model {
             auth: Tri::No,
             alarms: Some(BTreeSet::new()),
             notes: Vec::new(),
+            work_left: MAX_WORK,
+            exhausted: false,
         }
     }
 
@@ -465,7 +476,14 @@ impl Model {
 
     fn txn(&mut self, t: &TxnRequest, at: Pos, e: &mut Effect) {
         let mut path = Vec::new();
-        if self.path(t, &mut path).is_none() {
+        let mut budget = self.work_left;
+        let told = self.path(t, &mut path, &mut budget);
+        self.work_left = budget;
+        if budget == 0 {
+            self.exhausted = true;
+            return;
+        }
+        if told.is_none() {
             self.blur_txn(t, at, e);
             return;
         }
@@ -478,12 +496,13 @@ impl Model {
 
     /// etcd's `compareToPath`: the branch of this txn and of every nested txn on the way,
     /// depth first, all on the state before the txn. `None` when a compare cannot be told.
-    fn path(&self, t: &TxnRequest, out: &mut Vec<bool>) -> Option<()> {
-        let ok = self.compares(&t.compare)?;
+    /// `budget`: tracked keys the range compares may still visit.
+    fn path(&self, t: &TxnRequest, out: &mut Vec<bool>, budget: &mut usize) -> Option<()> {
+        let ok = self.compares(&t.compare, budget)?;
         out.push(ok);
         for op in if ok { &t.success } else { &t.failure } {
             if let Some(Op::RequestTxn(n)) = &op.request {
-                self.path(n, out)?;
+                self.path(n, out, budget)?;
             }
         }
         Some(())
@@ -571,10 +590,10 @@ impl Model {
         }
     }
 
-    fn compares(&self, cs: &[Compare]) -> Option<bool> {
+    fn compares(&self, cs: &[Compare], budget: &mut usize) -> Option<bool> {
         let mut unknown = false;
         for c in cs {
-            match self.compare(c) {
+            match self.compare(c, budget) {
                 Some(false) => return Some(false),
                 Some(true) => {}
                 None => unknown = true,
@@ -583,39 +602,48 @@ impl Model {
         (!unknown).then_some(true)
     }
 
-    /// etcd's `applyCompare`.
-    fn compare(&self, c: &Compare) -> Option<bool> {
+    /// etcd's `applyCompare`. A range compare visits the tracked keys in its range without
+    /// copying them and takes them from `budget`; when that runs out (0), it cannot be told.
+    fn compare(&self, c: &Compare, budget: &mut usize) -> Option<bool> {
         let target = CompareTarget::try_from(c.target).ok()?;
         let result = CompareResult::try_from(c.result).ok()?;
-        let lives: Vec<Live> = if c.range_end.is_empty() {
-            match self.prev(&c.key) {
-                Prev::Live(l) => vec![l],
-                Prev::Absent => Vec::new(),
-                Prev::Unknown => return None,
-            }
-        } else {
-            if !self.full {
-                return None;
-            }
-            let mut v = Vec::new();
-            for k in self.tracked(&c.key, &c.range_end) {
-                match self.prev(&k) {
-                    Prev::Live(l) => v.push(l),
-                    Prev::Absent => {}
-                    Prev::Unknown => return None,
+        if c.range_end.is_empty() {
+            return match self.prev(&c.key) {
+                Prev::Live(l) => compare_kv(c, target, result, Some(&l)),
+                Prev::Absent if target == CompareTarget::Value => Some(false),
+                Prev::Absent => compare_kv(c, target, result, None),
+                Prev::Unknown => None,
+            };
+        }
+        if !self.full {
+            return None;
+        }
+        let mut any = false;
+        let mut all = true;
+        if let Some(r) = in_range(&c.key, &c.range_end) {
+            for (_, s) in self.keys.range(r) {
+                match budget.checked_sub(1) {
+                    Some(b) if b > 0 => *budget = b,
+                    _ => {
+                        *budget = 0;
+                        return None;
+                    }
+                }
+                match s {
+                    State::Live(l) => {
+                        any = true;
+                        all &= compare_kv(c, target, result, Some(l))?;
+                    }
+                    State::Absent { .. } => {}
+                    State::Unknown { .. } => return None,
                 }
             }
-            v
-        };
-        if lives.is_empty() {
+        }
+        if !any {
             if target == CompareTarget::Value {
                 return Some(false);
             }
             return compare_kv(c, target, result, None);
-        }
-        let mut all = true;
-        for l in &lives {
-            all &= compare_kv(c, target, result, Some(l))?;
         }
         Some(all)
     }
@@ -836,5 +864,41 @@ mod tests {
             p.apply(&put("k", "v", 0), AT);
             assert!(matches!(p.keys.get(&b"k"[..]), Some(State::Unknown { .. })));
         }
+    }
+
+    /// A txn of range compares, each over every key and true on each (version != 0).
+    fn range_compares(n: usize) -> InternalRaftRequest {
+        let c = Compare {
+            result: CompareResult::NotEqual as i32,
+            target: CompareTarget::Version as i32,
+            key: Vec::new(),
+            target_union: Some(TargetUnion::Version(0)),
+            range_end: b"\0".to_vec(),
+        };
+        InternalRaftRequest {
+            txn: Some(TxnRequest {
+                compare: vec![c; n],
+                success: vec![op_put("s", "yes")],
+                failure: vec![op_put("f", "no")],
+            }),
+            ..InternalRaftRequest::default()
+        }
+    }
+
+    #[test]
+    fn range_compares_take_their_keys_from_the_work_budget() {
+        // A hang found by construction: 20,000 range compares over 15,000 keys (1 MB of
+        // WAL) copied every live key per compare, 3·10⁸ copies.
+        let mut m = Model::full();
+        for i in 0..200 {
+            m.apply(&put(&format!("k{i:03}"), "v", 0), AT);
+        }
+        m.apply(&range_compares(10), AT);
+        assert!(live(&m, "s").value.eq_bytes(b"yes"));
+        assert_eq!(m.work_left, MAX_WORK - 10 * 200);
+        assert!(!m.exhausted);
+        m.work_left = 5_000;
+        m.apply(&range_compares(100), AT);
+        assert!(m.exhausted && m.work_left == 0);
     }
 }
