@@ -69,6 +69,7 @@ impl Feed {
         if self.full.take().is_some() {
             self.note(format!("not a complete history: {why}"));
         }
+        self.drop_exhausted();
         self.pending.clear();
         self.pending_bytes = 0;
     }

@@ -112,6 +112,26 @@ enum Prev {
 /// would take the product of the two). Past this the model gives up ([`Model::exhausted`]).
 pub(crate) const MAX_WORK: usize = 1 << 24;
 
+/// Take a live key off the lease it was attached to (or off the keys whose lease is unknown).
+fn detach(
+    attached: &mut HashMap<i64, BTreeSet<Vec<u8>>>,
+    lease_unknown: &mut BTreeSet<Vec<u8>>,
+    key: &[u8],
+    lease: Option<i64>,
+) {
+    match lease {
+        Some(0) => {}
+        Some(l) => {
+            if let Some(s) = attached.get_mut(&l) {
+                s.remove(key);
+            }
+        }
+        None => {
+            lease_unknown.remove(key);
+        }
+    }
+}
+
 /// Bounds of a key range for `BTreeMap::range`.
 type KeyBounds = (Bound<Vec<u8>>, Bound<Vec<u8>>);
 
@@ -159,15 +179,25 @@ impl Model {
     }
 
     /// Forget every fact (a hole in the WAL, or an entry that cannot be read): every key
-    /// becomes unknown, the model becomes partial.
+    /// becomes unknown, the model becomes partial. Visiting the keys takes from the work
+    /// budget (when it runs out, the model is [`exhausted`](Model::exhausted) instead).
     pub fn taint_all(&mut self, why: String) {
         self.note(why);
-        for s in self.keys.values_mut() {
-            let by = match s {
-                State::Live(l) => l.by,
-                State::Absent { by, .. } | State::Unknown { by } => *by,
-            };
-            *s = State::Unknown { by };
+        match self.work_left.checked_sub(self.keys.len()) {
+            Some(left) => self.work_left = left,
+            None => {
+                self.work_left = 0;
+                self.exhausted = true;
+            }
+        }
+        if !self.exhausted {
+            for s in self.keys.values_mut() {
+                let by = match s {
+                    State::Live(l) => l.by,
+                    State::Absent { by, .. } | State::Unknown { by } => *by,
+                };
+                *s = State::Unknown { by };
+            }
         }
         self.full = false;
         self.rev = None;
@@ -196,17 +226,7 @@ impl Model {
 
     fn set(&mut self, key: &[u8], state: State) {
         if let Some(State::Live(old)) = self.keys.get(key) {
-            match old.lease {
-                Some(0) => {}
-                Some(l) => {
-                    if let Some(s) = self.attached.get_mut(&l) {
-                        s.remove(key);
-                    }
-                }
-                None => {
-                    self.lease_unknown.remove(key);
-                }
-            }
+            detach(&mut self.attached, &mut self.lease_unknown, key, old.lease);
         }
         if let State::Live(new) = &state {
             match new.lease {
@@ -226,19 +246,38 @@ impl Model {
         self.set(key, State::Unknown { by });
     }
 
-    /// Tracked keys in `[key, end)` (etcd's range convention; `end` empty = `key` only).
-    fn tracked(&self, key: &[u8], end: &[u8]) -> Vec<Vec<u8>> {
-        if end.is_empty() {
-            return self
-                .keys
-                .contains_key(key)
-                .then(|| key.to_vec())
-                .into_iter()
-                .collect();
-        }
-        match in_range(key, end) {
-            Some(r) => self.keys.range(r).map(|(k, _)| k.clone()).collect(),
-            None => Vec::new(),
+    /// Change the tracked keys in `[key, end)` (etcd's range convention; `end` empty =
+    /// `key` only) in place: `f` gets each key's state and returns its new one (never
+    /// `Live`; `None`: unchanged). Each key visited is taken from the work budget; once it
+    /// runs out the visit stops and the model is [`exhausted`](Model::exhausted).
+    fn each_tracked(&mut self, key: &[u8], end: &[u8], mut f: impl FnMut(&State) -> Option<State>) {
+        let range = if end.is_empty() {
+            (Bound::Included(key.to_vec()), Bound::Included(key.to_vec()))
+        } else {
+            match in_range(key, end) {
+                Some(r) => r,
+                None => return,
+            }
+        };
+        let Model {
+            keys,
+            attached,
+            lease_unknown,
+            work_left,
+            exhausted,
+            ..
+        } = self;
+        for (k, s) in keys.range_mut(range) {
+            let Some(left) = work_left.checked_sub(1) else {
+                *exhausted = true;
+                return;
+            };
+            *work_left = left;
+            let Some(new) = f(s) else { continue };
+            if let State::Live(old) = s {
+                detach(attached, lease_unknown, k, old.lease);
+            }
+            *s = new;
         }
     }
 
@@ -265,9 +304,7 @@ impl Model {
             }
         } else if let Some(d) = &irr.delete_range {
             if self.gated() {
-                for k in self.tracked(&d.key, &d.range_end) {
-                    self.blur(&k, at);
-                }
+                self.each_tracked(&d.key, &d.range_end, |_| Some(State::Unknown { by: at }));
                 e.maybe();
             } else {
                 self.delete(&d.key, &d.range_end, at, &mut e);
@@ -403,25 +440,20 @@ impl Model {
     }
 
     fn delete(&mut self, key: &[u8], end: &[u8], at: Pos, e: &mut Effect) {
-        for k in self.tracked(key, end) {
-            match self.prev(&k) {
-                Prev::Live(_) => {
-                    self.set(
-                        &k,
-                        State::Absent {
-                            rev: e.next,
-                            by: at,
-                        },
-                    );
-                    e.yes();
-                }
-                Prev::Absent => {}
-                Prev::Unknown => {
-                    self.set(&k, State::Absent { rev: None, by: at });
-                    e.maybe();
-                }
+        self.each_tracked(key, end, |s| match s {
+            State::Live(_) => {
+                e.yes();
+                Some(State::Absent {
+                    rev: e.next,
+                    by: at,
+                })
             }
-        }
+            State::Absent { .. } => None,
+            State::Unknown { .. } => {
+                e.maybe();
+                Some(State::Absent { rev: None, by: at })
+            }
+        });
         if !self.full {
             if end.is_empty() {
                 if !self.keys.contains_key(key) {
@@ -579,9 +611,7 @@ impl Model {
                     e.maybe();
                 }
                 Some(Op::RequestDeleteRange(d)) => {
-                    for k in self.tracked(&d.key, &d.range_end) {
-                        self.blur(&k, at);
-                    }
+                    self.each_tracked(&d.key, &d.range_end, |_| Some(State::Unknown { by: at }));
                     e.maybe();
                 }
                 Some(Op::RequestTxn(n)) => self.blur_txn(n, at, e),
@@ -899,6 +929,47 @@ mod tests {
         assert!(!m.exhausted);
         m.work_left = 5_000;
         m.apply(&range_compares(100), AT);
+        assert!(m.exhausted && m.work_left == 0);
+    }
+
+    #[test]
+    fn range_deletes_and_resets_take_their_keys_from_the_work_budget() {
+        // A hang found by construction: 12,000 deletes of ["", "\0") after 10,000 puts
+        // (900 KB of WAL) copied every key the model ever wrote per delete.
+        let del = InternalRaftRequest {
+            delete_range: Some(DeleteRangeRequest {
+                key: Vec::new(),
+                range_end: b"\0".to_vec(),
+                prev_kv: false,
+            }),
+            ..InternalRaftRequest::default()
+        };
+        for mut m in [Model::full(), Model::partial(false, false)] {
+            for i in 0..100 {
+                m.apply(&put(&format!("k{i:03}"), "v", 0), AT);
+            }
+            m.apply(&del, AT);
+            assert!(matches!(
+                m.keys.get(&b"k042"[..]),
+                Some(State::Absent { .. })
+            ));
+            assert_eq!(m.work_left, MAX_WORK - 100);
+            m.work_left = 1_050;
+            for _ in 0..10 {
+                m.apply(&del, AT);
+            }
+            assert!(!m.exhausted && m.work_left == 50);
+            m.apply(&del, AT);
+            assert!(m.exhausted && m.work_left == 0);
+        }
+        // Forgetting everything visits every key too.
+        let mut m = Model::full();
+        m.apply(&put("a", "1", 0), AT);
+        m.apply(&put("b", "1", 0), AT);
+        m.work_left = 3;
+        m.taint_all("a hole".into());
+        assert!(!m.exhausted && m.work_left == 1);
+        m.taint_all("a hole".into());
         assert!(m.exhausted && m.work_left == 0);
     }
 }
