@@ -45,18 +45,12 @@ pub(crate) fn debug_hex(bytes: &[u8]) -> String {
     s
 }
 
-/// Render arbitrary bytes for a terminal: printable ASCII as is (backslash doubled),
-/// everything else as `\xNN`.
+/// Render arbitrary bytes for a terminal, exactly as `dump` does
+/// ([`etcd_wal::payload::escape_bytes`]): printable text as is, `\\`, `\"`, `\n`, `\r`,
+/// `\t`, `\xNN` for other control bytes and invalid UTF-8, `\u{NNNN}` for characters that
+/// reorder or hide text.
 pub fn escape(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len());
-    for &b in bytes {
-        match b {
-            b'\\' => s.push_str("\\\\"),
-            0x20..=0x7e => s.push(char::from(b)),
-            _ => s.push_str(&format!("\\x{b:02x}")),
-        }
-    }
-    s
+    etcd_wal::payload::escape_bytes(bytes)
 }
 
 /// Lowercase hex of all bytes.
@@ -82,7 +76,9 @@ mod tests {
 
     #[test]
     fn escapes() {
-        assert_eq!(escape(b"a/b\\\n\xff"), "a/b\\\\\\x0a\\xff");
+        // As `dump` prints them: `\n` for a newline, `\xNN` for invalid UTF-8, UTF-8 as is.
+        assert_eq!(escape(b"a/b\\\n\xff"), "a/b\\\\\\n\\xff");
+        assert_eq!(escape("é\u{202e}".as_bytes()), "é\\u{202e}");
         assert_eq!(hex(&[0, 0xab]), "00ab");
     }
 }

@@ -638,13 +638,13 @@ impl Payload {
             Payload::ConfChange { change, member } => {
                 write!(
                     s,
-                    "conf_change {} node={:x}",
+                    "conf_change {} node={:016x}",
                     enum_str::<ConfChangeType>(change.r#type),
                     change.node_id
                 )?;
                 if let Some(m) = member {
                     if m.id != change.node_id {
-                        write!(s, " member_id={:x}", m.id)?;
+                        write!(s, " member_id={:016x}", m.id)?;
                     }
                     if !m.name.is_empty() {
                         write!(s, " name=\"{}\"", escape_bytes(m.name.as_bytes()))?;
@@ -675,7 +675,7 @@ impl Payload {
                 for c in &cc.changes {
                     write!(
                         s,
-                        " {}:{:x}",
+                        " {}:{:016x}",
                         enum_str::<ConfChangeType>(c.r#type),
                         c.node_id
                     )?;
@@ -759,8 +759,14 @@ fn secret(b: &[u8]) -> &'static str {
 }
 
 /// Lease IDs as etcdctl prints them: lowercase hex.
-fn lease(id: i64) -> String {
-    format!("{id:x}")
+/// A lease ID as the human output prints it: `0` for none, otherwise 16 hex digits, as
+/// `etcdctl lease` prints lease IDs.
+pub fn lease_id(id: i64) -> String {
+    if id == 0 {
+        "0".to_owned()
+    } else {
+        format!("{id:016x}")
+    }
 }
 
 fn write_range_end(s: &mut String, range_end: &[u8]) -> fmt::Result {
@@ -807,17 +813,17 @@ fn write_irr(
             None => Ok(()),
         },
         K::LeaseGrant => match &r.lease_grant {
-            Some(l) => write!(s, " id={} ttl={}", lease(l.id), l.ttl),
+            Some(l) => write!(s, " id={} ttl={}", lease_id(l.id), l.ttl),
             None => Ok(()),
         },
         K::LeaseRevoke => match &r.lease_revoke {
-            Some(l) => write!(s, " id={}", lease(l.id)),
+            Some(l) => write!(s, " id={}", lease_id(l.id)),
             None => Ok(()),
         },
         K::LeaseCheckpoint => match &r.lease_checkpoint {
             Some(l) => {
                 for c in &l.checkpoints {
-                    write!(s, " {}:remaining_ttl={}", lease(c.id), c.remaining_ttl)?;
+                    write!(s, " {}:remaining_ttl={}", lease_id(c.id), c.remaining_ttl)?;
                 }
                 Ok(())
             }
@@ -826,7 +832,7 @@ fn write_irr(
         K::Alarm => match &r.alarm {
             Some(a) => write!(
                 s,
-                " action={} alarm={} member={:x}",
+                " action={} alarm={} member={:016x}",
                 enum_str::<AlarmAction>(a.action),
                 enum_str::<AlarmType>(a.alarm),
                 a.member_id
@@ -908,7 +914,7 @@ fn write_irr(
         K::ClusterVersionSet => opt_name(s, "ver", r.cluster_version_set.as_ref().map(|a| &a.ver)),
         K::ClusterMemberAttrSet => match &r.cluster_member_attr_set {
             Some(a) => {
-                write!(s, " member={:x}", a.member_id)?;
+                write!(s, " member={:016x}", a.member_id)?;
                 if let Some(attr) = &a.member_attributes {
                     write!(
                         s,
@@ -954,7 +960,7 @@ fn write_put(
     if p.ignore_lease {
         s.write_str(" ignore_lease")?;
     } else {
-        write!(s, " lease={}", lease(p.lease))?;
+        write!(s, " lease={}", lease_id(p.lease))?;
     }
     if p.prev_kv {
         s.write_str(" prev_kv")?;
@@ -1076,7 +1082,7 @@ fn write_compare(s: &mut String, c: &Compare, max: Option<usize>) -> fmt::Result
         Some(TargetUnion::Version(v))
         | Some(TargetUnion::CreateRevision(v))
         | Some(TargetUnion::ModRevision(v)) => write!(s, "{v}"),
-        Some(TargetUnion::Lease(v)) => s.write_str(&lease(*v)),
+        Some(TargetUnion::Lease(v)) => s.write_str(&lease_id(*v)),
         Some(TargetUnion::Value(v)) => s.write_str(&fmt_value(v, max)),
         None => s.write_str("<none>"),
     }
@@ -1921,7 +1927,7 @@ mod tests {
         };
         let p = decode_entry(1, &remove.encode_to_vec());
         assert!(matches!(&p, Payload::ConfChange { member: None, .. }));
-        assert_eq!(p.summary(None), "conf_change ConfChangeRemoveNode node=abc");
+        assert_eq!(p.summary(None), "conf_change ConfChangeRemoveNode node=0000000000000abc");
     }
 
     #[test]
@@ -1945,8 +1951,8 @@ mod tests {
         assert_eq!(p.kind(), EntryKind::ConfChangeV2);
         assert_eq!(
             p.summary(None),
-            "conf_change_v2 ConfChangeTransitionJointExplicit ConfChangeAddLearnerNode:2 \
-             ConfChangeRemoveNode:3 context=\"ctx\""
+            "conf_change_v2 ConfChangeTransitionJointExplicit ConfChangeAddLearnerNode:0000000000000002 \
+             ConfChangeRemoveNode:0000000000000003 context=\"ctx\""
         );
     }
 
@@ -2098,19 +2104,19 @@ mod tests {
         let key = r#"key="a\"b\\c\x01\xff\u{202e}é""#;
         assert_eq!(
             p.summary(None),
-            format!("put {key} value=\"hello world\" lease=694d")
+            format!("put {key} value=\"hello world\" lease=000000000000694d")
         );
         assert_eq!(
             p.summary(Some(5)),
-            format!("put {key} value=\"hello\"…(11 bytes) lease=694d")
+            format!("put {key} value=\"hello\"…(11 bytes) lease=000000000000694d")
         );
         assert_eq!(
             p.summary(Some(0)),
-            format!("put {key} value=<11 bytes> lease=694d")
+            format!("put {key} value=<11 bytes> lease=000000000000694d")
         );
         assert_eq!(
             p.summary(Some(11)),
-            format!("put {key} value=\"hello world\" lease=694d")
+            format!("put {key} value=\"hello world\" lease=000000000000694d")
         );
         assert_eq!(escape_bytes(b"\t\r\n\x7f"), "\\t\\r\\n\\x7f");
         assert_eq!(escape_bytes("\u{85}".as_bytes()), "\\u{0085}");

@@ -15,6 +15,7 @@ use etcd_snap::member::{DbReport, inspect_db};
 use etcd_snap::mvcc::{self, KeyRecord};
 use etcd_snap::schema::{Alarm, Member};
 use etcd_snap::{escape, resolve_db_path};
+use etcd_wal::payload::lease_id;
 use serde_json::{Value, json};
 
 use crate::exit::Exit;
@@ -393,7 +394,7 @@ pub fn db(args: &DbArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
                         l.mod_revision,
                         l.create_revision,
                         l.version,
-                        l.lease,
+                        lease_id(l.lease),
                         l.value_len
                     )?;
                 }
@@ -429,7 +430,10 @@ pub fn db(args: &DbArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
                         writeln!(
                             out,
                             "# mod={} create={} version={} lease={}",
-                            r.kv.mod_revision, r.kv.create_revision, r.kv.version, r.kv.lease
+                            r.kv.mod_revision,
+                            r.kv.create_revision,
+                            r.kv.version,
+                            lease_id(r.kv.lease)
                         )?;
                     }
                     None if below_compaction(*rev) => writeln!(
@@ -463,7 +467,7 @@ pub fn db(args: &DbArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
                             "{}\tput version={} lease={} value={}",
                             r.rev.rev,
                             r.kv.version,
-                            r.kv.lease,
+                            lease_id(r.kv.lease),
                             short(&r.kv.value)
                         )?;
                     }
