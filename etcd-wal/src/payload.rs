@@ -1927,7 +1927,10 @@ mod tests {
         };
         let p = decode_entry(1, &remove.encode_to_vec());
         assert!(matches!(&p, Payload::ConfChange { member: None, .. }));
-        assert_eq!(p.summary(None), "conf_change ConfChangeRemoveNode node=0000000000000abc");
+        assert_eq!(
+            p.summary(None),
+            "conf_change ConfChangeRemoveNode node=0000000000000abc"
+        );
     }
 
     #[test]
