@@ -292,7 +292,7 @@ fn render_member(d: &Dir, out: &mut dyn Write) -> anyhow::Result<()> {
     if let Some(r) = &id.removal {
         writeln!(
             out,
-            "  REMOVED     by the RemoveNode at index {} (term {}, {}+{:#x}, record {}){}",
+            "  REMOVED     by the RemoveNode at index {} (term {}, {} at byte {}, record #{}){}",
             r.index,
             r.term,
             r.segment,

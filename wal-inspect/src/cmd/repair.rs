@@ -337,11 +337,12 @@ fn render_human(
     if let Some(d) = &plan.damage {
         writeln!(
             out,
-            "  first damage: {} in {} at offset {} (record {}): {}",
+            "  first damage: {} in {}{}{}: {}",
             d.kind,
             d.segment,
-            d.offset.map_or("-".into(), |o| o.to_string()),
-            d.ordinal.map_or("-".into(), |o| o.to_string()),
+            d.offset.map_or(String::new(), |o| format!(" at byte {o}")),
+            d.ordinal
+                .map_or(String::new(), |o| format!(", record #{o}")),
             d.message
         )?;
     }
