@@ -855,7 +855,23 @@ fn render_human(v: &Verified, out: &mut dyn Write) -> anyhow::Result<()> {
                 r.file,
                 at
             )?;
-            writeln!(out, "    {}", r.message)?;
+            // Steps (the removed member's advice) one per line; JSON has them in one message.
+            let advice = r.extra.get("advice").and_then(|a| a.as_array());
+            match (advice, r.message.split_once(" What to do, in this order: ")) {
+                (Some(steps), Some((head, _))) => {
+                    writeln!(out, "    {head}")?;
+                    writeln!(out, "    What to do, in this order:")?;
+                    for (i, step) in steps.iter().enumerate() {
+                        writeln!(
+                            out,
+                            "      {}. {}",
+                            i + 1,
+                            step.as_str().unwrap_or_default()
+                        )?;
+                    }
+                }
+                _ => writeln!(out, "    {}", r.message)?,
+            }
         }
         let first_kind = s.findings.first().map(|f| f.kind);
         let segment_missing = s
