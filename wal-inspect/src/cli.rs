@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 const EXIT_CODES: &str = "\
 Exit codes:
   0  clean (no damage found / nothing to do / done)
-  1  damage found (verify), a repair plan exists (repair)
+  1  damage found (verify, dump, snapshot status, db), a repair plan exists (repair)
   2  could not run (bad arguments, unreadable input)
   3  refused (a live etcd holds the data dir, data loss not allowed, target not empty)";
 
@@ -31,10 +31,13 @@ pub enum Command {
     #[command(subcommand)]
     Snapshot(SnapshotCommand),
     /// Read the keyspace of a db: live keys, one key's value, one key's history.
+    #[command(after_help = EXIT_CODES)]
     Db(crate::cmd::snapshot::DbArgs),
     /// Print every WAL record and entry, decoded (puts, txns, leases, membership changes…).
+    #[command(after_help = EXIT_CODES)]
     Dump(crate::cmd::dump::DumpArgs),
     /// Who a data dir belongs to: member and cluster IDs, membership history, removal.
+    #[command(after_help = EXIT_CODES)]
     Members(crate::cmd::members::MembersArgs),
     /// Plan (and with --apply, carry out) the safest way to bring a member back.
     #[command(after_help = EXIT_CODES)]
