@@ -113,11 +113,11 @@ pub fn run(args: &RestoreArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
     }
     writeln!(
         out,
-        "consistent index / commit: {} (term 1)",
+        "index:         {} (consistent index = commit, term 1)",
         report.consistent_index
     )?;
     if let Some(rev) = report.bumped_to {
-        writeln!(out, "revision bumped to {rev} (marked compacted)")?;
+        writeln!(out, "revision:      bumped to {rev} (marked compacted)")?;
     }
     writeln!(out, "wal dir:       {}", report.wal_dir.display())?;
     writeln!(out, "snap file:     {}", report.snap_file.display())?;
