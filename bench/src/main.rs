@@ -175,38 +175,7 @@ fn snapshots(exe: &Path, tool: &str, data: &Path, snap_mb: u64, runs: usize) {
         let p = data.join("../../testdata/.cache/etcd/v3.5.1/etcdutl");
         p.is_file().then_some(p)
     });
-    let base_status = etcdutl.as_ref().map(|u| {
-        let cmd = [
-            u.display().to_string(),
-            "snapshot".into(),
-            "status".into(),
-            "-w".into(),
-            "json".into(),
-            s.clone(),
-        ];
-        run(exe, "etcdutl snapshot status", &cmd, runs, bytes, None)
-    });
-    if base_status.is_none() {
-        println!(
-            "{:<34} (not found: scripts/install-etcd.sh installs it)",
-            "etcdutl snapshot status"
-        );
-    }
-    let status = [
-        tool.to_string(),
-        "snapshot".into(),
-        "status".into(),
-        "--json".into(),
-        s.clone(),
-    ];
-    run(
-        exe,
-        "wal-inspect snapshot status",
-        &status,
-        runs,
-        bytes,
-        base_status,
-    );
+    status_pair(exe, etcdutl.as_deref(), tool, &s, "", runs, bytes);
     // A member's snap/db has no SHA-256 trailer: the same bytes without it, as etcd keeps
     // them (the saved file's status above also checks the trailer: one SHA-256 pass).
     let plain = data.join(format!("db-{snap_mb}mb"));
@@ -224,32 +193,7 @@ fn snapshots(exe: &Path, tool: &str, data: &Path, snap_mb: u64, runs: usize) {
         .stdout(Stdio::null())
         .status();
     let p = plain.display().to_string();
-    let base_db = etcdutl.as_ref().map(|u| {
-        let cmd = [
-            u.display().to_string(),
-            "snapshot".into(),
-            "status".into(),
-            "-w".into(),
-            "json".into(),
-            p.clone(),
-        ];
-        run(exe, "etcdutl snapshot status (db)", &cmd, runs, bytes, None)
-    });
-    let status_db = [
-        tool.to_string(),
-        "snapshot".into(),
-        "status".into(),
-        "--json".into(),
-        p.clone(),
-    ];
-    run(
-        exe,
-        "wal-inspect snapshot status (db)",
-        &status_db,
-        runs,
-        bytes,
-        base_db,
-    );
+    status_pair(exe, etcdutl.as_deref(), tool, &p, " (db)", runs, bytes);
     let restore = [
         tool.to_string(),
         "snapshot".into(),
@@ -295,6 +239,57 @@ fn snapshots(exe: &Path, tool: &str, data: &Path, snap_mb: u64, runs: usize) {
     let _ = std::fs::remove_file(&copy);
     println!(
         "\ntargets: status of the db no slower than etcdutl (× base ≤ 1.0); restore ≤ 1.5× cp + sync; peak RSS ≤ 96 MiB.\n(status of the saved file also verifies its SHA-256 trailer, which etcdutl's status does not.)"
+    );
+}
+
+/// `etcdutl snapshot status` (when found) and ours on `file`, ours against etcdutl's time.
+fn status_pair(
+    exe: &Path,
+    etcdutl: Option<&Path>,
+    tool: &str,
+    file: &str,
+    label: &str,
+    runs: usize,
+    bytes: u64,
+) {
+    let base = etcdutl.map(|u| {
+        let cmd = [
+            u.display().to_string(),
+            "snapshot".into(),
+            "status".into(),
+            "-w".into(),
+            "json".into(),
+            file.to_string(),
+        ];
+        run(
+            exe,
+            &format!("etcdutl snapshot status{label}"),
+            &cmd,
+            runs,
+            bytes,
+            None,
+        )
+    });
+    if base.is_none() {
+        println!(
+            "{:<34} (not found: scripts/install-etcd.sh installs it)",
+            format!("etcdutl snapshot status{label}")
+        );
+    }
+    let ours = [
+        tool.to_string(),
+        "snapshot".into(),
+        "status".into(),
+        "--json".into(),
+        file.to_string(),
+    ];
+    run(
+        exe,
+        &format!("wal-inspect snapshot status{label}"),
+        &ours,
+        runs,
+        bytes,
+        base,
     );
 }
 
