@@ -3,8 +3,8 @@
 use std::io::Write;
 use std::path::Path;
 
-use etcd_wal::pb::etcdserverpb::{InternalRaftRequest, PutRequest, RequestHeader};
-use etcd_wal::pb::raftpb::{Entry, HardState};
+use etcd_proto::pb::etcdserverpb::{InternalRaftRequest, PutRequest, RequestHeader};
+use etcd_proto::pb::raftpb::{Entry, HardState};
 use etcd_wal::segment::SegmentName;
 use etcd_wal::writer::{SEGMENT_SIZE, SegmentBuilder};
 use prost::Message;

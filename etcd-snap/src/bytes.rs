@@ -45,14 +45,6 @@ pub(crate) fn debug_hex(bytes: &[u8]) -> String {
     s
 }
 
-/// Render arbitrary bytes for a terminal, exactly as `dump` does
-/// ([`etcd_wal::payload::escape_bytes`]): printable text as is, `\\`, `\"`, `\n`, `\r`,
-/// `\t`, `\xNN` for other control bytes and invalid UTF-8, `\u{NNNN}` for characters that
-/// reorder or hide text.
-pub fn escape(bytes: &[u8]) -> String {
-    etcd_wal::payload::escape_bytes(bytes)
-}
-
 /// Lowercase hex of all bytes.
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -75,10 +67,7 @@ mod tests {
     }
 
     #[test]
-    fn escapes() {
-        // As `dump` prints them: `\n` for a newline, `\xNN` for invalid UTF-8, UTF-8 as is.
-        assert_eq!(escape(b"a/b\\\n\xff"), "a/b\\\\\\n\\xff");
-        assert_eq!(escape("é\u{202e}".as_bytes()), "é\\u{202e}");
+    fn hexes() {
         assert_eq!(hex(&[0, 0xab]), "00ab");
     }
 }

@@ -17,7 +17,7 @@
 //! ```
 
 use etcd_wal::membership::{
-    self, History, LogComparison, MemberState, Removal, TermRun, compare_logs, removed_self,
+    History, LogComparison, MemberState, Removal, TermRun, compare_logs, removed_self,
 };
 use etcd_wal::scan::Scan;
 
@@ -201,7 +201,7 @@ pub fn rejoin_steps(id: &Identity, data_dir: &str) -> Vec<String> {
     let clients = id.client_urls.as_ref().map(|c| c.value.join(","));
     let member = id
         .member_id
-        .map_or("<id>".to_owned(), membership::format_member_id);
+        .map_or("<id>".to_owned(), etcd_proto::text::member_id);
     let mut start = format!(
         "start etcd again with --name {name} --data-dir {data_dir} \
          --initial-advertise-peer-urls {peers} --initial-cluster <the ETCD_INITIAL_CLUSTER \

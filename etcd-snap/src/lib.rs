@@ -8,7 +8,7 @@
 //!
 //! let db = etcd_snap::bolt::Db::open("member/snap/db")?;
 //! for (key, live) in etcd_snap::mvcc::live_keys(&db, None, b"/registry/")?.keys {
-//!     println!("{} @ {}", etcd_snap::escape(&key), live.mod_revision);
+//!     println!("{} @ {}", etcd_proto::text::escape_bytes(&key), live.mod_revision);
 //! }
 //! # Ok(()) }
 //! ```
@@ -45,6 +45,5 @@ pub mod snapfile;
 pub mod status;
 pub mod v2store;
 
-pub use bytes::escape;
 pub use error::{Error, ErrorInfo, Result};
 pub use member::{MemberReport, inspect_member, resolve_db_path};

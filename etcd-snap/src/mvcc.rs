@@ -92,7 +92,7 @@ impl RevisionKey {
 
 /// `mvccpb.KeyValue` (etcd `api/mvccpb/kv.proto`): the value of every record of the `key`
 /// bucket. One definition, shared with the WAL side.
-pub use etcd_wal::pb::mvccpb::KeyValue;
+pub use etcd_proto::pb::mvccpb::KeyValue;
 
 /// One record of the `key` bucket.
 #[derive(Debug, Clone, PartialEq, Eq)]

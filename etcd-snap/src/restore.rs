@@ -28,8 +28,8 @@ use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use etcd_wal::pb::raftpb::{ConfChange, ConfState, Entry, EntryType, HardState};
-use etcd_wal::wire::{put_bytes_field, put_varint_field};
+use etcd_proto::pb::raftpb::{ConfChange, ConfState, Entry, EntryType, HardState};
+use etcd_proto::wire::{put_bytes_field, put_varint_field};
 use etcd_wal::writer::{SEGMENT_SIZE, SegmentBuilder};
 
 use crate::bolt::write::{LeafItem, Patcher, WriteError, bucket_value};
@@ -510,9 +510,14 @@ fn build(
     // .snap (3.5).
     let conf_state = conf_state(cluster);
     let data = snap::v2_store_json(&cluster.members);
-    let raft = snap::encode_raft_snapshot(data.as_bytes(), &conf_state, n, 1);
+    let raft = etcd_proto::snap::encode_raft_snapshot(data.as_bytes(), &conf_state, n, 1);
     let snap_path = snap_dir.join(crate::snapfile::snap_name(1, n));
-    write_new_file(&snap_path, &snap::encode_snap_file(&raft), 0o644, None)?;
+    write_new_file(
+        &snap_path,
+        &etcd_proto::snap::encode_snap_file(&raft),
+        0o644,
+        None,
+    )?;
     copy::sync_dir(&snap_dir)?;
     copy::sync_dir(&tmp.join("member"))?;
     copy::sync_dir(tmp)?;
@@ -557,7 +562,7 @@ pub fn wal_segment(cluster: &NewCluster) -> Vec<u8> {
     for (m, index) in cluster.members.iter().zip(1u64..) {
         let cc = ConfChange {
             id: 0,
-            r#type: etcd_wal::pb::raftpb::ConfChangeType::ConfChangeAddNode as i32,
+            r#type: etcd_proto::pb::raftpb::ConfChangeType::ConfChangeAddNode as i32,
             node_id: m.id,
             context: m.json().into_bytes(),
         };

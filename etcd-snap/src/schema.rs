@@ -7,9 +7,10 @@ use prost::Message;
 use serde_json::Value;
 
 use crate::bolt::{Db, Entry};
-use crate::bytes::{escape, u64_be};
+use crate::bytes::u64_be;
 use crate::error::Result;
 use crate::mvcc::RevisionKey;
+use etcd_proto::text::escape_bytes as escape;
 
 /// `meta` bucket name.
 pub const META: &[u8] = b"meta";
@@ -262,7 +263,7 @@ pub fn membership(db: &Db) -> Result<Membership> {
 
 /// `leasepb.Lease`: the value of every record of the `lease` bucket (shared with the WAL
 /// side's protobuf types).
-pub use etcd_wal::pb::leasepb::Lease;
+pub use etcd_proto::pb::leasepb::Lease;
 
 /// Leases in the `lease` bucket, and values that are not leases.
 pub fn leases(db: &Db) -> Result<(Vec<Lease>, Vec<SchemaProblem>)> {

@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use etcd_wal::pb::raftpb::{ConfState, Snapshot};
+use etcd_proto::pb::raftpb::{ConfState, Snapshot};
 use prost::Message;
 
 use crate::error::{Error, Result};
@@ -111,7 +111,7 @@ pub fn snap_name(term: u64, index: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use etcd_wal::pb::raftpb::SnapshotMetadata;
+    use etcd_proto::pb::raftpb::SnapshotMetadata;
 
     fn encode(crc: Option<u32>, data: &[u8]) -> Vec<u8> {
         let env = SnapEnvelope {

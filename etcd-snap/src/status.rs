@@ -113,9 +113,9 @@ pub fn check_and_count(db: &Db) -> Result<(CheckReport, Option<EtcdutlStatus>, u
 
 /// Field 1 (`key`) of an mvccpb.KeyValue, without decoding (or copying) the value.
 fn kv_key(value: &[u8]) -> Option<&[u8]> {
-    let mut fields = etcd_wal::wire::Fields::new(value);
+    let mut fields = etcd_proto::wire::Fields::new(value);
     while let Ok(Some((field, v))) = fields.next() {
-        if let (1, etcd_wal::wire::Value::Bytes(k)) = (field, v) {
+        if let (1, etcd_proto::wire::Value::Bytes(k)) = (field, v) {
             return Some(k);
         }
     }

@@ -25,7 +25,6 @@ pub mod finding;
 pub mod frame;
 pub mod membership;
 pub mod payload;
-pub mod pb;
 pub mod predict;
 pub mod reader;
 pub mod record;
@@ -33,9 +32,9 @@ pub mod repair;
 pub mod scan;
 pub mod segment;
 pub mod torn;
-pub mod wire;
 pub mod writer;
 
 pub use error::Error;
+pub use etcd_proto::{RaftPos, pb, wire};
 pub use finding::{EtcdReaction, Finding, FindingKind};
 pub use record::RecordType;

@@ -158,7 +158,7 @@ pub struct TermRun {
 pub struct History {
     /// Node and cluster ID from the first metadata record.
     #[cfg_attr(feature = "serde", serde(skip))]
-    pub metadata: Option<pb::Metadata>,
+    pub metadata: Option<pb::etcdserverpb::Metadata>,
     /// Commit index of the last HardState read before the first damage.
     pub commit: Option<u64>,
     /// ConfChanges in log order (overwritten ones dropped; after-damage ones flagged).
@@ -633,17 +633,6 @@ pub fn up_to_date_cmp(a: Option<(u64, u64)>, b: Option<(u64, u64)>) -> Ordering 
     key(a).cmp(&key(b))
 }
 
-/// Parse a member ID as etcd prints it (hex, with or without leading zeros).
-pub fn parse_member_id(s: &str) -> Option<u64> {
-    u64::from_str_radix(s.trim(), 16).ok()
-}
-
-/// A member ID as etcd prints it in `member list` / `endpoint status`: 16 lowercase hex
-/// digits.
-pub fn format_member_id(id: u64) -> String {
-    format!("{id:016x}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -897,7 +886,5 @@ mod tests {
         );
         assert_eq!(up_to_date_cmp(Some((10, 3)), Some((11, 3))), Ordering::Less);
         assert_eq!(up_to_date_cmp(None, Some((1, 1))), Ordering::Less);
-        assert_eq!(format_member_id(0xacea20a1642fb6), "00acea20a1642fb6");
-        assert_eq!(parse_member_id("acea20a1642fb6"), Some(0xacea20a1642fb6));
     }
 }

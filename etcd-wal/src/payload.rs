@@ -28,6 +28,10 @@
 
 use std::fmt::{self, Write as _};
 
+#[cfg(feature = "serde")]
+use etcd_proto::json::{Bytes, ser};
+use etcd_proto::names::enum_str;
+use etcd_proto::text::{escape_bytes, lease_id, shorten};
 use prost::Message as _;
 
 use crate::pb::authpb::PermissionType;
@@ -662,7 +666,7 @@ impl Payload {
                         s.write_str(" promote")?;
                     }
                 } else if !change.context.is_empty() {
-                    write!(s, " context={}", fmt_value(&change.context, max))?;
+                    write!(s, " context={}", shorten(&change.context, max))?;
                 }
                 Ok(())
             }
@@ -681,7 +685,7 @@ impl Payload {
                     )?;
                 }
                 if !cc.context.is_empty() {
-                    write!(s, " context={}", fmt_value(&cc.context, max))?;
+                    write!(s, " context={}", shorten(&cc.context, max))?;
                 }
                 Ok(())
             }
@@ -693,52 +697,6 @@ impl Payload {
 // ---------------------------------------------------------------------------------------------
 // Summary helpers
 // ---------------------------------------------------------------------------------------------
-
-/// Escapes arbitrary bytes for a terminal: printable ASCII and printable non-ASCII UTF-8 pass
-/// through; `"` and `\` become `\"` and `\\`; `\n`, `\r`, `\t` become `\n`, `\r`, `\t`; other
-/// control characters and invalid UTF-8 become `\xNN` per byte; Unicode format characters that
-/// reorder or hide text (U+200B–U+200F, U+202A–U+202E, U+2060–U+206F, U+FEFF) and other C1/
-/// control code points become `\u{NNNN}`.
-pub fn escape_bytes(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len());
-    for chunk in bytes.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            match c {
-                '"' => out.push_str("\\\""),
-                '\\' => out.push_str("\\\\"),
-                '\n' => out.push_str("\\n"),
-                '\r' => out.push_str("\\r"),
-                '\t' => out.push_str("\\t"),
-                c if c.is_ascii_control() => {
-                    let _ = write!(out, "\\x{:02x}", u32::from(c));
-                }
-                c if c.is_control()
-                    || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
-                        | '\u{2060}'..='\u{206f}' | '\u{feff}') =>
-                {
-                    let _ = write!(out, "\\u{{{:04x}}}", u32::from(c));
-                }
-                c => out.push(c),
-            }
-        }
-        for b in chunk.invalid() {
-            let _ = write!(out, "\\x{b:02x}");
-        }
-    }
-    out
-}
-
-/// `"escaped"`, `"prefix"…(N bytes)` or `<N bytes>`.
-fn fmt_value(v: &[u8], max: Option<usize>) -> String {
-    match max {
-        Some(0) if !v.is_empty() => format!("<{} bytes>", v.len()),
-        Some(m) if v.len() > m => {
-            let head = v.get(..m).unwrap_or(v);
-            format!("\"{}\"…({} bytes)", escape_bytes(head), v.len())
-        }
-        _ => format!("\"{}\"", escape_bytes(v)),
-    }
-}
 
 fn q(b: &[u8]) -> String {
     format!("\"{}\"", escape_bytes(b))
@@ -756,17 +714,6 @@ fn bytes_list(v: &[Vec<u8>]) -> String {
 
 fn secret(b: &[u8]) -> &'static str {
     if b.is_empty() { "\"\"" } else { "<redacted>" }
-}
-
-/// Lease IDs as etcdctl prints them: lowercase hex.
-/// A lease ID as the human output prints it: `0` for none, otherwise 16 hex digits, as
-/// `etcdctl lease` prints lease IDs.
-pub fn lease_id(id: i64) -> String {
-    if id == 0 {
-        "0".to_owned()
-    } else {
-        format!("{id:016x}")
-    }
 }
 
 fn write_range_end(s: &mut String, range_end: &[u8]) -> fmt::Result {
@@ -955,7 +902,7 @@ fn write_put(
     if p.ignore_value {
         s.write_str(" ignore_value")?;
     } else {
-        write!(s, " value={}", fmt_value(&p.value, max))?;
+        write!(s, " value={}", shorten(&p.value, max))?;
     }
     if p.ignore_lease {
         s.write_str(" ignore_lease")?;
@@ -1083,7 +1030,7 @@ fn write_compare(s: &mut String, c: &Compare, max: Option<usize>) -> fmt::Result
         | Some(TargetUnion::CreateRevision(v))
         | Some(TargetUnion::ModRevision(v)) => write!(s, "{v}"),
         Some(TargetUnion::Lease(v)) => s.write_str(&lease_id(*v)),
-        Some(TargetUnion::Value(v)) => s.write_str(&fmt_value(v, max)),
+        Some(TargetUnion::Value(v)) => s.write_str(&shorten(v, max)),
         None => s.write_str("<none>"),
     }
 }
@@ -1098,7 +1045,7 @@ fn write_v2(s: &mut String, r: &Request, max: Option<usize>) -> fmt::Result {
         if secret_path {
             s.write_str(" val=<redacted>")?;
         } else {
-            write!(s, " val={}", fmt_value(&r.val, max))?;
+            write!(s, " val={}", shorten(&r.val, max))?;
         }
     }
     if r.dir {
@@ -1117,7 +1064,7 @@ fn write_v2(s: &mut String, r: &Request, max: Option<usize>) -> fmt::Result {
         if secret_path {
             s.write_str(" prev_value=<redacted>")?;
         } else {
-            write!(s, " prev_value={}", fmt_value(&r.prev_value, max))?;
+            write!(s, " prev_value={}", shorten(&r.prev_value, max))?;
         }
     }
     if r.expiration != 0 {
@@ -1133,128 +1080,8 @@ fn write_v2(s: &mut String, r: &Request, max: Option<usize>) -> fmt::Result {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Enum names
-// ---------------------------------------------------------------------------------------------
-
-/// A protobuf enum with the names etcd's Go code prints (`EQUAL`, `ConfChangeAddNode`, …).
-pub trait ProtoEnum: TryFrom<i32> + Copy {
-    /// The name as in the `.proto` file / Go's `String()`.
-    fn proto_name(self) -> &'static str;
-}
-
-/// The enum's name for a raw value, or the number itself when unknown.
-fn enum_str<E: ProtoEnum>(v: i32) -> String {
-    match E::try_from(v) {
-        Ok(e) => e.proto_name().to_owned(),
-        Err(_) => v.to_string(),
-    }
-}
-
-macro_rules! proto_enum_names {
-    ($($ty:ty { $($variant:ident => $name:literal),* $(,)? })*) => {
-        $(impl ProtoEnum for $ty {
-            fn proto_name(self) -> &'static str {
-                match self { $(<$ty>::$variant => $name,)* }
-            }
-        })*
-    };
-}
-
-proto_enum_names! {
-    SortOrder { None => "NONE", Ascend => "ASCEND", Descend => "DESCEND" }
-    SortTarget { Key => "KEY", Version => "VERSION", Create => "CREATE", Mod => "MOD",
-                 Value => "VALUE" }
-    CompareResult { Equal => "EQUAL", Greater => "GREATER", Less => "LESS",
-                    NotEqual => "NOT_EQUAL" }
-    CompareTarget { Version => "VERSION", Create => "CREATE", Mod => "MOD", Value => "VALUE",
-                    Lease => "LEASE" }
-    AlarmAction { Get => "GET", Activate => "ACTIVATE", Deactivate => "DEACTIVATE" }
-    AlarmType { None => "NONE", Nospace => "NOSPACE", Corrupt => "CORRUPT" }
-    ConfChangeType {
-        ConfChangeAddNode => "ConfChangeAddNode",
-        ConfChangeRemoveNode => "ConfChangeRemoveNode",
-        ConfChangeUpdateNode => "ConfChangeUpdateNode",
-        ConfChangeAddLearnerNode => "ConfChangeAddLearnerNode",
-    }
-    ConfChangeTransition {
-        ConfChangeTransitionAuto => "ConfChangeTransitionAuto",
-        ConfChangeTransitionJointImplicit => "ConfChangeTransitionJointImplicit",
-        ConfChangeTransitionJointExplicit => "ConfChangeTransitionJointExplicit",
-    }
-    EntryType {
-        EntryNormal => "EntryNormal",
-        EntryConfChange => "EntryConfChange",
-        EntryConfChangeV2 => "EntryConfChangeV2",
-    }
-}
-
-impl ProtoEnum for PermissionType {
-    fn proto_name(self) -> &'static str {
-        PermissionType::proto_name(self)
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
 // JSON view
 // ---------------------------------------------------------------------------------------------
-
-/// A byte string for JSON: serializes as a JSON string when the bytes are valid UTF-8, else as
-/// `{"base64": "<standard base64 with padding>"}`.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct Bytes<'a>(pub &'a [u8]);
-
-impl fmt::Debug for Bytes<'_> {
-    /// Escaped text, at most 64 bytes of it.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&fmt_value(self.0, Some(64)))
-    }
-}
-
-#[cfg(feature = "serde")]
-impl serde::Serialize for Bytes<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use base64::Engine as _;
-        use serde::ser::SerializeMap as _;
-        match std::str::from_utf8(self.0) {
-            Ok(text) => s.serialize_str(text),
-            Err(_) => {
-                let mut m = s.serialize_map(Some(1))?;
-                m.serialize_entry(
-                    "base64",
-                    &base64::engine::general_purpose::STANDARD.encode(self.0),
-                )?;
-                m.end()
-            }
-        }
-    }
-}
-
-/// `serialize_with` helpers for the `pb` types (feature `serde`).
-#[cfg(feature = "serde")]
-pub(crate) mod ser {
-    use super::{Bytes, ProtoEnum};
-
-    /// A `bytes`/`string` field as [`Bytes`].
-    pub(crate) fn bytes<S: serde::Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        serde::Serialize::serialize(&Bytes(v), s)
-    }
-
-    /// A repeated `bytes`/`string` field as a list of [`Bytes`].
-    pub(crate) fn bytes_list<S: serde::Serializer>(v: &[Vec<u8>], s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(v.iter().map(|b| Bytes(b)))
-    }
-
-    /// An enum field as its proto name, or the number when unknown.
-    pub(crate) fn enum_name<E: ProtoEnum, S: serde::Serializer>(
-        v: &i32,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        match E::try_from(*v) {
-            Ok(e) => s.serialize_str(e.proto_name()),
-            Err(_) => s.serialize_i32(*v),
-        }
-    }
-}
 
 /// JSON view of a [`Payload`] (feature `serde`): `{"kind": "<EntryKind>", <body>}`. The body
 /// is one of `"request"` (the IRR, unset fields omitted), `"v2"`, `"conf_change"` +

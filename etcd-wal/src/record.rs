@@ -218,8 +218,8 @@ pub struct PayloadError {
 }
 
 /// Decode a metadata record's payload.
-pub fn decode_metadata(data: &[u8]) -> Result<pb::Metadata, PayloadError> {
-    pb::Metadata::decode(data).map_err(|e| PayloadError {
+pub fn decode_metadata(data: &[u8]) -> Result<pb::etcdserverpb::Metadata, PayloadError> {
+    pb::etcdserverpb::Metadata::decode(data).map_err(|e| PayloadError {
         message: e.to_string(),
     })
 }

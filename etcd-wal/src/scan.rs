@@ -148,7 +148,7 @@ pub struct Scan {
     /// Findings in stream order.
     pub findings: Vec<Finding>,
     /// Node and cluster ID from the first metadata record.
-    pub metadata: Option<pb::Metadata>,
+    pub metadata: Option<pb::etcdserverpb::Metadata>,
     /// Last HardState read before the first damage (what etcd's readers see).
     pub hard_state: Option<HardStateAt>,
     /// Last HardState read at all (including after damage).

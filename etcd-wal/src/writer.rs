@@ -32,22 +32,7 @@ pub fn encode_hard_state(h: &HardState) -> Vec<u8> {
     out
 }
 
-/// Serialize a `raftpb.ConfState` (repeated fields unpacked, `auto_leave` always).
-pub fn encode_conf_state(c: &ConfState) -> Vec<u8> {
-    let mut out = Vec::new();
-    for (field, ids) in [
-        (1, &c.voters),
-        (2, &c.learners),
-        (3, &c.voters_outgoing),
-        (4, &c.learners_next),
-    ] {
-        for &id in ids.iter() {
-            put_varint_field(&mut out, field, id);
-        }
-    }
-    put_varint_field(&mut out, 5, u64::from(c.auto_leave));
-    out
-}
+use etcd_proto::snap::encode_conf_state;
 
 /// Serialize a `walpb.Snapshot` (index, term always; conf_state when given).
 pub fn encode_wal_snapshot(index: u64, term: u64, conf_state: Option<&ConfState>) -> Vec<u8> {

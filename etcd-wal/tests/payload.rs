@@ -23,8 +23,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use etcd_proto::pb::{raftpb, walpb};
 use etcd_wal::payload::{Payload, decode_entry};
-use etcd_wal::pb::{raftpb, walpb};
 use prost::Message as _;
 use serde_json::Value;
 
@@ -128,7 +128,7 @@ fn decode_member(config: &str, meta: &Value, member: &str) -> Decoded {
     }
 }
 
-fn irrs(d: &Decoded) -> impl Iterator<Item = &etcd_wal::pb::etcdserverpb::InternalRaftRequest> {
+fn irrs(d: &Decoded) -> impl Iterator<Item = &etcd_proto::pb::etcdserverpb::InternalRaftRequest> {
     d.payloads.iter().filter_map(|p| match p {
         Payload::Request(r) => Some(r.as_ref()),
         _ => None,

@@ -6,8 +6,8 @@
 mod common;
 
 use common::{SEG0, record_at, scan_bytes};
+use etcd_proto::pb::raftpb::{Entry, HardState};
 use etcd_wal::FindingKind;
-use etcd_wal::pb::raftpb::{Entry, HardState};
 use etcd_wal::writer::SegmentBuilder;
 use proptest::prelude::*;
 

@@ -1,11 +1,11 @@
 //! Encode → decode round trips: length words, records, entries, HardState, snapshot and
 //! metadata records, and entry payloads (InternalRaftRequest put, v2 Request, ConfChange).
 
+use etcd_proto::pb::etcdserverpb::{InternalRaftRequest, PutRequest, Request, RequestHeader};
+use etcd_proto::pb::raftpb::{ConfChange, ConfState, Entry, HardState};
 use etcd_wal::RecordType;
 use etcd_wal::frame::{Frame, LEN_WORD_BYTES};
 use etcd_wal::payload::{self, Payload};
-use etcd_wal::pb::etcdserverpb::{InternalRaftRequest, PutRequest, Request, RequestHeader};
-use etcd_wal::pb::raftpb::{ConfChange, ConfState, Entry, HardState};
 use etcd_wal::record::{self, EntryRef, Record};
 use etcd_wal::writer;
 use proptest::prelude::*;

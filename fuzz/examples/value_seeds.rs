@@ -15,7 +15,7 @@ use etcd_snap::bolt::Db;
 use etcd_snap::bolt::write::LeafItem;
 use etcd_snap::crosscheck::{History, ValueCheck};
 use etcd_snap::mvcc::RevisionKey;
-use etcd_wal::pb::raftpb::HardState;
+use etcd_proto::pb::raftpb::HardState;
 use etcd_wal::record::{RecordType, decode_hard_state};
 use etcd_wal::scan::{Event, scan_dir_with};
 use etcd_wal::writer::SegmentBuilder;

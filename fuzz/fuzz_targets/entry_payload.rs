@@ -23,5 +23,5 @@ fuzz_target!(|data: &[u8]| {
     let r = p.redacted();
     assert!(!r.has_secrets(), "redacted payload still has secrets");
     let _ = serde_json::to_string(&p.view()).expect("payload view serializes");
-    let _ = payload::escape_bytes(body);
+    let _ = etcd_proto::text::escape_bytes(body);
 });

@@ -15,13 +15,13 @@ use etcd_snap::bolt::Db;
 use etcd_snap::bolt::write::LeafItem;
 use etcd_snap::crosscheck::ValueCheck;
 use etcd_snap::mvcc::{KeyValue, Revision, RevisionKey};
-use etcd_wal::pb::etcdserverpb::{
+use etcd_proto::pb::etcdserverpb::{
     AlarmRequest, AuthDisableRequest, AuthEnableRequest, CompactionRequest, Compare,
     DeleteRangeRequest, InternalAuthenticateRequest, InternalRaftRequest, LeaseGrantRequest,
     LeaseRevokeRequest, PutRequest, RangeRequest, RequestOp, TxnRequest, compare::TargetUnion,
     request_op::Request as Op,
 };
-use etcd_wal::pb::raftpb::{Entry, HardState};
+use etcd_proto::pb::raftpb::{Entry, HardState};
 use etcd_wal::writer::SegmentBuilder;
 use libfuzzer_sys::fuzz_target;
 use prost::Message;

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use etcd_wal::pb::raftpb::{Entry, HardState};
+use etcd_proto::pb::raftpb::{Entry, HardState};
 use etcd_wal::scan::{self, Event};
 use etcd_wal::writer::SegmentBuilder;
 use serde::Deserialize;

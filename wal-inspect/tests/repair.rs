@@ -219,7 +219,7 @@ fn live_holder_is_refused() {
 /// A bare WAL dir (no db): a cut loses committed entries, so `--apply` alone is refused.
 #[test]
 fn losing_committed_data_needs_the_opt_in() {
-    use etcd_wal::pb::raftpb::{Entry, HardState};
+    use etcd_proto::pb::raftpb::{Entry, HardState};
     use etcd_wal::writer::SegmentBuilder;
     let dir = tempfile::tempdir().unwrap();
     let wal = dir.path().join("wal");

@@ -192,7 +192,7 @@ fn one_flipped_value_byte_is_one_mismatch() {
         assert_eq!(f["term"], wal.term);
         assert_eq!(f["wal_file"], format!("wal/{}", wal.segment));
         assert_eq!(f["wal_offset"], wal.offset);
-        assert_eq!(f["key"], etcd_wal::payload::escape_bytes(key));
+        assert_eq!(f["key"], etcd_proto::text::escape_bytes(key));
         assert_eq!(f["revision"], rev.rev.main);
         let s = lines.iter().find(|l| l["type"] == "summary").unwrap();
         assert_eq!(s["value_check"]["keys_mismatched"], 1);

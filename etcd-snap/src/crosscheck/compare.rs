@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use etcd_wal::payload::escape_bytes;
+use etcd_proto::text::escape_bytes;
 use etcd_wal::wire::{Fields, Value};
 
 use crate::bolt::{Db, Entry};

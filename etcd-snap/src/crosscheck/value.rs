@@ -67,7 +67,7 @@ impl fmt::Debug for ValueDigest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         const SHOWN: usize = 48;
         let shown = self.head.get(..SHOWN).unwrap_or(&self.head);
-        let text = etcd_wal::payload::escape_bytes(shown);
+        let text = etcd_proto::text::escape_bytes(shown);
         if shown.len() as u64 == self.len {
             write!(f, "\"{text}\"")
         } else {

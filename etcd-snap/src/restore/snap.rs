@@ -7,10 +7,6 @@
 //! for the i-th member in ascending ID order, one `create` event per member in a 1000-slot
 //! event queue, `createSuccess` = N.
 
-use etcd_wal::pb::raftpb::ConfState;
-use etcd_wal::wire::{put_bytes_field, put_varint_field};
-use etcd_wal::writer::encode_conf_state;
-
 use super::ids::{NewMember, go_json_string};
 
 /// Capacity of the v2 store's event history queue (etcd `newEventHistory(1000)`).
@@ -111,31 +107,12 @@ pub fn v2_store_json(members: &[NewMember]) -> String {
     )
 }
 
-/// Serialize a `raftpb.Snapshot` as gogoproto does (data, then metadata with conf_state,
-/// index, term).
-pub fn encode_raft_snapshot(data: &[u8], conf_state: &ConfState, index: u64, term: u64) -> Vec<u8> {
-    let mut md = Vec::new();
-    put_bytes_field(&mut md, 1, &encode_conf_state(conf_state));
-    put_varint_field(&mut md, 2, index);
-    put_varint_field(&mut md, 3, term);
-    let mut out = Vec::with_capacity(data.len() + md.len() + 16);
-    put_bytes_field(&mut out, 1, data);
-    put_bytes_field(&mut out, 2, &md);
-    out
-}
-
-/// The bytes of a `.snap` file: `snappb.Snapshot{crc = CRC-32C(data), data}`.
-pub fn encode_snap_file(raft_snapshot: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(raft_snapshot.len() + 16);
-    put_varint_field(&mut out, 1, u64::from(crc32c::crc32c(raft_snapshot)));
-    put_bytes_field(&mut out, 2, raft_snapshot);
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::snapfile::decode_snap;
+    use etcd_proto::pb::raftpb::ConfState;
+    use etcd_proto::snap::{encode_raft_snapshot, encode_snap_file};
 
     #[test]
     fn matches_etcdutl_351_reference_snap() {

@@ -23,7 +23,6 @@
 
 pub mod apply;
 pub mod fix;
-pub mod snapfile;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -958,9 +957,9 @@ fn rebuild(
     let new_seg = input
         .wal_dir
         .join(SegmentName { seq: 0, index: 0 }.file_name());
-    let raw_snap = snapfile::encode_raft_snapshot(&snap.v2_json, &conf_state, ci, term);
-    let snap_bytes = snapfile::encode_snap_file(&raw_snap);
-    let snap_path = snap_dir.join(snapfile::snap_file_name(term, ci));
+    let raw_snap = etcd_proto::snap::encode_raft_snapshot(&snap.v2_json, &conf_state, ci, term);
+    let snap_bytes = etcd_proto::snap::encode_snap_file(&raw_snap);
+    let snap_path = snap_dir.join(etcd_proto::snap::snap_file_name(term, ci));
 
     // Accounting: everything in the old WAL after the snapshot is replaced; entries ≤ ci
     // are in the db, entries beyond `last` are lost.

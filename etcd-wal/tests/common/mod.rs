@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use etcd_wal::pb::raftpb::{ConfState, Entry, HardState};
+use etcd_proto::pb::raftpb::{ConfState, Entry, HardState};
 use etcd_wal::scan::{self, Scan};
 use etcd_wal::writer::SegmentBuilder;
 

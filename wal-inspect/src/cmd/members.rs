@@ -124,7 +124,7 @@ pub fn run(args: &MembersArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
 }
 
 fn hex(id: Option<u64>) -> Value {
-    id.map_or(Value::Null, |i| json!(membership::format_member_id(i)))
+    id.map_or(Value::Null, |i| json!(etcd_proto::text::member_id(i)))
 }
 
 fn sourced<T: serde::Serialize>(s: &Option<Sourced<T>>) -> (Value, Value) {
@@ -145,7 +145,7 @@ fn history_rows(h: &History) -> Vec<Value> {
                 "index": c.index,
                 "term": c.term,
                 "kind": c.kind.as_str(),
-                "member_id": membership::format_member_id(c.node_id),
+                "member_id": etcd_proto::text::member_id(c.node_id),
                 "name": m.map(|m| m.name.clone()).filter(|n| !n.is_empty()),
                 "peer_urls": m.map(|m| m.peer_urls.clone()).unwrap_or_default(),
                 "client_urls": m.map(|m| m.client_urls.clone()).unwrap_or_default(),
@@ -163,7 +163,7 @@ fn history_rows(h: &History) -> Vec<Value> {
                 "index": a.index,
                 "term": a.term,
                 "kind": "attributes",
-                "member_id": membership::format_member_id(a.node_id),
+                "member_id": etcd_proto::text::member_id(a.node_id),
                 "name": a.name,
                 "peer_urls": [],
                 "client_urls": a.client_urls,
@@ -239,10 +239,10 @@ fn cluster_json(dirs: &[Dir], cmp: &Comparison) -> Value {
     json!({
         "type": "cluster",
         "same_cluster": cmp.same_cluster,
-        "cluster_ids": cmp.cluster_ids.iter().map(|&c| membership::format_member_id(c)).collect::<Vec<_>>(),
+        "cluster_ids": cmp.cluster_ids.iter().map(|&c| etcd_proto::text::member_id(c)).collect::<Vec<_>>(),
         "most_up_to_date": best.map_or(Value::Null, |d| hex(d.identity.member_id)),
         "most_up_to_date_path": best.map(|d| d.path.clone()),
-        "duplicate_members": cmp.duplicate_members.iter().map(|&m| membership::format_member_id(m)).collect::<Vec<_>>(),
+        "duplicate_members": cmp.duplicate_members.iter().map(|&m| etcd_proto::text::member_id(m)).collect::<Vec<_>>(),
         "removed": dirs.iter().filter(|d| d.identity.removed()).map(|d| hex(d.identity.member_id)).collect::<Vec<_>>(),
         "logs": logs,
     })
@@ -253,7 +253,7 @@ fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
 }
 
 fn id_str(id: Option<u64>) -> String {
-    id.map_or("?".to_owned(), membership::format_member_id)
+    id.map_or("?".to_owned(), etcd_proto::text::member_id)
 }
 
 fn render_member(d: &Dir, out: &mut dyn Write) -> anyhow::Result<()> {
@@ -370,7 +370,7 @@ fn render_cluster(dirs: &[Dir], cmp: &Comparison, out: &mut dyn Write) -> anyhow
     let ids: Vec<String> = cmp
         .cluster_ids
         .iter()
-        .map(|&c| membership::format_member_id(c))
+        .map(|&c| etcd_proto::text::member_id(c))
         .collect();
     if cmp.same_cluster {
         writeln!(out, "  one cluster: {}", ids.join(","))?;
@@ -389,7 +389,7 @@ fn render_cluster(dirs: &[Dir], cmp: &Comparison, out: &mut dyn Write) -> anyhow
         writeln!(
             out,
             "  member {} appears in more than one dir (copies of one member)",
-            membership::format_member_id(*m)
+            etcd_proto::text::member_id(*m)
         )?;
     }
     if let Some(best) = cmp.most_up_to_date.and_then(|k| dirs.get(k)) {

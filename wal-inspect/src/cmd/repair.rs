@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::Args;
-use etcd_wal::pb::raftpb::ConfState;
+use etcd_proto::pb::raftpb::ConfState;
 use etcd_wal::repair::{
     self, ApplyOptions, DbInfo, ManualStep, MemberInfo, PlanKind, RepairInput, RepairPlan,
     SnapSource,

@@ -9,13 +9,14 @@ use std::path::PathBuf;
 
 use base64::Engine as _;
 use clap::{Args, Subcommand};
+use etcd_proto::text::escape_bytes as escape;
+use etcd_proto::text::lease_id;
 use etcd_snap::bolt::Db;
 use etcd_snap::hash::{TrailerState, check_trailer};
 use etcd_snap::member::{DbReport, inspect_db};
 use etcd_snap::mvcc::{self, KeyRecord};
+use etcd_snap::resolve_db_path;
 use etcd_snap::schema::{Alarm, Member};
-use etcd_snap::{escape, resolve_db_path};
-use etcd_wal::payload::lease_id;
 use serde_json::{Value, json};
 
 use crate::exit::Exit;

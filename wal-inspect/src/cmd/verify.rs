@@ -195,7 +195,7 @@ fn value_rows(v: &Verified) -> Vec<Row> {
             );
             let mut extra = serde_json::Map::new();
             extra.insert("key".into(), json!(m.key_escaped));
-            extra.insert("key_bytes".into(), json!(etcd_wal::payload::Bytes(&m.key)));
+            extra.insert("key_bytes".into(), json!(etcd_proto::json::Bytes(&m.key)));
             extra.insert(
                 "revision".into(),
                 json!(m.db.as_ref().map(|d| d.revision.main)),
@@ -433,7 +433,7 @@ fn build_rows(v: &mut Verified) -> Vec<Row> {
                 "this member ({}) was removed from its cluster by the RemoveNode at index {}{}; \
                  etcd replays it, logs \"the member has been permanently removed from the \
                  cluster\" and stops. What to do, in this order: {}",
-                membership::format_member_id(v.identity.member_id.unwrap_or(0)),
+                etcd_proto::text::member_id(v.identity.member_id.unwrap_or(0)),
                 r.index,
                 if r.committed {
                     ""

@@ -9,10 +9,7 @@
 pub struct KeyValue {
     /// The key (arbitrary bytes).
     #[prost(bytes = "vec", tag = "1")]
-    #[cfg_attr(
-        feature = "serde",
-        serde(serialize_with = "crate::payload::ser::bytes")
-    )]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::ser::bytes"))]
     pub key: Vec<u8>,
     /// Revision (main) of the last creation of this key.
     #[prost(int64, tag = "2")]
@@ -25,10 +22,7 @@ pub struct KeyValue {
     pub version: i64,
     /// The value (arbitrary bytes).
     #[prost(bytes = "vec", tag = "5")]
-    #[cfg_attr(
-        feature = "serde",
-        serde(serialize_with = "crate::payload::ser::bytes")
-    )]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::ser::bytes"))]
     pub value: Vec<u8>,
     /// Lease ID attached to the key; 0 = none.
     #[prost(int64, tag = "6")]

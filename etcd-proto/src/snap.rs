@@ -1,21 +1,39 @@
-//! Writing a `.snap` file (etcd `snap/snapshotter.go` `save`, 3.4/3.5).
+//! Encoding a `.snap` file (etcd `server/etcdserver/api/snap/snapshotter.go` `save`,
+//! 3.4–3.6): the one encoder, used by restore and by WAL rebuild.
 //!
 //! ```text
 //! snappb.snapshot (proto2)
 //!   1 crc  uint32  CRC-32C of `data` (plain, from 0)
 //!   2 data bytes   serialized raftpb.Snapshot
 //! raftpb.Snapshot
-//!   1 data      bytes             v2 store JSON (reused from an existing .snap)
+//!   1 data      bytes             v2 store JSON
 //!   2 metadata  SnapshotMetadata  {1 conf_state, 2 index, 3 term}
 //! ```
 
 use crate::pb::raftpb::ConfState;
 use crate::wire::{put_bytes_field, put_varint_field};
-use crate::writer::encode_conf_state;
 
 /// The file name etcd gives a `.snap` of `(term, index)`: `%016x-%016x.snap`.
 pub fn snap_file_name(term: u64, index: u64) -> String {
     format!("{term:016x}-{index:016x}.snap")
+}
+
+/// Serialize a `raftpb.ConfState` as gogoproto does (repeated fields unpacked, `auto_leave`
+/// always emitted).
+pub fn encode_conf_state(c: &ConfState) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (field, ids) in [
+        (1, &c.voters),
+        (2, &c.learners),
+        (3, &c.voters_outgoing),
+        (4, &c.learners_next),
+    ] {
+        for &id in ids.iter() {
+            put_varint_field(&mut out, field, id);
+        }
+    }
+    put_varint_field(&mut out, 5, u64::from(c.auto_leave));
+    out
 }
 
 /// Serialize a `raftpb.Snapshot` as gogoproto does (data, then metadata with conf_state,
@@ -36,10 +54,11 @@ pub fn encode_raft_snapshot(
     out
 }
 
-/// The bytes of a `.snap` file holding `raft_snapshot` (a serialized `raftpb.Snapshot`).
+/// The bytes of a `.snap` file holding `raft_snapshot` (a serialized `raftpb.Snapshot`):
+/// `snappb.Snapshot{crc = CRC-32C(data), data}`.
 pub fn encode_snap_file(raft_snapshot: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(raft_snapshot.len() + 16);
-    put_varint_field(&mut out, 1, u64::from(crate::crc::append(0, raft_snapshot)));
+    put_varint_field(&mut out, 1, u64::from(crc32c::crc32c(raft_snapshot)));
     put_bytes_field(&mut out, 2, raft_snapshot);
     out
 }

@@ -9,16 +9,13 @@
 pub struct Attributes {
     /// Member name.
     #[prost(bytes = "vec", tag = "1")]
-    #[cfg_attr(
-        feature = "serde",
-        serde(serialize_with = "crate::payload::ser::bytes")
-    )]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::ser::bytes"))]
     pub name: Vec<u8>,
     /// Client URLs.
     #[prost(bytes = "vec", repeated, tag = "2")]
     #[cfg_attr(
         feature = "serde",
-        serde(serialize_with = "crate::payload::ser::bytes_list")
+        serde(serialize_with = "crate::json::ser::bytes_list")
     )]
     pub client_urls: Vec<Vec<u8>>,
 }
@@ -31,7 +28,7 @@ pub struct RaftAttributes {
     #[prost(bytes = "vec", repeated, tag = "1")]
     #[cfg_attr(
         feature = "serde",
-        serde(serialize_with = "crate::payload::ser::bytes_list")
+        serde(serialize_with = "crate::json::ser::bytes_list")
     )]
     pub peer_urls: Vec<Vec<u8>>,
     /// The member is a learner.
@@ -60,10 +57,7 @@ pub struct Member {
 pub struct ClusterVersionSetRequest {
     /// Version, e.g. `3.5.0`.
     #[prost(bytes = "vec", tag = "1")]
-    #[cfg_attr(
-        feature = "serde",
-        serde(serialize_with = "crate::payload::ser::bytes")
-    )]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::ser::bytes"))]
     pub ver: Vec<u8>,
 }
 
@@ -88,9 +82,6 @@ pub struct DowngradeInfoSetRequest {
     pub enabled: bool,
     /// Target version.
     #[prost(bytes = "vec", tag = "2")]
-    #[cfg_attr(
-        feature = "serde",
-        serde(serialize_with = "crate::payload::ser::bytes")
-    )]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::ser::bytes"))]
     pub ver: Vec<u8>,
 }

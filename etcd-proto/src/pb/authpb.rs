@@ -40,22 +40,16 @@ pub struct Permission {
     #[prost(enumeration = "PermissionType", tag = "1")]
     #[cfg_attr(
         feature = "serde",
-        serde(serialize_with = "crate::payload::ser::enum_name::<PermissionType, _>")
+        serde(serialize_with = "crate::json::ser::enum_name::<PermissionType, _>")
     )]
     pub perm_type: i32,
     /// First key of the range (arbitrary bytes).
     #[prost(bytes = "vec", tag = "2")]
-    #[cfg_attr(
-        feature = "serde",
-        serde(serialize_with = "crate::payload::ser::bytes")
-    )]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::ser::bytes"))]
     pub key: Vec<u8>,
     /// End of the range (exclusive); empty = the single key `key`, `"\0"` = every key ≥ `key`.
     #[prost(bytes = "vec", tag = "3")]
-    #[cfg_attr(
-        feature = "serde",
-        serde(serialize_with = "crate::payload::ser::bytes")
-    )]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::ser::bytes"))]
     pub range_end: Vec<u8>,
 }
 

@@ -7,7 +7,7 @@
 //! proto2 scalars are modelled as plain values with zero defaults: gogoproto in etcd
 //! 3.4–3.6 always emits them, and newer encoders that omit zero values decode the same.
 //! These types copy `bytes` fields; the verify path uses the zero-copy decoders in
-//! [`crate::record`] instead and reaches for these only to decode a payload fully.
+//! `etcd_wal::record` instead and reaches for these only to decode a payload fully.
 
 pub mod authpb;
 pub mod etcdserverpb;
@@ -16,14 +16,3 @@ pub mod membershippb;
 pub mod mvccpb;
 pub mod raftpb;
 pub mod walpb;
-
-/// `etcdserverpb.Metadata`: the payload of a WAL metadata record.
-#[derive(Clone, PartialEq, Eq, prost::Message)]
-pub struct Metadata {
-    /// This member's raft node ID (= member ID).
-    #[prost(uint64, tag = "1")]
-    pub node_id: u64,
-    /// The cluster ID.
-    #[prost(uint64, tag = "2")]
-    pub cluster_id: u64,
-}

@@ -30,34 +30,22 @@ pub struct Request {
     pub id: u64,
     /// Method: `PUT`, `POST`, `DELETE`, `QGET`, `SYNC`, `GET`, `HEAD` (proto name `Method`).
     #[prost(bytes = "vec", tag = "2")]
-    #[cfg_attr(
-        feature = "serde",
-        serde(serialize_with = "crate::payload::ser::bytes")
-    )]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::ser::bytes"))]
     pub method: Vec<u8>,
     /// v2 store path, e.g. `/0/members/<hex id>/attributes` or `/0/version` (proto `Path`).
     #[prost(bytes = "vec", tag = "3")]
-    #[cfg_attr(
-        feature = "serde",
-        serde(serialize_with = "crate::payload::ser::bytes")
-    )]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::ser::bytes"))]
     pub path: Vec<u8>,
     /// Value (proto `Val`).
     #[prost(bytes = "vec", tag = "4")]
-    #[cfg_attr(
-        feature = "serde",
-        serde(serialize_with = "crate::payload::ser::bytes")
-    )]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::ser::bytes"))]
     pub val: Vec<u8>,
     /// Path is a directory (proto `Dir`).
     #[prost(bool, tag = "5")]
     pub dir: bool,
     /// Compare-and-swap: expected previous value (proto `PrevValue`).
     #[prost(bytes = "vec", tag = "6")]
-    #[cfg_attr(
-        feature = "serde",
-        serde(serialize_with = "crate::payload::ser::bytes")
-    )]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::ser::bytes"))]
     pub prev_value: Vec<u8>,
     /// Compare-and-swap: expected previous modified index (proto `PrevIndex`).
     #[prost(uint64, tag = "7")]
@@ -103,10 +91,7 @@ pub struct RequestHeader {
     pub id: u64,
     /// User name bound to the auth token of the client connection; empty without auth.
     #[prost(bytes = "vec", tag = "2")]
-    #[cfg_attr(
-        feature = "serde",
-        serde(serialize_with = "crate::payload::ser::bytes")
-    )]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::ser::bytes"))]
     pub username: Vec<u8>,
     /// Revision of the auth store the request was checked against (not an mvcc revision).
     #[prost(uint64, tag = "3")]
@@ -259,10 +244,7 @@ pub struct InternalRaftRequest {
 pub struct DowngradeVersionTestRequest {
     /// Version.
     #[prost(bytes = "vec", tag = "1")]
-    #[cfg_attr(
-        feature = "serde",
-        serde(serialize_with = "crate::payload::ser::bytes")
-    )]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::ser::bytes"))]
     pub ver: Vec<u8>,
 }
 
@@ -300,17 +282,11 @@ pub enum SortTarget {
 pub struct RangeRequest {
     /// First key.
     #[prost(bytes = "vec", tag = "1")]
-    #[cfg_attr(
-        feature = "serde",
-        serde(serialize_with = "crate::payload::ser::bytes")
-    )]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::ser::bytes"))]
     pub key: Vec<u8>,
     /// End of the range (exclusive); empty = the single key, `"\0"` = every key ≥ `key`.
     #[prost(bytes = "vec", tag = "2")]
-    #[cfg_attr(
-        feature = "serde",
-        serde(serialize_with = "crate::payload::ser::bytes")
-    )]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::ser::bytes"))]
     pub range_end: Vec<u8>,
     /// Maximum number of keys returned; 0 = no limit.
     #[prost(int64, tag = "3")]
@@ -322,14 +298,14 @@ pub struct RangeRequest {
     #[prost(enumeration = "SortOrder", tag = "5")]
     #[cfg_attr(
         feature = "serde",
-        serde(serialize_with = "crate::payload::ser::enum_name::<SortOrder, _>")
+        serde(serialize_with = "crate::json::ser::enum_name::<SortOrder, _>")
     )]
     pub sort_order: i32,
     /// Sort key, see [`SortTarget`].
     #[prost(enumeration = "SortTarget", tag = "6")]
     #[cfg_attr(
         feature = "serde",
-        serde(serialize_with = "crate::payload::ser::enum_name::<SortTarget, _>")
+        serde(serialize_with = "crate::json::ser::enum_name::<SortTarget, _>")
     )]
     pub sort_target: i32,
     /// Serializable (local) read.
@@ -361,17 +337,11 @@ pub struct RangeRequest {
 pub struct PutRequest {
     /// The key (arbitrary bytes).
     #[prost(bytes = "vec", tag = "1")]
-    #[cfg_attr(
-        feature = "serde",
-        serde(serialize_with = "crate::payload::ser::bytes")
-    )]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::ser::bytes"))]
     pub key: Vec<u8>,
     /// The value (arbitrary bytes).
     #[prost(bytes = "vec", tag = "2")]
-    #[cfg_attr(
-        feature = "serde",
-        serde(serialize_with = "crate::payload::ser::bytes")
-    )]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::ser::bytes"))]
     pub value: Vec<u8>,
     /// Lease ID to attach; 0 = none.
     #[prost(int64, tag = "3")]
@@ -393,17 +363,11 @@ pub struct PutRequest {
 pub struct DeleteRangeRequest {
     /// First key.
     #[prost(bytes = "vec", tag = "1")]
-    #[cfg_attr(
-        feature = "serde",
-        serde(serialize_with = "crate::payload::ser::bytes")
-    )]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::ser::bytes"))]
     pub key: Vec<u8>,
     /// End of the range (exclusive); empty = the single key, `"\0"` = every key ≥ `key`.
     #[prost(bytes = "vec", tag = "2")]
-    #[cfg_attr(
-        feature = "serde",
-        serde(serialize_with = "crate::payload::ser::bytes")
-    )]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::ser::bytes"))]
     pub range_end: Vec<u8>,
     /// Return the deleted key-values.
     #[prost(bool, tag = "3")]
@@ -481,22 +445,19 @@ pub struct Compare {
     #[prost(enumeration = "CompareResult", tag = "1")]
     #[cfg_attr(
         feature = "serde",
-        serde(serialize_with = "crate::payload::ser::enum_name::<CompareResult, _>")
+        serde(serialize_with = "crate::json::ser::enum_name::<CompareResult, _>")
     )]
     pub result: i32,
     /// What is compared, see [`CompareTarget`].
     #[prost(enumeration = "CompareTarget", tag = "2")]
     #[cfg_attr(
         feature = "serde",
-        serde(serialize_with = "crate::payload::ser::enum_name::<CompareTarget, _>")
+        serde(serialize_with = "crate::json::ser::enum_name::<CompareTarget, _>")
     )]
     pub target: i32,
     /// The key compared (arbitrary bytes).
     #[prost(bytes = "vec", tag = "3")]
-    #[cfg_attr(
-        feature = "serde",
-        serde(serialize_with = "crate::payload::ser::bytes")
-    )]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::ser::bytes"))]
     pub key: Vec<u8>,
     /// The operand (proto oneof `target_union`). JSON: flattened, e.g. `"mod_revision": 5`.
     #[prost(oneof = "compare::TargetUnion", tags = "4, 5, 6, 7, 8")]
@@ -504,10 +465,7 @@ pub struct Compare {
     pub target_union: Option<compare::TargetUnion>,
     /// End of the compared range (3.3+); empty = the single key.
     #[prost(bytes = "vec", tag = "64")]
-    #[cfg_attr(
-        feature = "serde",
-        serde(serialize_with = "crate::payload::ser::bytes")
-    )]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::ser::bytes"))]
     pub range_end: Vec<u8>,
 }
 
@@ -530,10 +488,7 @@ pub mod compare {
         /// Value (field 7, arbitrary bytes).
         #[prost(bytes, tag = "7")]
         Value(
-            #[cfg_attr(
-                feature = "serde",
-                serde(serialize_with = "crate::payload::ser::bytes")
-            )]
+            #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::ser::bytes"))]
             Vec<u8>,
         ),
         /// Lease ID (field 8).
@@ -643,7 +598,7 @@ pub struct AlarmRequest {
     #[prost(enumeration = "AlarmAction", tag = "1")]
     #[cfg_attr(
         feature = "serde",
-        serde(serialize_with = "crate::payload::ser::enum_name::<AlarmAction, _>")
+        serde(serialize_with = "crate::json::ser::enum_name::<AlarmAction, _>")
     )]
     pub action: i32,
     /// Member the alarm is about; 0 = every member (proto name `memberID`).
@@ -653,7 +608,7 @@ pub struct AlarmRequest {
     #[prost(enumeration = "AlarmType", tag = "3")]
     #[cfg_attr(
         feature = "serde",
-        serde(serialize_with = "crate::payload::ser::enum_name::<AlarmType, _>")
+        serde(serialize_with = "crate::json::ser::enum_name::<AlarmType, _>")
     )]
     pub alarm: i32,
 }
@@ -664,24 +619,15 @@ pub struct AlarmRequest {
 pub struct InternalAuthenticateRequest {
     /// User name.
     #[prost(bytes = "vec", tag = "1")]
-    #[cfg_attr(
-        feature = "serde",
-        serde(serialize_with = "crate::payload::ser::bytes")
-    )]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::ser::bytes"))]
     pub name: Vec<u8>,
     /// Plaintext password (secret: redact before display).
     #[prost(bytes = "vec", tag = "2")]
-    #[cfg_attr(
-        feature = "serde",
-        serde(serialize_with = "crate::payload::ser::bytes")
-    )]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::ser::bytes"))]
     pub password: Vec<u8>,
     /// Simple token issued by the API layer (secret: redact before display).
     #[prost(bytes = "vec", tag = "3")]
-    #[cfg_attr(
-        feature = "serde",
-        serde(serialize_with = "crate::payload::ser::bytes")
-    )]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::ser::bytes"))]
     pub simple_token: Vec<u8>,
 }
 
@@ -691,27 +637,18 @@ pub struct InternalAuthenticateRequest {
 pub struct AuthUserAddRequest {
     /// User name.
     #[prost(bytes = "vec", tag = "1")]
-    #[cfg_attr(
-        feature = "serde",
-        serde(serialize_with = "crate::payload::ser::bytes")
-    )]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::ser::bytes"))]
     pub name: Vec<u8>,
     /// Plaintext password; written by 3.4, empty in 3.5 (secret: redact before display).
     #[prost(bytes = "vec", tag = "2")]
-    #[cfg_attr(
-        feature = "serde",
-        serde(serialize_with = "crate::payload::ser::bytes")
-    )]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::ser::bytes"))]
     pub password: Vec<u8>,
     /// Options.
     #[prost(message, optional, tag = "3")]
     pub options: Option<UserAddOptions>,
     /// bcrypt hash of the password, 3.5+ (proto name `hashedPassword`; secret).
     #[prost(bytes = "vec", tag = "4")]
-    #[cfg_attr(
-        feature = "serde",
-        serde(serialize_with = "crate::payload::ser::bytes")
-    )]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::ser::bytes"))]
     pub hashed_password: Vec<u8>,
 }
 
@@ -721,24 +658,15 @@ pub struct AuthUserAddRequest {
 pub struct AuthUserChangePasswordRequest {
     /// User name.
     #[prost(bytes = "vec", tag = "1")]
-    #[cfg_attr(
-        feature = "serde",
-        serde(serialize_with = "crate::payload::ser::bytes")
-    )]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::ser::bytes"))]
     pub name: Vec<u8>,
     /// Plaintext new password; written by 3.4, empty in 3.5 (secret).
     #[prost(bytes = "vec", tag = "2")]
-    #[cfg_attr(
-        feature = "serde",
-        serde(serialize_with = "crate::payload::ser::bytes")
-    )]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::ser::bytes"))]
     pub password: Vec<u8>,
     /// bcrypt hash of the new password, 3.5+ (proto name `hashedPassword`; secret).
     #[prost(bytes = "vec", tag = "3")]
-    #[cfg_attr(
-        feature = "serde",
-        serde(serialize_with = "crate::payload::ser::bytes")
-    )]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::ser::bytes"))]
     pub hashed_password: Vec<u8>,
 }
 
@@ -748,10 +676,7 @@ pub struct AuthUserChangePasswordRequest {
 pub struct AuthRoleGrantPermissionRequest {
     /// Role name.
     #[prost(bytes = "vec", tag = "1")]
-    #[cfg_attr(
-        feature = "serde",
-        serde(serialize_with = "crate::payload::ser::bytes")
-    )]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::ser::bytes"))]
     pub name: Vec<u8>,
     /// The permission.
     #[prost(message, optional, tag = "2")]
@@ -764,10 +689,7 @@ pub struct AuthRoleGrantPermissionRequest {
 pub struct AuthUserGetRequest {
     /// User name.
     #[prost(bytes = "vec", tag = "1")]
-    #[cfg_attr(
-        feature = "serde",
-        serde(serialize_with = "crate::payload::ser::bytes")
-    )]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::ser::bytes"))]
     pub name: Vec<u8>,
 }
 
@@ -777,10 +699,7 @@ pub struct AuthUserGetRequest {
 pub struct AuthUserDeleteRequest {
     /// User name.
     #[prost(bytes = "vec", tag = "1")]
-    #[cfg_attr(
-        feature = "serde",
-        serde(serialize_with = "crate::payload::ser::bytes")
-    )]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::ser::bytes"))]
     pub name: Vec<u8>,
 }
 
@@ -790,17 +709,11 @@ pub struct AuthUserDeleteRequest {
 pub struct AuthUserGrantRoleRequest {
     /// User name.
     #[prost(bytes = "vec", tag = "1")]
-    #[cfg_attr(
-        feature = "serde",
-        serde(serialize_with = "crate::payload::ser::bytes")
-    )]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::ser::bytes"))]
     pub user: Vec<u8>,
     /// Role name.
     #[prost(bytes = "vec", tag = "2")]
-    #[cfg_attr(
-        feature = "serde",
-        serde(serialize_with = "crate::payload::ser::bytes")
-    )]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::ser::bytes"))]
     pub role: Vec<u8>,
 }
 
@@ -810,17 +723,11 @@ pub struct AuthUserGrantRoleRequest {
 pub struct AuthUserRevokeRoleRequest {
     /// User name.
     #[prost(bytes = "vec", tag = "1")]
-    #[cfg_attr(
-        feature = "serde",
-        serde(serialize_with = "crate::payload::ser::bytes")
-    )]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::ser::bytes"))]
     pub name: Vec<u8>,
     /// Role name.
     #[prost(bytes = "vec", tag = "2")]
-    #[cfg_attr(
-        feature = "serde",
-        serde(serialize_with = "crate::payload::ser::bytes")
-    )]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::ser::bytes"))]
     pub role: Vec<u8>,
 }
 
@@ -830,10 +737,7 @@ pub struct AuthUserRevokeRoleRequest {
 pub struct AuthRoleAddRequest {
     /// Role name.
     #[prost(bytes = "vec", tag = "1")]
-    #[cfg_attr(
-        feature = "serde",
-        serde(serialize_with = "crate::payload::ser::bytes")
-    )]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::ser::bytes"))]
     pub name: Vec<u8>,
 }
 
@@ -843,10 +747,7 @@ pub struct AuthRoleAddRequest {
 pub struct AuthRoleGetRequest {
     /// Role name.
     #[prost(bytes = "vec", tag = "1")]
-    #[cfg_attr(
-        feature = "serde",
-        serde(serialize_with = "crate::payload::ser::bytes")
-    )]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::ser::bytes"))]
     pub role: Vec<u8>,
 }
 
@@ -856,10 +757,7 @@ pub struct AuthRoleGetRequest {
 pub struct AuthRoleDeleteRequest {
     /// Role name.
     #[prost(bytes = "vec", tag = "1")]
-    #[cfg_attr(
-        feature = "serde",
-        serde(serialize_with = "crate::payload::ser::bytes")
-    )]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::ser::bytes"))]
     pub role: Vec<u8>,
 }
 
@@ -869,24 +767,15 @@ pub struct AuthRoleDeleteRequest {
 pub struct AuthRoleRevokePermissionRequest {
     /// Role name.
     #[prost(bytes = "vec", tag = "1")]
-    #[cfg_attr(
-        feature = "serde",
-        serde(serialize_with = "crate::payload::ser::bytes")
-    )]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::ser::bytes"))]
     pub role: Vec<u8>,
     /// First key of the permission's range.
     #[prost(bytes = "vec", tag = "2")]
-    #[cfg_attr(
-        feature = "serde",
-        serde(serialize_with = "crate::payload::ser::bytes")
-    )]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::ser::bytes"))]
     pub key: Vec<u8>,
     /// End of the permission's range (see `authpb::Permission::range_end`).
     #[prost(bytes = "vec", tag = "3")]
-    #[cfg_attr(
-        feature = "serde",
-        serde(serialize_with = "crate::payload::ser::bytes")
-    )]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::ser::bytes"))]
     pub range_end: Vec<u8>,
 }
 
@@ -914,3 +803,14 @@ pub struct AuthUserListRequest {}
 #[derive(Clone, Copy, PartialEq, Eq, prost::Message)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct AuthRoleListRequest {}
+
+/// `etcdserverpb.Metadata`: the payload of a WAL metadata record.
+#[derive(Clone, PartialEq, Eq, prost::Message)]
+pub struct Metadata {
+    /// This member's raft node ID (= member ID).
+    #[prost(uint64, tag = "1")]
+    pub node_id: u64,
+    /// The cluster ID.
+    #[prost(uint64, tag = "2")]
+    pub cluster_id: u64,
+}

@@ -3,7 +3,7 @@
 use super::raftpb::ConfState;
 
 /// One WAL record (owned form). The verify path uses the borrowed
-/// [`crate::record::Record`] instead.
+/// `etcd_wal::record::Record` instead.
 #[derive(Clone, PartialEq, Eq, prost::Message)]
 pub struct Record {
     /// Record type: 1 metadata, 2 entry, 3 state, 4 crc, 5 snapshot.

@@ -1,0 +1,101 @@
+//! JSON for bytes and IDs (feature `serde`).
+//!
+//! Every ID (member, cluster, node, lease, vote) is written as a string of 16 lowercase hex
+//! digits, as etcdctl prints it, never as a number: IDs exceed 2^53 and JSON readers such as
+//! jq 1.6 round such numbers.
+
+use std::fmt;
+
+use crate::names::ProtoEnum;
+
+/// A byte string for JSON: serializes as a JSON string when the bytes are valid UTF-8, else as
+/// `{"base64": "<standard base64 with padding>"}`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Bytes<'a>(pub &'a [u8]);
+
+impl fmt::Debug for Bytes<'_> {
+    /// Escaped text, at most 64 bytes of it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&crate::text::shorten(self.0, Some(64)))
+    }
+}
+
+impl serde::Serialize for Bytes<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use base64::Engine as _;
+        use serde::ser::SerializeMap as _;
+        match std::str::from_utf8(self.0) {
+            Ok(text) => s.serialize_str(text),
+            Err(_) => {
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry(
+                    "base64",
+                    &base64::engine::general_purpose::STANDARD.encode(self.0),
+                )?;
+                m.end()
+            }
+        }
+    }
+}
+
+/// `serialize_with` helpers.
+pub mod ser {
+    use super::{Bytes, ProtoEnum};
+
+    /// A `bytes`/`string` field as [`Bytes`].
+    pub fn bytes<S: serde::Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        serde::Serialize::serialize(&Bytes(v), s)
+    }
+
+    /// A repeated `bytes`/`string` field as a list of [`Bytes`].
+    pub fn bytes_list<S: serde::Serializer>(v: &[Vec<u8>], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(v.iter().map(|b| Bytes(b)))
+    }
+
+    /// An enum field as its proto name, or the number when unknown.
+    pub fn enum_name<E: ProtoEnum, S: serde::Serializer>(v: &i32, s: S) -> Result<S::Ok, S::Error> {
+        match E::try_from(*v) {
+            Ok(e) => s.serialize_str(e.proto_name()),
+            Err(_) => s.serialize_i32(*v),
+        }
+    }
+
+    /// An ID as 16 lowercase hex digits.
+    pub fn hex_id<S: serde::Serializer>(v: &u64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&crate::text::member_id(*v))
+    }
+
+    /// An optional ID as 16 lowercase hex digits, or null.
+    pub fn opt_hex_id<S: serde::Serializer>(v: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(id) => hex_id(id, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// A list of IDs, each as 16 lowercase hex digits.
+    pub fn hex_ids<S: serde::Serializer>(v: &[u64], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(v.iter().map(|id| crate::text::member_id(*id)))
+    }
+
+    /// A signed ID (a lease ID) as 16 lowercase hex digits of its two's-complement bits.
+    pub fn hex_lease<S: serde::Serializer>(v: &i64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{v:016x}"))
+    }
+}
+
+/// An ID that serializes as 16 lowercase hex digits (for `json!` and typed line structs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct HexId(pub u64);
+
+impl serde::Serialize for HexId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        ser::hex_id(&self.0, s)
+    }
+}
+
+impl fmt::Display for HexId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:016x}", self.0)
+    }
+}
