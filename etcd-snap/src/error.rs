@@ -136,23 +136,58 @@ pub enum Error {
     },
 }
 
+/// What kind of error, without its details: for callers that branch on it (and for
+/// reports that must be `Clone`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// [`Error::Io`].
+    Io,
+    /// [`Error::EmptyFile`].
+    EmptyFile,
+    /// [`Error::InvalidDatabase`].
+    InvalidDatabase,
+    /// [`Error::FileTooSmall`].
+    FileTooSmall,
+    /// [`Error::BothMetasInvalid`].
+    BothMetasInvalid,
+    /// [`Error::Corrupt`].
+    Corrupt,
+    /// [`Error::InvalidRevisionKey`].
+    InvalidRevisionKey,
+    /// [`Error::DecodeValue`].
+    DecodeValue,
+    /// [`Error::SnapEmpty`].
+    SnapEmpty,
+    /// [`Error::SnapDecode`].
+    SnapDecode,
+    /// [`Error::SnapCrcMismatch`].
+    SnapCrcMismatch,
+    /// [`Error::SnapRaftDecode`].
+    SnapRaftDecode,
+    /// [`Error::NotFound`].
+    NotFound,
+}
+
 impl Error {
-    /// Stable snake_case code for `--json` output and exit-code mapping.
-    pub fn code(&self) -> &'static str {
+    /// What kind of error.
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::Io { .. } => "io",
-            Error::EmptyFile { .. } => "empty_file",
-            Error::InvalidDatabase { .. } => "invalid_database",
-            Error::FileTooSmall { .. } => "file_too_small",
-            Error::BothMetasInvalid { .. } => "both_metas_invalid",
-            Error::Corrupt { .. } => "corrupt",
-            Error::InvalidRevisionKey { .. } => "invalid_revision_key",
-            Error::DecodeValue { .. } => "decode_value",
-            Error::SnapEmpty { .. } => "snap_empty",
-            Error::SnapDecode { .. } => "snap_decode",
-            Error::SnapCrcMismatch { .. } => "snap_crc_mismatch",
-            Error::SnapRaftDecode { .. } => "snap_raft_decode",
-            Error::NotFound { .. } => "not_found",
+            Error::Io { .. } => ErrorKind::Io,
+            Error::EmptyFile { .. } => ErrorKind::EmptyFile,
+            Error::InvalidDatabase { .. } => ErrorKind::InvalidDatabase,
+            Error::FileTooSmall { .. } => ErrorKind::FileTooSmall,
+            Error::BothMetasInvalid { .. } => ErrorKind::BothMetasInvalid,
+            Error::Corrupt { .. } => ErrorKind::Corrupt,
+            Error::InvalidRevisionKey { .. } => ErrorKind::InvalidRevisionKey,
+            Error::DecodeValue { .. } => ErrorKind::DecodeValue,
+            Error::SnapEmpty { .. } => ErrorKind::SnapEmpty,
+            Error::SnapDecode { .. } => ErrorKind::SnapDecode,
+            Error::SnapCrcMismatch { .. } => ErrorKind::SnapCrcMismatch,
+            Error::SnapRaftDecode { .. } => ErrorKind::SnapRaftDecode,
+            Error::NotFound { .. } => ErrorKind::NotFound,
         }
     }
 
@@ -172,13 +207,13 @@ impl Error {
     }
 }
 
-/// An error reduced to its code and message, for reports that must be `Clone` and
+/// An error reduced to its kind and message, for reports that must be `Clone` and
 /// serializable.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct ErrorInfo {
-    /// [`Error::code`].
-    pub code: &'static str,
+    /// [`Error::kind`].
+    pub kind: ErrorKind,
     /// The full message.
     pub message: String,
     /// The finding, for [`Error::Corrupt`].
@@ -188,7 +223,7 @@ pub struct ErrorInfo {
 impl From<&Error> for ErrorInfo {
     fn from(e: &Error) -> Self {
         ErrorInfo {
-            code: e.code(),
+            kind: e.kind(),
             message: e.to_string(),
             finding: e.finding().cloned(),
         }

@@ -1,14 +1,21 @@
 //! Read etcd's snapshot-side data — bbolt db files with etcd's MVCC schema, `.snap` files,
 //! `snapshot save` files — read-only, in bounded memory, never panicking on damaged input.
 //!
-//! ```no_run
-//! # fn main() -> etcd_snap::Result<()> {
-//! let st = etcd_snap::status::status("snapshot.db")?;
-//! println!("hash {} revision {} keys {}", st.etcdutl.hash, st.etcdutl.revision, st.etcdutl.total_keys);
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let fixture = testdata::clean("v35-single")?;
+//! # let saved = fixture.path().join("snapshot.db");
+//! # let member_db = fixture.path().join("data/m1/member/snap/db");
+//! // What `etcdutl snapshot status` prints, and whether bolt's pages check out.
+//! let report = etcd_snap::member::inspect_db(&saved)?;
+//! let st = report.etcdutl.as_ref().expect("an undamaged db");
+//! println!("hash {:08x} revision {} keys {}", st.hash, st.revision, st.total_keys);
+//! assert!(report.check.is_clean());
 //!
-//! let db = etcd_snap::bolt::Db::open("member/snap/db")?;
-//! for (key, live) in etcd_snap::mvcc::live_keys(&db, None, b"/registry/")?.keys {
-//!     println!("{} @ {}", etcd_proto::text::escape_bytes(&key), live.mod_revision);
+//! // The keyspace at the latest revision.
+//! let db = etcd_snap::bolt::Db::open(&member_db)?;
+//! for (key, live) in etcd_snap::mvcc::live_keys(&db, None, b"k/")?.keys.iter().take(3) {
+//!     println!("{} @ {}", etcd_proto::text::escape_bytes(key), live.mod_revision);
 //! }
 //! # Ok(()) }
 //! ```
@@ -31,10 +38,8 @@
 
 pub mod bolt;
 mod bytes;
-pub mod crosscheck;
 mod error;
 pub mod hash;
-pub mod identity;
 pub mod member;
 pub mod mvcc;
 pub mod restore;
@@ -45,5 +50,5 @@ pub mod snapfile;
 pub mod status;
 pub mod v2store;
 
-pub use error::{Error, ErrorInfo, Result};
+pub use error::{Error, ErrorInfo, ErrorKind, Result};
 pub use member::{MemberReport, inspect_member, resolve_db_path};

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use crate::bolt::{CheckReport, Db, MetaSlot, PageSizeSource};
 use crate::error::{Error, ErrorInfo, Result};
 use crate::schema::{self, Alarm, Membership, MetaInfo};
-use crate::snapdir::{OtherFile, SnapDirReport, SnapRef, inspect_snap_dir};
+use etcd_proto::RaftPos;
+
+use crate::snapdir::{OtherFile, SnapDirReport, inspect_snap_dir};
 use crate::status::{EtcdutlStatus, check_and_count, etcdutl_status};
 
 /// What the `db` file holds and what is wrong with it.
@@ -104,13 +106,13 @@ pub struct MemberReport {
 }
 
 impl MemberReport {
-    /// `(term, index)` of every `.snap` file that reads cleanly (`None` without a snap dir).
-    pub fn readable_snaps(&self) -> Option<Vec<(u64, u64)>> {
+    /// The snapshot of every `.snap` file that reads cleanly (`None` without a snap dir).
+    pub fn readable_snaps(&self) -> Option<Vec<RaftPos>> {
         self.snap.as_ref().ok().map(|d| {
             d.snaps
                 .iter()
                 .filter(|e| e.problem.is_none())
-                .filter_map(|e| e.snapshot.as_ref().map(|s| (s.term, s.index)))
+                .filter_map(|e| e.snapshot.as_ref().map(|s| RaftPos::new(s.index, s.term)))
                 .collect()
         })
     }
@@ -143,7 +145,7 @@ impl MemberReport {
 /// snapshot entries ≤ HardState.commit, to pick the `.snap` as `LoadNewestAvailable` does.
 pub fn inspect_member(
     member_dir: impl AsRef<Path>,
-    wal_snaps: Option<&[SnapRef]>,
+    wal_snaps: Option<&[RaftPos]>,
 ) -> Result<MemberReport> {
     let member_dir = member_dir.as_ref();
     let snap_dir = member_dir.join("snap");

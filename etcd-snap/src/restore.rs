@@ -426,7 +426,7 @@ pub fn restore(cfg: &RestoreConfig) -> Result<RestoreReport, RestoreError> {
         snap_file: cfg
             .data_dir
             .join("member/snap")
-            .join(crate::snapfile::snap_name(1, report.consistent_index)),
+            .join(etcd_proto::snap::snap_file_name(1, report.consistent_index)),
         ..report
     })
 }
@@ -509,9 +509,10 @@ fn build(
 
     // .snap (3.5).
     let conf_state = conf_state(cluster);
-    let data = snap::v2_store_json(&cluster.members);
+    let store: Vec<snap::StoreMember<'_>> = cluster.members.iter().map(NewMember::store).collect();
+    let data = snap::v2_store_json(&store, None);
     let raft = etcd_proto::snap::encode_raft_snapshot(data.as_bytes(), &conf_state, n, 1);
-    let snap_path = snap_dir.join(crate::snapfile::snap_name(1, n));
+    let snap_path = snap_dir.join(etcd_proto::snap::snap_file_name(1, n));
     write_new_file(
         &snap_path,
         &etcd_proto::snap::encode_snap_file(&raft),

@@ -173,6 +173,10 @@ pub fn meta(db: &Db) -> Result<MetaInfo> {
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Member {
     /// Member ID.
+    #[cfg_attr(
+        feature = "serde",
+        serde(serialize_with = "etcd_proto::json::ser::hex_id")
+    )]
     pub id: u64,
     /// Member name (empty until it has published its attributes).
     pub name: String,

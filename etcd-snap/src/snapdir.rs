@@ -10,19 +10,11 @@
 
 use std::path::{Path, PathBuf};
 
+use etcd_proto::RaftPos;
+
 use crate::error::{Error, ErrorInfo, Result};
 use crate::schema::Member;
 use crate::snapfile::{parse_snap_name, read_snap};
-
-/// A snapshot reference from the WAL (a `walpb.Snapshot` record).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-pub struct SnapRef {
-    /// Raft term.
-    pub term: u64,
-    /// Raft index.
-    pub index: u64,
-}
 
 /// A readable `.snap` file's content, summarised.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,8 +46,8 @@ pub struct SnapEntry {
     pub name: String,
     /// Size in bytes.
     pub size: u64,
-    /// (term, index) from the name, if it has etcd's form.
-    pub name_ref: Option<SnapRef>,
+    /// The snapshot the name says (term, then index), if it has etcd's form.
+    pub name_ref: Option<RaftPos>,
     /// Decoded content, if readable.
     pub snapshot: Option<SnapSummary>,
     /// Why it is not readable (etcd would rename it to `.broken` if it reached it).
@@ -169,7 +161,7 @@ fn classify(name: &str) -> OtherFile {
 /// etcd would not reach.
 pub fn inspect_snap_dir(
     dir: impl AsRef<Path>,
-    wal_snaps: Option<&[SnapRef]>,
+    wal_snaps: Option<&[RaftPos]>,
 ) -> Result<SnapDirReport> {
     let dir = dir.as_ref();
     let io = |e| Error::io(dir, e);
@@ -230,7 +222,7 @@ pub fn inspect_snap_dir(
         report.snaps.push(SnapEntry {
             name: name.clone(),
             size,
-            name_ref: parse_snap_name(name).map(|(term, index)| SnapRef { term, index }),
+            name_ref: parse_snap_name(name),
             snapshot,
             problem,
             etcd_reads,

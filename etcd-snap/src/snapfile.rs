@@ -8,6 +8,7 @@
 
 use std::path::Path;
 
+use etcd_proto::RaftPos;
 use etcd_proto::pb::raftpb::{ConfState, Snapshot};
 use prost::Message;
 
@@ -90,22 +91,18 @@ pub fn decode_snap(path: &Path, bytes: &[u8]) -> Result<SnapFile> {
     })
 }
 
-/// Parse a `.snap` file name `<term:016x>-<index:016x>.snap` into (term, index).
-pub fn parse_snap_name(name: &str) -> Option<(u64, u64)> {
+/// Parse a `.snap` file name `<term:016x>-<index:016x>.snap` (the name etcd writes, see
+/// [`etcd_proto::snap::snap_file_name`]).
+pub fn parse_snap_name(name: &str) -> Option<RaftPos> {
     let stem = name.strip_suffix(".snap")?;
     let (t, i) = stem.split_once('-')?;
     if t.len() != 16 || i.len() != 16 {
         return None;
     }
-    Some((
-        u64::from_str_radix(t, 16).ok()?,
-        u64::from_str_radix(i, 16).ok()?,
-    ))
-}
-
-/// The `.snap` file name etcd writes for (term, index).
-pub fn snap_name(term: u64, index: u64) -> String {
-    format!("{term:016x}-{index:016x}.snap")
+    Some(RaftPos {
+        term: u64::from_str_radix(t, 16).ok()?,
+        index: u64::from_str_radix(i, 16).ok()?,
+    })
 }
 
 #[cfg(test)]
@@ -139,26 +136,29 @@ mod tests {
     #[test]
     fn checks_in_etcds_order() {
         let p = Path::new("x.snap");
-        assert_eq!(decode_snap(p, b"").unwrap_err().code(), "snap_empty");
         assert_eq!(
-            decode_snap(p, b"\xff\xff").unwrap_err().code(),
-            "snap_decode"
+            decode_snap(p, b"").unwrap_err().kind(),
+            crate::ErrorKind::SnapEmpty
         );
         assert_eq!(
-            decode_snap(p, &encode(None, b"")).unwrap_err().code(),
-            "snap_empty"
+            decode_snap(p, b"\xff\xff").unwrap_err().kind(),
+            crate::ErrorKind::SnapDecode
         );
         assert_eq!(
-            decode_snap(p, &encode(Some(0), b"abc")).unwrap_err().code(),
-            "snap_empty"
+            decode_snap(p, &encode(None, b"")).unwrap_err().kind(),
+            crate::ErrorKind::SnapEmpty
+        );
+        assert_eq!(
+            decode_snap(p, &encode(Some(0), b"abc")).unwrap_err().kind(),
+            crate::ErrorKind::SnapEmpty
         );
         let e = decode_snap(p, &encode(Some(1), b"abc")).unwrap_err();
         assert!(matches!(e, Error::SnapCrcMismatch { stored: 1, .. }));
         assert_eq!(
             decode_snap(p, &encode(None, b"\xff\xff"))
                 .unwrap_err()
-                .code(),
-            "snap_raft_decode"
+                .kind(),
+            crate::ErrorKind::SnapRaftDecode
         );
         let s = decode_snap(p, &encode(None, &raft_snap())).unwrap();
         assert_eq!(
@@ -171,9 +171,15 @@ mod tests {
     fn names() {
         assert_eq!(
             parse_snap_name("0000000000000002-000000000000038a.snap"),
-            Some((2, 906))
+            Some(RaftPos {
+                term: 2,
+                index: 906
+            })
         );
-        assert_eq!(snap_name(2, 906), "0000000000000002-000000000000038a.snap");
+        assert_eq!(
+            etcd_proto::snap::snap_file_name(2, 906),
+            "0000000000000002-000000000000038a.snap"
+        );
         assert_eq!(parse_snap_name("2-38a.snap"), None);
         assert_eq!(
             parse_snap_name("0000000000000002-000000000000038a.snap.broken"),

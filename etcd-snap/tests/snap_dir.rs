@@ -1,7 +1,8 @@
 //! `.snap` files and snap-dir inspection on the real etcd fixtures of both versions
 //! (`v3x-single`, and the case `v3x-snap-flip-newest` that real etcd was started on).
 
-use etcd_snap::snapdir::{OtherFile, SnapRef, inspect_snap_dir};
+use etcd_proto::RaftPos as SnapRef;
+use etcd_snap::snapdir::{OtherFile, inspect_snap_dir};
 use etcd_snap::snapfile::read_snap;
 use etcd_snap::{Error, inspect_member};
 use serde_json::Value;
@@ -173,8 +174,8 @@ fn corrupt_snap_is_crc_mismatch_and_etcd_picks_older() {
         assert_eq!(r.broken().count(), 1, "{name}");
         assert_eq!(r.snaps[0].name, bad_name, "{name}");
         assert_eq!(
-            r.snaps[0].problem.as_ref().unwrap().code,
-            "snap_crc_mismatch",
+            r.snaps[0].problem.as_ref().unwrap().kind,
+            etcd_snap::ErrorKind::SnapCrcMismatch,
             "{name}"
         );
 
@@ -280,7 +281,10 @@ fn leftovers_are_classified() {
         let r = inspect_snap_dir(tmp.path(), None).unwrap();
         assert_eq!(r.would_delete, ["db.tmp.123"], "{config}");
         assert_eq!(r.would_rename_broken, [empty], "{config}");
-        assert_eq!(r.snaps[0].problem.as_ref().unwrap().code, "snap_empty");
+        assert_eq!(
+            r.snaps[0].problem.as_ref().unwrap().kind,
+            etcd_snap::ErrorKind::SnapEmpty
+        );
         assert_eq!(r.picked.as_deref(), Some(newest.as_str()), "{config}");
         assert!(r.others.contains(&OtherFile::SnapDb {
             name: "00000000000003a0.snap.db".into(),

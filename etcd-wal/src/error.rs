@@ -1,8 +1,9 @@
-//! Errors: we could not do the job (damage in the data is a finding, not an error).
+//! The crate's one error type: we could not do the job (damage in the data is a
+//! [`Finding`](crate::Finding), not an error).
 
 use std::path::PathBuf;
 
-/// An error from `etcd-wal`.
+/// An error from `etcd-wal`. Every variant names the file or directory concerned.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -21,27 +22,69 @@ pub enum Error {
         /// The directory searched.
         path: PathBuf,
     },
-    /// The path is not a data dir, member dir or WAL dir.
-    #[error("{}: not an etcd data dir, member dir or WAL dir ({reason})", path.display())]
-    NotADataDir {
-        /// The path given.
+    /// The data no longer matches a repair plan (it changed since the plan was computed).
+    #[error("{}: {what} (the data changed since the plan was made; plan again)", path.display())]
+    StalePlan {
+        /// The file.
         path: PathBuf,
-        /// What was missing.
-        reason: String,
+        /// What differs.
+        what: String,
     },
-    /// The operation was interrupted through its cancellation flag.
-    #[error("interrupted")]
-    Interrupted,
+    /// The plan has nothing `apply` can carry out (rejoin, impossible, nothing).
+    #[error("a {0} plan has no file operations to apply")]
+    NotApplicable(&'static str),
+    /// No backup to undo.
+    #[error("{}: no backup folder (wal-inspect-repair.*) to undo", path.display())]
+    NoBackup {
+        /// The data dir searched.
+        path: PathBuf,
+    },
+    /// A backup folder's manifest is unreadable, or describes files elsewhere.
+    #[error("{}: {what}", path.display())]
+    BadManifest {
+        /// The manifest.
+        path: PathBuf,
+        /// What is wrong.
+        what: String,
+    },
+}
+
+/// What kind of error, without its details: for callers that branch on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// [`Error::Io`].
+    Io,
+    /// [`Error::NoSegments`].
+    NoSegments,
+    /// [`Error::StalePlan`].
+    StalePlan,
+    /// [`Error::NotApplicable`].
+    NotApplicable,
+    /// [`Error::NoBackup`].
+    NoBackup,
+    /// [`Error::BadManifest`].
+    BadManifest,
 }
 
 impl Error {
-    /// A stable snake_case code for `--json` output and exit-code mapping.
-    pub fn code(&self) -> &'static str {
+    /// What kind of error.
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::Io { .. } => "io",
-            Error::NoSegments { .. } => "no_segments",
-            Error::NotADataDir { .. } => "not_a_data_dir",
-            Error::Interrupted => "interrupted",
+            Error::Io { .. } => ErrorKind::Io,
+            Error::NoSegments { .. } => ErrorKind::NoSegments,
+            Error::StalePlan { .. } => ErrorKind::StalePlan,
+            Error::NotApplicable(_) => ErrorKind::NotApplicable,
+            Error::NoBackup { .. } => ErrorKind::NoBackup,
+            Error::BadManifest { .. } => ErrorKind::BadManifest,
+        }
+    }
+
+    /// An I/O error on `path`.
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+        Error::Io {
+            path: path.into(),
+            source,
         }
     }
 }

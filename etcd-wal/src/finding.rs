@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use crate::location::WalLocation;
 use crate::record::RecordType;
 
 /// What kind of damage (names fixed by the `verify --json` contract).
@@ -34,6 +35,11 @@ pub enum FindingKind {
     /// Non-zero data after a zero length word: etcd treats the zero word as the end and
     /// silently drops (and later overwrites) what follows.
     RecordsAfterEnd,
+    /// A segment with no record at all (0 bytes, or zeros from byte 0): etcd writes a crc,
+    /// a metadata and a state record at the head of every segment it creates, so its
+    /// records and entries are gone. etcd does not notice: it reads the segment as ending
+    /// at once.
+    EmptySegment,
 }
 
 impl FindingKind {
@@ -49,6 +55,7 @@ impl FindingKind {
             FindingKind::MissingSegment => "missing_segment",
             FindingKind::SegmentGap => "segment_gap",
             FindingKind::RecordsAfterEnd => "records_after_end",
+            FindingKind::EmptySegment => "empty_segment",
         }
     }
 }
@@ -84,19 +91,13 @@ pub enum EtcdReaction {
 pub struct Finding {
     /// What kind of damage.
     pub kind: FindingKind,
-    /// Segment file name (for a missing segment, its inferred name).
-    pub segment: String,
-    /// Position of the segment in the sorted directory listing (for a missing segment,
-    /// the position of the segment after the gap).
-    pub segment_pos: usize,
-    /// Byte offset of the damaged frame's length word (for `records_after_end`, of the
-    /// zero length word); `None` for a missing segment.
-    pub offset: Option<u64>,
-    /// 0-based record number in the segment.
-    pub ordinal: Option<u64>,
+    /// Where: the damaged frame's length word (for `records_after_end`, the zero length
+    /// word; for a missing or empty segment, byte 0 of that segment: all of it is gone).
+    pub at: WalLocation,
     /// Record type, when the damaged record's bytes still tell it.
     pub record_type: Option<RecordType>,
-    /// Raft index of the damaged entry, when its bytes still tell it.
+    /// Raft index of the damaged entry, when its bytes still tell it (for a missing or
+    /// empty segment: the first index it should hold).
     pub index: Option<u64>,
     /// Raft term of the damaged entry, when its bytes still tell it.
     pub term: Option<u64>,
@@ -108,7 +109,8 @@ pub struct Finding {
     pub frame_len: Option<u64>,
     /// How etcd's decoder reacts.
     pub reaction: EtcdReaction,
-    /// The error string etcd 3.4/3.5 produce here (before any repair).
+    /// The error string etcd 3.4/3.5 produce here (before any repair; empty when etcd does
+    /// not notice).
     pub etcd_error: String,
     /// A one-line human description.
     pub message: String,
@@ -118,22 +120,11 @@ pub struct Finding {
 }
 
 impl Finding {
-    /// A finding in `segment` (position `segment_pos` in the listing) with only what every
-    /// finding has; callers fill in location, record and CRC details that apply.
-    pub fn new(
-        kind: FindingKind,
-        segment: String,
-        segment_pos: usize,
-        reaction: EtcdReaction,
-        etcd_error: &str,
-        message: String,
-    ) -> Finding {
-        Finding {
+    /// Start a finding of `kind` at `at`; the builder fills in what applies.
+    pub fn builder(kind: FindingKind, at: WalLocation, reaction: EtcdReaction) -> FindingBuilder {
+        FindingBuilder(Finding {
             kind,
-            segment,
-            segment_pos,
-            offset: None,
-            ordinal: None,
+            at,
             record_type: None,
             index: None,
             term: None,
@@ -141,9 +132,82 @@ impl Finding {
             actual_crc: None,
             frame_len: None,
             reaction,
-            etcd_error: etcd_error.to_string(),
-            message,
+            etcd_error: String::new(),
+            message: String::new(),
             resync_offset: None,
-        }
+        })
+    }
+
+    /// The segment's file name.
+    pub fn segment(&self) -> String {
+        self.at.file_name()
+    }
+
+    /// Position of the segment in the directory listing.
+    pub fn segment_pos(&self) -> usize {
+        self.at.segment_pos
+    }
+
+    /// The damaged entry's raft position, when its bytes tell both index and term.
+    pub fn entry(&self) -> Option<etcd_proto::RaftPos> {
+        Some(etcd_proto::RaftPos {
+            index: self.index?,
+            term: self.term?,
+        })
+    }
+
+    /// Whether the finding has a record place in an existing file (not a missing segment).
+    pub fn in_existing_file(&self) -> bool {
+        self.kind != FindingKind::MissingSegment
+    }
+}
+
+/// Builds a [`Finding`] in one place (the scanner reports each damage through it).
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct FindingBuilder(Finding);
+
+impl FindingBuilder {
+    /// The error etcd gives.
+    pub fn etcd_error(mut self, e: impl Into<String>) -> Self {
+        self.0.etcd_error = e.into();
+        self
+    }
+
+    /// The human description.
+    pub fn message(mut self, m: impl Into<String>) -> Self {
+        self.0.message = m.into();
+        self
+    }
+
+    /// The damaged frame's length.
+    pub fn frame_len(mut self, len: u64) -> Self {
+        self.0.frame_len = Some(len);
+        self
+    }
+
+    /// What the damaged record's bytes still tell: its type and the entry's index and term.
+    pub fn record(
+        mut self,
+        rtype: Option<RecordType>,
+        index: Option<u64>,
+        term: Option<u64>,
+    ) -> Self {
+        self.0.record_type = rtype;
+        self.0.index = index;
+        self.0.term = term;
+        self
+    }
+
+    /// Stored (expected) and computed (actual) CRC.
+    pub fn crc(mut self, expected: Option<u32>, actual: Option<u32>) -> Self {
+        self.0.expected_crc = expected;
+        self.0.actual_crc = actual;
+        self
+    }
+
+    /// The finding.
+    pub fn build(self) -> Finding {
+        self.0
     }
 }

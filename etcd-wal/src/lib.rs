@@ -20,9 +20,10 @@
 )]
 
 pub mod crc;
-pub mod error;
+mod error;
 pub mod finding;
 pub mod frame;
+pub mod location;
 pub mod membership;
 pub mod payload;
 pub mod predict;
@@ -34,7 +35,8 @@ pub mod segment;
 pub mod torn;
 pub mod writer;
 
-pub use error::Error;
+pub use error::{Error, ErrorKind};
 pub use etcd_proto::{RaftPos, pb, wire};
-pub use finding::{EtcdReaction, Finding, FindingKind};
+pub use finding::{EtcdReaction, Finding, FindingBuilder, FindingKind};
+pub use location::WalLocation;
 pub use record::RecordType;

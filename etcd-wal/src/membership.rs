@@ -2,14 +2,15 @@
 //! update, removal) and every member-attribute publication with its raft index, whether this
 //! member's own WAL removes it, and the (index, term) shape of the log for comparing members.
 //!
-//! ```no_run
-//! # fn main() -> Result<(), etcd_wal::Error> {
-//! let (scan, history) = etcd_wal::membership::read_history("data/m3/member/wal".as_ref())?;
-//! if let Some(node_id) = scan.metadata.as_ref().map(|m| m.node_id) {
-//!     if let Some(r) = etcd_wal::membership::removed_self(&history, node_id) {
-//!         println!("removed at index {} ({}+{:#x})", r.index, r.segment, r.offset);
-//!     }
-//! }
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let fixture = testdata::clean("v35-removed-member")?;
+//! # let wal = fixture.path().join("data/m3/member/wal");
+//! let (scan, history) = etcd_wal::membership::read_history(&wal)?;
+//! let node_id = scan.metadata.as_ref().map(|m| m.node_id).expect("a metadata record");
+//! let r = etcd_wal::membership::removed_self(&history, node_id).expect("m3 removed itself");
+//! println!("removed at index {} ({})", r.index, r.at);
+//! assert!(r.committed);
 //! # Ok(()) }
 //! ```
 //!
@@ -28,7 +29,10 @@
 use std::cmp::Ordering;
 use std::path::Path;
 
+use etcd_proto::RaftPos;
+
 use crate::error::Error;
+use crate::location::WalLocation;
 use crate::payload::{self, MemberContext, Payload};
 use crate::pb;
 use crate::pb::raftpb::ConfChangeType;
@@ -84,20 +88,6 @@ impl ChangeKind {
     }
 }
 
-/// Where a record lies in the WAL directory.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-pub struct Position {
-    /// Segment file name.
-    pub segment: String,
-    /// Segment position in the directory listing (0-based).
-    pub segment_pos: usize,
-    /// Byte offset of the record's length word from the segment start.
-    pub offset: u64,
-    /// 0-based record number within the segment.
-    pub ordinal: u64,
-}
-
 /// One ConfChange entry (a `ConfChangeV2` yields one per single change).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
@@ -109,13 +99,21 @@ pub struct MemberChange {
     /// What it did.
     pub kind: ChangeKind,
     /// The member (raft node ID = etcd member ID).
+    #[cfg_attr(
+        feature = "serde",
+        serde(serialize_with = "etcd_proto::json::ser::hex_id")
+    )]
     pub node_id: u64,
     /// etcd's request ID (`ConfChange.id`; 0 for the initial cluster and `ConfChangeV2`).
+    #[cfg_attr(
+        feature = "serde",
+        serde(serialize_with = "etcd_proto::json::ser::hex_id")
+    )]
     pub request_id: u64,
     /// The member JSON of the context (none for RemoveNode).
     pub member: Option<MemberContext>,
     /// Where the entry was read.
-    pub at: Position,
+    pub at: WalLocation,
     /// Read before the first damage (part of the log etcd replays).
     pub before_damage: bool,
 }
@@ -129,13 +127,17 @@ pub struct AttributesChange {
     /// Raft term of the entry.
     pub term: u64,
     /// The member.
+    #[cfg_attr(
+        feature = "serde",
+        serde(serialize_with = "etcd_proto::json::ser::hex_id")
+    )]
     pub node_id: u64,
     /// Member name.
     pub name: String,
     /// Client URLs.
     pub client_urls: Vec<String>,
     /// Where the entry was read.
-    pub at: Position,
+    pub at: WalLocation,
     /// Read before the first damage.
     pub before_damage: bool,
 }
@@ -179,9 +181,9 @@ impl History {
         self.terms.first().map(|r| r.first)
     }
 
-    /// Last (index, term) of the log (before damage).
-    pub fn last(&self) -> Option<(u64, u64)> {
-        self.terms.last().map(|r| (r.last, r.term))
+    /// Last entry of the log (before damage).
+    pub fn last(&self) -> Option<RaftPos> {
+        self.terms.last().map(|r| RaftPos::new(r.last, r.term))
     }
 
     /// Term of the entry at `index`, if the log holds it.
@@ -197,6 +199,13 @@ impl History {
     /// the order members first appear. A WAL that starts after a snapshot lacks the
     /// earlier changes: members known only from later entries then have partial data.
     pub fn replay(&self) -> Vec<MemberState> {
+        self.replay_with(false)
+    }
+
+    /// Like [`History::replay`], with `beyond_damage` also the entries read after the
+    /// first damage (which etcd does not replay, and which nothing verified: good enough
+    /// for a name or a URL, not for what etcd will do).
+    pub fn replay_with(&self, beyond_damage: bool) -> Vec<MemberState> {
         let mut out: Vec<MemberState> = Vec::new();
         fn slot(out: &mut Vec<MemberState>, id: u64) -> Option<&mut MemberState> {
             if !out.iter().any(|m| m.id == id) {
@@ -207,11 +216,15 @@ impl History {
             }
             out.iter_mut().find(|m| m.id == id)
         }
-        let mut changes = self.changes.iter().filter(|c| c.before_damage).peekable();
+        let mut changes = self
+            .changes
+            .iter()
+            .filter(|c| beyond_damage || c.before_damage)
+            .peekable();
         let mut attrs = self
             .attributes
             .iter()
-            .filter(|a| a.before_damage)
+            .filter(|a| beyond_damage || a.before_damage)
             .peekable();
         loop {
             let take_change = match (changes.peek(), attrs.peek()) {
@@ -267,6 +280,10 @@ impl History {
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct MemberState {
     /// Member ID.
+    #[cfg_attr(
+        feature = "serde",
+        serde(serialize_with = "etcd_proto::json::ser::hex_id")
+    )]
     pub id: u64,
     /// Name (empty when no entry of this WAL names it).
     pub name: String,
@@ -324,12 +341,7 @@ impl HistoryBuilder {
             }
             Some(RecordType::Entry) => {
                 if let Some(e) = ev.entry {
-                    let at = Position {
-                        segment: ev.segment.to_owned(),
-                        segment_pos: ev.segment_pos,
-                        offset: ev.offset,
-                        ordinal: ev.ordinal,
-                    };
+                    let at = ev.at;
                     self.entry(e.entry_type, e.term, e.index, e.data, at, before_damage);
                 }
             }
@@ -343,7 +355,7 @@ impl HistoryBuilder {
         term: u64,
         index: u64,
         data: &[u8],
-        at: Position,
+        at: WalLocation,
         before_damage: bool,
     ) {
         let h = &mut self.history;
@@ -388,7 +400,7 @@ impl HistoryBuilder {
                                 node_id: single.node_id,
                                 request_id: 0,
                                 member: context.clone(),
-                                at: at.clone(),
+                                at,
                                 before_damage,
                             });
                         }
@@ -526,14 +538,8 @@ pub struct Removal {
     pub index: u64,
     /// Its term.
     pub term: u64,
-    /// Segment file name.
-    pub segment: String,
-    /// Segment position in the directory listing.
-    pub segment_pos: usize,
-    /// Byte offset of the record's length word.
-    pub offset: u64,
-    /// 0-based record number in the segment.
-    pub ordinal: u64,
+    /// Where the entry is.
+    pub at: WalLocation,
     /// Whether the last HardState (before damage) commits it. A committed removal is
     /// applied during replay: etcd logs "the member has been permanently removed from the
     /// cluster" and stops (exit code 0, measured on 3.5.1 and 3.4.23). An uncommitted one is
@@ -553,10 +559,7 @@ pub fn removed_self(history: &History, node_id: u64) -> Option<Removal> {
     Some(Removal {
         index: c.index,
         term: c.term,
-        segment: c.at.segment.clone(),
-        segment_pos: c.at.segment_pos,
-        offset: c.at.offset,
-        ordinal: c.at.ordinal,
+        at: c.at,
         committed: history.commit.is_some_and(|commit| commit >= c.index),
     })
 }
@@ -628,8 +631,8 @@ pub fn compare_logs(a: &[TermRun], b: &[TermRun]) -> LogComparison {
 
 /// Raft's "at least as up-to-date" order (`raft/log.go` `isUpToDate`): the higher last
 /// term wins, then the higher last index. The greatest log holds every committed entry.
-pub fn up_to_date_cmp(a: Option<(u64, u64)>, b: Option<(u64, u64)>) -> Ordering {
-    let key = |x: Option<(u64, u64)>| x.map(|(index, term)| (term, index));
+pub fn up_to_date_cmp(a: Option<RaftPos>, b: Option<RaftPos>) -> Ordering {
+    let key = |x: Option<RaftPos>| x.map(RaftPos::term_then_index);
     key(a).cmp(&key(b))
 }
 
@@ -756,7 +759,7 @@ mod tests {
             ]
         );
         assert_eq!(h.commit, Some(7));
-        assert_eq!(h.last(), Some((7, 2)));
+        assert_eq!(h.last(), Some(RaftPos::new(7, 2)));
         assert_eq!(
             h.terms,
             [
@@ -774,7 +777,7 @@ mod tests {
         );
         let r = removed_self(&h, ME).unwrap();
         assert_eq!((r.index, r.term, r.committed), (7, 2, true));
-        assert_eq!(r.segment, "0000000000000000-0000000000000000.wal");
+        assert_eq!(r.at.file_name(), "0000000000000000-0000000000000000.wal");
         assert!(removed_self(&h, OTHER).is_none());
         let me = h.replay().into_iter().find(|m| m.id == ME).unwrap();
         assert_eq!(me.name, "m3");
@@ -805,7 +808,7 @@ mod tests {
         let (_d, h) = history(&es, 8);
         assert!(removed_self(&h, ME).is_none());
         assert_eq!(h.overwritten, 1);
-        assert_eq!(h.last(), Some((8, 3)));
+        assert_eq!(h.last(), Some(RaftPos::new(8, 3)));
         assert_eq!(h.term_at(6), Some(2));
         assert_eq!(h.term_at(7), Some(3));
         assert_eq!(h.term_at(9), None);
@@ -831,7 +834,7 @@ mod tests {
         .unwrap();
         let (_, h) = read_history(dir.path()).unwrap();
         assert!(removed_self(&h, ME).is_none());
-        assert_eq!(h.last(), Some((5, 2)));
+        assert_eq!(h.last(), Some(RaftPos::new(5, 2)));
         assert!(
             h.changes
                 .iter()
@@ -881,10 +884,16 @@ mod tests {
     #[test]
     fn up_to_date_order_is_term_then_index() {
         assert_eq!(
-            up_to_date_cmp(Some((10, 3)), Some((100, 2))),
+            up_to_date_cmp(Some(RaftPos::new(10, 3)), Some(RaftPos::new(100, 2))),
             Ordering::Greater
         );
-        assert_eq!(up_to_date_cmp(Some((10, 3)), Some((11, 3))), Ordering::Less);
-        assert_eq!(up_to_date_cmp(None, Some((1, 1))), Ordering::Less);
+        assert_eq!(
+            up_to_date_cmp(Some(RaftPos::new(10, 3)), Some(RaftPos::new(11, 3))),
+            Ordering::Less
+        );
+        assert_eq!(
+            up_to_date_cmp(None, Some(RaftPos::new(1, 1))),
+            Ordering::Less
+        );
     }
 }

@@ -88,7 +88,9 @@ pub enum Payload {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct MemberContext {
-    /// Member ID (JSON `id`; parsed as an exact u64, it often exceeds 2^53).
+    /// Member ID (JSON `id`; parsed as an exact u64, it often exceeds 2^53; written as 16
+    /// hex digits).
+    #[cfg_attr(feature = "serde", serde(serialize_with = "ser::hex_id"))]
     pub id: u64,
     /// Peer URLs (JSON `peerURLs`).
     pub peer_urls: Vec<String>,
@@ -1106,9 +1108,11 @@ impl Payload {
 #[cfg(feature = "serde")]
 #[derive(serde::Serialize)]
 struct ConfChangeJson<'a> {
+    #[serde(serialize_with = "ser::hex_id")]
     id: u64,
     #[serde(serialize_with = "ser::enum_name::<ConfChangeType, _>")]
     r#type: i32,
+    #[serde(serialize_with = "ser::hex_id")]
     node_id: u64,
     context: Bytes<'a>,
 }
@@ -1118,6 +1122,7 @@ struct ConfChangeJson<'a> {
 struct ConfChangeSingleJson {
     #[serde(serialize_with = "ser::enum_name::<ConfChangeType, _>")]
     r#type: i32,
+    #[serde(serialize_with = "ser::hex_id")]
     node_id: u64,
 }
 
@@ -1968,7 +1973,7 @@ mod tests {
         let json = serde_json::to_string(&p.view()).expect("json");
         assert_eq!(
             json,
-            r#"{"kind":"put","request":{"id":5,"put":{"key":"k","value":{"base64":"/wA="},"lease":1,"prev_kv":false,"ignore_value":false,"ignore_lease":false}}}"#
+            r#"{"kind":"put","request":{"id":"0000000000000005","put":{"key":"k","value":{"base64":"/wA="},"lease":"0000000000000001","prev_kv":false,"ignore_value":false,"ignore_lease":false}}}"#
         );
         assert_eq!(
             serde_json::to_string(&Payload::NoOp.view()).expect("json"),
@@ -1998,8 +2003,8 @@ mod tests {
         let v = serde_json::to_value(decode_entry(1, &cc.encode_to_vec()).view()).expect("json");
         assert_eq!(v["kind"], "conf_change");
         assert_eq!(v["conf_change"]["type"], "ConfChangeAddLearnerNode");
-        assert_eq!(v["conf_change"]["node_id"], u64::MAX);
-        assert_eq!(v["member"]["id"], u64::MAX);
+        assert_eq!(v["conf_change"]["node_id"], "ffffffffffffffff");
+        assert_eq!(v["member"]["id"], "ffffffffffffffff");
         assert_eq!(v["member"]["is_learner"], true);
         let v = serde_json::to_value(decode_entry(0, &[0xff]).view()).expect("json");
         assert_eq!(v["kind"], "unknown");

@@ -11,6 +11,8 @@
 //! 4. `ReadAll` replays from there; `unexpected EOF` triggers `Repair` of the last segment
 //!    (truncate at the last valid record, keep a `.wal.broken` copy) and one retry.
 
+use etcd_proto::RaftPos;
+
 use crate::finding::{EtcdReaction, Finding, FindingKind};
 use crate::scan::{Scan, SegmentEnd};
 
@@ -59,7 +61,7 @@ pub enum Release {
 impl Release {
     /// Guess from the snapshot records.
     pub fn detect(scan: &Scan) -> Release {
-        match scan.snapshots.iter().find(|s| s.index > 0) {
+        match scan.snapshots.iter().find(|s| s.pos.index > 0) {
             Some(s) if s.has_conf_state => Release::V3_5,
             Some(_) => Release::V3_4,
             None => Release::Unknown,
@@ -70,14 +72,41 @@ impl Release {
 /// What the caller knows beyond the WAL.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Context {
-    /// `(term, index)` of every readable `.snap` file, or `None` when the snap directory
-    /// is unknown (then the newest WAL snapshot record is assumed to have its `.snap`).
-    pub snap_files: Option<Vec<(u64, u64)>>,
+    /// Every readable `.snap` file's snapshot, or `None` when the snap directory is unknown
+    /// (then the newest WAL snapshot record is assumed to have its `.snap`).
+    pub snap_files: Option<Vec<RaftPos>>,
     /// The db's `meta/consistent_index`, when known.
     pub db_consistent_index: Option<u64>,
     /// Number of voting members, when known. A member of a larger cluster whose log ends
     /// below the db's index catches up from the leader instead of wedging.
     pub voters: Option<usize>,
+}
+
+/// The step of etcd's start that reads the WAL (see the module doc).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum Stage {
+    /// `ValidSnapshotEntries`, before the `.snap` file is picked ("discovery failed").
+    Discovery,
+    /// `Open`: segment selection and sequence check ("failed to open WAL").
+    Open,
+    /// `ReadAll` ("failed to read WAL, cannot be repaired").
+    ReadAll,
+    /// `Repair` of the last segment ("failed to repair WAL").
+    Repair,
+}
+
+impl Stage {
+    /// The message etcd logs when it refuses at this step (etcd 3.5 `server/etcdserver`).
+    pub fn etcd_message(self) -> &'static str {
+        match self {
+            Stage::Discovery => "discovery failed",
+            Stage::Open => "failed to open WAL",
+            Stage::ReadAll => "failed to read WAL, cannot be repaired",
+            Stage::Repair => "failed to repair WAL",
+        }
+    }
 }
 
 /// Where etcd's own repair cuts.
@@ -100,10 +129,12 @@ pub struct Prediction {
     pub etcd_error: Option<String>,
     /// The log line etcd prints for a refusal.
     pub etcd_message: Option<String>,
+    /// The step at which etcd refuses (for `refuses`).
+    pub refused_at: Option<Stage>,
     /// Index into `Scan::findings` of the finding that decides the outcome.
     pub decisive: Option<usize>,
-    /// Start snapshot (index, term) etcd replays from.
-    pub start_snapshot: (u64, u64),
+    /// The snapshot etcd replays from (index 0 when it replays from the start).
+    pub start_snapshot: RaftPos,
     /// Position of the first segment `ReadAll` reads.
     pub start_segment: Option<usize>,
     /// etcd's own tail repair, for `repairs_tail`.
@@ -124,7 +155,7 @@ pub fn predict(scan: &Scan, ctx: &Context) -> Prediction {
     let mut p = predict_start(scan, ctx);
     let last_pos = scan.dir.segments.len().saturating_sub(1);
     if let Some(d) = p.decisive.and_then(|i| scan.findings.get(i)) {
-        if d.kind == FindingKind::OversizedLength && d.segment_pos == last_pos {
+        if d.kind == FindingKind::OversizedLength && d.at.segment_pos == last_pos {
             p.later_releases = Some(
                 "etcd 3.5.7+ treat an oversized length word in the last segment as a torn tail \
                  and repair it; 3.4.0-3.4.9 have no size check"
@@ -134,13 +165,12 @@ pub fn predict(scan: &Scan, ctx: &Context) -> Prediction {
     }
     // A chain break right after a missing segment is the symptom; the gap is the cause.
     if let Some(d) = p.decisive.and_then(|i| scan.findings.get(i)) {
-        if d.kind == FindingKind::ChainBreak && d.offset == Some(0) {
-            let pos = d.segment_pos;
-            if let Some(m) = scan
-                .findings
-                .iter()
-                .position(|f| f.kind == FindingKind::MissingSegment && f.segment_pos == pos)
-            {
+        if d.kind == FindingKind::ChainBreak && d.at.offset == 0 {
+            let pos = d.at.segment_pos;
+            if let Some(m) = scan.findings.iter().position(|f| {
+                (f.kind == FindingKind::MissingSegment && f.at.segment_pos == pos)
+                    || (f.kind == FindingKind::EmptySegment && f.at.segment_pos + 1 == pos)
+            }) {
                 p.decisive = Some(m);
             }
         }
@@ -154,8 +184,9 @@ fn predict_start(scan: &Scan, ctx: &Context) -> Prediction {
         outcome: Outcome::Starts,
         etcd_error: None,
         etcd_message: None,
+        refused_at: None,
         decisive: None,
-        start_snapshot: (0, 0),
+        start_snapshot: RaftPos::default(),
         start_segment: None,
         repair: None,
         last_index_after_start: None,
@@ -163,10 +194,11 @@ fn predict_start(scan: &Scan, ctx: &Context) -> Prediction {
         release,
         later_releases: None,
     };
-    let refuse = |p: &mut Prediction, i: Option<usize>, err: String, msg: &str| {
+    let refuse = |p: &mut Prediction, i: Option<usize>, err: String, stage: Stage| {
         p.outcome = Outcome::Refuses;
+        p.refused_at = Some(stage);
         p.etcd_error = Some(err);
-        p.etcd_message = Some(msg.to_string());
+        p.etcd_message = Some(stage.etcd_message().to_string());
         p.decisive = i;
         p.last_index_after_start = None;
     };
@@ -187,7 +219,7 @@ fn predict_start(scan: &Scan, ctx: &Context) -> Prediction {
                 .get(i)
                 .map(|f| f.etcd_error.clone())
                 .unwrap_or_default();
-            refuse(&mut p, Some(i), err, "discovery failed");
+            refuse(&mut p, Some(i), err, Stage::Discovery);
             return p;
         }
     };
@@ -196,22 +228,17 @@ fn predict_start(scan: &Scan, ctx: &Context) -> Prediction {
         Some(files) => files
             .iter()
             .filter(|f| candidates.contains(f))
-            .max()
+            .max_by_key(|f| f.term_then_index())
             .copied()
-            .unwrap_or((0, 0)),
-        None => candidates.last().copied().unwrap_or((0, 0)),
+            .unwrap_or_default(),
+        None => candidates.last().copied().unwrap_or_default(),
     };
-    p.start_snapshot = (start.1, start.0);
-    let s_index = start.1;
+    p.start_snapshot = start;
+    let s_index = start.index;
 
     // 3. Open: segment selection and sequence continuity.
     let Some(first) = scan.dir.search_index(s_index) else {
-        refuse(
-            &mut p,
-            None,
-            "wal: file not found".into(),
-            "failed to open WAL",
-        );
+        refuse(&mut p, None, "wal: file not found".into(), Stage::Open);
         return p;
     };
     p.start_segment = Some(first);
@@ -220,21 +247,16 @@ fn predict_start(scan: &Scan, ctx: &Context) -> Prediction {
             matches!(
                 f.kind,
                 FindingKind::SegmentGap | FindingKind::MissingSegment
-            ) && f.segment_pos == gap_at
+            ) && f.at.segment_pos == gap_at
         });
-        refuse(
-            &mut p,
-            i,
-            "wal: file not found".into(),
-            "failed to open WAL",
-        );
+        refuse(&mut p, i, "wal: file not found".into(), Stage::Open);
         return p;
     }
 
     // 4. ReadAll from `first`: a fresh decoder does not check the first crc record.
     let replayed = |f: &Finding| {
-        f.segment_pos >= first
-            && !(f.kind == FindingKind::ChainBreak && f.segment_pos == first && f.offset == Some(0))
+        f.at.segment_pos >= first
+            && !(f.kind == FindingKind::ChainBreak && f.at.segment_pos == first && f.at.offset == 0)
             && f.kind != FindingKind::MissingSegment
             && f.kind != FindingKind::SegmentGap
     };
@@ -245,22 +267,17 @@ fn predict_start(scan: &Scan, ctx: &Context) -> Prediction {
         .find(|(_, f)| replayed(f) && stops(f));
     let mut last_index = scan
         .last_entry_before_damage
-        .map_or(0, |(i, _)| i)
+        .map_or(0, |e| e.index)
         .max(s_index);
     if let Some((i, f)) = read_all_stop {
         if f.reaction != EtcdReaction::UnexpectedEof {
-            refuse(
-                &mut p,
-                Some(i),
-                f.etcd_error.clone(),
-                "failed to read WAL, cannot be repaired",
-            );
+            refuse(&mut p, Some(i), f.etcd_error.clone(), Stage::ReadAll);
             return p;
         }
         // Repair: the last segment alone, with a fresh decoder.
         let repair_stop = scan.findings.iter().enumerate().find(|(_, f)| {
-            f.segment_pos == last_pos
-                && !(f.kind == FindingKind::ChainBreak && f.offset == Some(0))
+            f.at.segment_pos == last_pos
+                && !(f.kind == FindingKind::ChainBreak && f.at.offset == 0)
                 && matches!(
                     f.reaction,
                     EtcdReaction::UnexpectedEof | EtcdReaction::Fatal
@@ -272,35 +289,27 @@ fn predict_start(scan: &Scan, ctx: &Context) -> Prediction {
                 p.etcd_error = Some(f.etcd_error.clone());
                 p.decisive = Some(i);
                 p.repair = Some(TailRepair {
-                    segment: rf.segment.clone(),
-                    truncate_at: rf.offset.unwrap_or(0),
+                    segment: rf.segment(),
+                    truncate_at: rf.at.offset,
                 });
             }
             Some((j, rf)) if rf.reaction == EtcdReaction::Fatal => {
-                refuse(
-                    &mut p,
-                    Some(j),
-                    rf.etcd_error.clone(),
-                    "failed to repair WAL",
-                );
+                refuse(&mut p, Some(j), rf.etcd_error.clone(), Stage::Repair);
                 return p;
             }
             _ => {
-                refuse(
-                    &mut p,
-                    Some(i),
-                    f.etcd_error.clone(),
-                    "failed to read WAL, cannot be repaired",
-                );
+                refuse(&mut p, Some(i), f.etcd_error.clone(), Stage::ReadAll);
                 return p;
             }
         }
-    } else if let Some(i) = scan
-        .findings
-        .iter()
-        .position(|f| f.kind == FindingKind::RecordsAfterEnd && f.segment_pos == last_pos)
-    {
-        // Silent end in the last segment: etcd starts and overwrites what follows.
+    } else if let Some(i) = scan.findings.iter().position(|f| {
+        matches!(
+            f.kind,
+            FindingKind::RecordsAfterEnd | FindingKind::EmptySegment
+        ) && f.at.segment_pos == last_pos
+    }) {
+        // Silent end in the last segment: etcd starts and overwrites what follows (or, for
+        // an empty last segment, appends to it what it writes next).
         p.decisive = Some(i);
     }
 
@@ -310,14 +319,14 @@ fn predict_start(scan: &Scan, ctx: &Context) -> Prediction {
             &mut p,
             i,
             "wal: slice bounds out of range".into(),
-            "failed to read WAL, cannot be repaired",
+            Stage::ReadAll,
         );
         return p;
     }
     if scan
         .findings
         .iter()
-        .all(|f| !stops(f) || f.segment_pos < first)
+        .all(|f| !stops(f) || f.at.segment_pos < first)
     {
         // Nothing stops the replay: the whole log is kept.
         last_index = scan
@@ -334,7 +343,7 @@ fn predict_start(scan: &Scan, ctx: &Context) -> Prediction {
         {
             last_index = scan
                 .last_entry_before_damage
-                .map_or(0, |(i, _)| i)
+                .map_or(0, |e| e.index)
                 .max(s_index);
         }
     }
@@ -350,16 +359,17 @@ fn predict_start(scan: &Scan, ctx: &Context) -> Prediction {
     p
 }
 
-/// etcd's `ValidSnapshotEntries`: the WAL snapshot records `(term, index)` with index ≤ the
-/// last HardState's commit, read from the first segment until the first `unexpected EOF`.
-/// `Err(i)` when finding `i` makes it fail (etcd then exits with "discovery failed").
-pub fn valid_snapshot_entries(scan: &Scan) -> Result<Vec<(u64, u64)>, usize> {
+/// etcd's `ValidSnapshotEntries`: the WAL snapshot records with index ≤ the last HardState's
+/// commit, read from the first segment until the first `unexpected EOF`, sorted as etcd
+/// sorts `.snap` names (term, then index). `Err(i)` when finding `i` makes it fail (etcd
+/// then exits with "discovery failed").
+pub fn valid_snapshot_entries(scan: &Scan) -> Result<Vec<RaftPos>, usize> {
     let mut stop = None;
     for (i, f) in scan.findings.iter().enumerate() {
         match f.reaction {
             EtcdReaction::Fatal => return Err(i),
             EtcdReaction::UnexpectedEof => {
-                stop = Some((f.segment_pos, f.offset.unwrap_or(0)));
+                stop = Some(f.at.key());
                 break;
             }
             _ => {}
@@ -367,13 +377,16 @@ pub fn valid_snapshot_entries(scan: &Scan) -> Result<Vec<(u64, u64)>, usize> {
     }
     let before_stop = |pos: usize, off: u64| stop.is_none_or(|(sp, so)| (pos, off) < (sp, so));
     let commit = scan.hard_state.map_or(0, |h| h.commit);
-    let mut out: Vec<(u64, u64)> = scan
+    let mut out: Vec<RaftPos> = scan
         .snapshots
         .iter()
-        .filter(|s| before_stop(s.segment_pos, s.offset) && s.index <= commit)
-        .map(|s| (s.term, s.index))
+        .filter(|s| {
+            let (pos, off) = s.at.key();
+            before_stop(pos, off) && s.pos.index <= commit
+        })
+        .map(|s| s.pos)
         .collect();
-    out.sort_unstable();
+    out.sort_unstable_by_key(|p| p.term_then_index());
     out.dedup();
     Ok(out)
 }

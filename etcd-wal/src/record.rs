@@ -210,32 +210,19 @@ pub fn salvage_entry_header(record_bytes: &[u8]) -> (Option<u64>, Option<u64>) {
     (None, None)
 }
 
-/// Why a CRC-valid record's payload would crash etcd's `mustUnmarshal*`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PayloadError {
-    /// The decoder's message.
-    pub message: String,
-}
-
-/// Decode a metadata record's payload.
-pub fn decode_metadata(data: &[u8]) -> Result<pb::etcdserverpb::Metadata, PayloadError> {
-    pb::etcdserverpb::Metadata::decode(data).map_err(|e| PayloadError {
-        message: e.to_string(),
-    })
+/// Decode a metadata record's payload (etcd's `mustUnmarshal` panics where this fails).
+pub fn decode_metadata(data: &[u8]) -> Result<pb::etcdserverpb::Metadata, prost::DecodeError> {
+    pb::etcdserverpb::Metadata::decode(data)
 }
 
 /// Decode a state record's payload.
-pub fn decode_hard_state(data: &[u8]) -> Result<pb::raftpb::HardState, PayloadError> {
-    pb::raftpb::HardState::decode(data).map_err(|e| PayloadError {
-        message: e.to_string(),
-    })
+pub fn decode_hard_state(data: &[u8]) -> Result<pb::raftpb::HardState, prost::DecodeError> {
+    pb::raftpb::HardState::decode(data)
 }
 
 /// Decode a snapshot record's payload.
-pub fn decode_snapshot(data: &[u8]) -> Result<pb::walpb::Snapshot, PayloadError> {
-    pb::walpb::Snapshot::decode(data).map_err(|e| PayloadError {
-        message: e.to_string(),
-    })
+pub fn decode_snapshot(data: &[u8]) -> Result<pb::walpb::Snapshot, prost::DecodeError> {
+    pb::walpb::Snapshot::decode(data)
 }
 
 #[cfg(test)]

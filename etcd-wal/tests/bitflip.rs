@@ -59,12 +59,12 @@ fn every_bit_of_one_frame() {
             if byte < start + 8 {
                 // A damaged length word misframes: etcd (and we) may read this record
                 // with a different padding and trip over the next frame instead.
-                let off = f.offset.unwrap();
+                let off = f.at.offset;
                 assert!(off >= start && off <= end + 8, "{what}: {f:?}");
                 continue;
             }
-            assert_eq!(f.offset, Some(start), "{what}: {f:?}");
-            assert_eq!(f.ordinal, Some(rec as u64), "{what}");
+            assert_eq!(f.at.offset, start, "{what}: {f:?}");
+            assert_eq!(f.at.ordinal, rec as u64, "{what}");
             assert!(scan.segments[0].valid_offset <= start, "{what}");
             if byte >= start + 8 + 12 {
                 // Inside the entry data: a plain CRC mismatch naming the entry.

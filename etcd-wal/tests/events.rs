@@ -20,7 +20,7 @@ fn events_match_the_summary() {
         Event::Record(r) => {
             records += 1;
             statuses.push(r.status);
-            offsets.push(r.offset);
+            offsets.push(r.at.offset);
         }
         Event::Finding(_) => findings += 1,
         Event::SegmentStart { .. } => {}

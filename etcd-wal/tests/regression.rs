@@ -20,11 +20,7 @@ fn resync_nonzero_byte_in_partial_last_word() {
     let dir = tempfile::tempdir().unwrap();
     let scan = scan_bytes(dir.path(), &[(SEG0, crash)]);
     assert!(!scan.findings.is_empty());
-    assert!(
-        scan.findings
-            .iter()
-            .all(|f| f.offset.is_none_or(|o| o < 69))
-    );
+    assert!(scan.findings.iter().all(|f| f.at.offset < 69));
 
     // The same shape from a writer-built segment: a damaged entry, zeros, and a file that
     // ends 5 bytes into a word with a non-zero last byte.
@@ -36,5 +32,5 @@ fn resync_nonzero_byte_in_partial_last_word() {
     bytes.resize(bytes.len() + 64, 0);
     bytes.extend_from_slice(&[0, 0, 0, 0, 4]);
     let scan = scan_bytes(dir.path(), &[(SEG0, &bytes)]);
-    assert_eq!(scan.findings[0].offset, Some(at as u64));
+    assert_eq!(scan.findings[0].at.offset, at as u64);
 }

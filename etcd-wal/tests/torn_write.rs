@@ -26,8 +26,8 @@ fn every_sector_zeroed() {
             .findings
             .first()
             .unwrap_or_else(|| panic!("sector {s}: no finding"));
-        assert_eq!(f.offset, Some(at), "sector {s}: {f:?}");
-        assert_eq!(f.ordinal, Some(rec as u64), "sector {s}");
+        assert_eq!(f.at.offset, at, "sector {s}: {f:?}");
+        assert_eq!(f.at.ordinal, rec as u64, "sector {s}");
         assert_eq!(scan.segments[0].valid_offset, at, "sector {s}");
         let p = predict::predict(&scan, &Context::default());
         if at == from {
@@ -65,7 +65,7 @@ fn zeroed_sector_in_a_middle_segment_is_a_crc_mismatch() {
         ],
     );
     let f = &scan.findings[0];
-    assert_eq!(f.offset, Some(at));
+    assert_eq!(f.at.offset, at);
     assert_ne!(f.kind, FindingKind::TornWrite);
     let p = predict::predict(&scan, &Context::default());
     assert_eq!(p.outcome, Outcome::Refuses);

@@ -24,8 +24,8 @@ fn truncation_at_every_offset() {
         assert_eq!(scan.findings.len(), 1, "len {len}: {:?}", scan.findings);
         let f = &scan.findings[0];
         assert_eq!(f.kind, FindingKind::TruncatedRecord, "len {len}");
-        assert_eq!(f.offset, Some(at), "len {len}");
-        assert_eq!(f.ordinal, Some(rec as u64), "len {len}");
+        assert_eq!(f.at.offset, at, "len {len}");
+        assert_eq!(f.at.ordinal, rec as u64, "len {len}");
         assert_eq!(seg.valid_offset, at, "len {len}");
         if let Some(&(_, index, term)) = built.entries.iter().find(|e| e.0 == at) {
             // The entry header survives once the first bytes of the record are there.

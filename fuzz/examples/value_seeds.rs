@@ -13,7 +13,7 @@ use std::path::Path;
 
 use etcd_snap::bolt::Db;
 use etcd_snap::bolt::write::LeafItem;
-use etcd_snap::crosscheck::{History, ValueCheck};
+use etcd_member::crosscheck::{History, ValueCheck};
 use etcd_snap::mvcc::RevisionKey;
 use etcd_proto::pb::raftpb::HardState;
 use etcd_wal::record::{RecordType, decode_hard_state};

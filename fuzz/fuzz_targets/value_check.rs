@@ -5,7 +5,7 @@
 #![no_main]
 
 use etcd_snap::bolt::Db;
-use etcd_snap::crosscheck::{MAX_MISMATCHES, ValueCheck};
+use etcd_member::crosscheck::{MAX_MISMATCHES, ValueCheck};
 use etcd_wal::scan;
 use libfuzzer_sys::fuzz_target;
 use wal_inspect_fuzz::{Budget, fresh_dir, put, split};

@@ -13,7 +13,7 @@
 
 use etcd_snap::bolt::Db;
 use etcd_snap::bolt::write::LeafItem;
-use etcd_snap::crosscheck::ValueCheck;
+use etcd_member::crosscheck::ValueCheck;
 use etcd_snap::mvcc::{KeyValue, Revision, RevisionKey};
 use etcd_proto::pb::etcdserverpb::{
     AlarmRequest, AuthDisableRequest, AuthEnableRequest, CompactionRequest, Compare,

@@ -249,14 +249,15 @@ pub fn split<'a>(data: &'a [u8], sep: &[u8]) -> Vec<&'a [u8]> {
 /// (`sizes[pos]` = size of the segment at listing position `pos`).
 pub fn check_scan(scan: &etcd_wal::scan::Scan, sizes: &[u64]) {
     for f in &scan.findings {
-        let size = *sizes.get(f.segment_pos).unwrap_or_else(|| {
+        let size = *sizes.get(f.at.segment_pos).unwrap_or_else(|| {
             panic!(
                 "finding names segment position {} of {}: {f:?}",
-                f.segment_pos,
+                f.at.segment_pos,
                 sizes.len()
             )
         });
-        if let Some(off) = f.offset {
+        if f.kind != etcd_wal::FindingKind::MissingSegment {
+            let off = f.at.offset;
             assert!(
                 off < size || (off == size && size == 0),
                 "finding offset {off} outside segment of {size} B: {f:?}"
@@ -267,7 +268,8 @@ pub fn check_scan(scan: &etcd_wal::scan::Scan, sizes: &[u64]) {
                 r < size,
                 "resync offset {r} outside segment of {size} B: {f:?}"
             );
-            if let Some(off) = f.offset {
+            {
+                let off = f.at.offset;
                 assert!(
                     r > off,
                     "resync offset {r} not after the damage at {off}: {f:?}"

@@ -1,8 +1,6 @@
 //! Command-line arguments (clap derive).
 
-use std::path::PathBuf;
-
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -26,7 +24,7 @@ pub enum Command {
     /// Check a data dir, member dir or WAL dir without writing anything; say what is damaged,
     /// where, and what etcd will do on start.
     #[command(after_help = EXIT_CODES)]
-    Verify(VerifyArgs),
+    Verify(crate::cmd::verify::VerifyArgs),
     /// `snapshot save` files and dbs: status (hash, revision, keys, trailer).
     #[command(subcommand)]
     Snapshot(SnapshotCommand),
@@ -54,22 +52,4 @@ pub enum SnapshotCommand {
     /// Build a new data dir from a snapshot, as `etcdutl snapshot restore` does.
     #[command(after_help = EXIT_CODES)]
     Restore(crate::cmd::restore::RestoreArgs),
-}
-
-/// `wal-inspect verify`.
-#[derive(Debug, Args)]
-pub struct VerifyArgs {
-    /// A data dir (holding `member/`), a member dir (holding `wal/`, `snap/`) or a WAL dir.
-    pub path: PathBuf,
-    /// The WAL directory, when it is not `<member>/wal` (etcd's `--wal-dir`).
-    #[arg(long, value_name = "DIR")]
-    pub wal_dir: Option<PathBuf>,
-    /// Print JSON Lines (one object per line, each with a "type") instead of text.
-    #[arg(long)]
-    pub json: bool,
-    /// Also replay the WAL's writes up to the db's consistent index and compare each key's
-    /// latest value, lease (and, with the whole history, revisions) with the db: finds
-    /// value bytes damaged in the db, which bolt cannot see. Reads the db once more.
-    #[arg(long)]
-    pub check_values: bool,
 }

@@ -4,9 +4,8 @@
 
 mod cli;
 mod cmd;
-mod datadir;
 mod exit;
-mod live;
+mod output;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -30,7 +29,17 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             let _ = out.flush();
-            eprintln!("wal-inspect: error: {err:#}");
+            if let Some(r) = err.downcast_ref::<output::Refused>() {
+                eprintln!("wal-inspect: refused: {r}");
+                return exit::Exit::Refused.into();
+            }
+            if let Some(e) = err.downcast_ref::<etcd_member::Error>() {
+                if e.is_refusal() {
+                    eprintln!("wal-inspect: refused: {}", output::message(&err));
+                    return exit::Exit::Refused.into();
+                }
+            }
+            eprintln!("wal-inspect: error: {}", output::message(&err));
             exit::Exit::CouldNotRun.into()
         }
     }

@@ -27,6 +27,7 @@ use super::membershippb::{
 pub struct Request {
     /// Request ID (proto name `ID`).
     #[prost(uint64, tag = "1")]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::ser::hex_id"))]
     pub id: u64,
     /// Method: `PUT`, `POST`, `DELETE`, `QGET`, `SYNC`, `GET`, `HEAD` (proto name `Method`).
     #[prost(bytes = "vec", tag = "2")]
@@ -88,6 +89,7 @@ pub struct Request {
 pub struct RequestHeader {
     /// Request ID (proto name `ID`).
     #[prost(uint64, tag = "1")]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::ser::hex_id"))]
     pub id: u64,
     /// User name bound to the auth token of the client connection; empty without auth.
     #[prost(bytes = "vec", tag = "2")]
@@ -98,6 +100,7 @@ pub struct RequestHeader {
     pub auth_revision: u64,
     /// Member that proposed the request (3.7+).
     #[prost(uint64, tag = "4")]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::ser::hex_id"))]
     pub requester_member_id: u64,
 }
 
@@ -111,6 +114,7 @@ pub struct InternalRaftRequest {
     pub header: Option<RequestHeader>,
     /// Request ID (proto name `ID`); etcd uses `header.id` when this is 0.
     #[prost(uint64, tag = "1")]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::ser::hex_id"))]
     pub id: u64,
     /// A v2 request wrapped in an IRR (≤ 3.6; never observed in real WALs).
     #[prost(message, optional, tag = "2")]
@@ -345,6 +349,10 @@ pub struct PutRequest {
     pub value: Vec<u8>,
     /// Lease ID to attach; 0 = none.
     #[prost(int64, tag = "3")]
+    #[cfg_attr(
+        feature = "serde",
+        serde(serialize_with = "crate::json::ser::hex_lease")
+    )]
     pub lease: i64,
     /// Return the previous key-value.
     #[prost(bool, tag = "4")]
@@ -491,9 +499,15 @@ pub mod compare {
             #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::ser::bytes"))]
             Vec<u8>,
         ),
-        /// Lease ID (field 8).
+        /// Lease ID (field 8; JSON: 16 hex digits).
         #[prost(int64, tag = "8")]
-        Lease(i64),
+        Lease(
+            #[cfg_attr(
+                feature = "serde",
+                serde(serialize_with = "crate::json::ser::hex_lease")
+            )]
+            i64,
+        ),
     }
 }
 
@@ -533,6 +547,10 @@ pub struct LeaseGrantRequest {
     pub ttl: i64,
     /// Lease ID (chosen by the server when the client passes 0; proto name `ID`).
     #[prost(int64, tag = "2")]
+    #[cfg_attr(
+        feature = "serde",
+        serde(serialize_with = "crate::json::ser::hex_lease")
+    )]
     pub id: i64,
 }
 
@@ -542,6 +560,10 @@ pub struct LeaseGrantRequest {
 pub struct LeaseRevokeRequest {
     /// Lease ID (proto name `ID`).
     #[prost(int64, tag = "1")]
+    #[cfg_attr(
+        feature = "serde",
+        serde(serialize_with = "crate::json::ser::hex_lease")
+    )]
     pub id: i64,
 }
 
@@ -551,6 +573,10 @@ pub struct LeaseRevokeRequest {
 pub struct LeaseCheckpoint {
     /// Lease ID (proto name `ID`).
     #[prost(int64, tag = "1")]
+    #[cfg_attr(
+        feature = "serde",
+        serde(serialize_with = "crate::json::ser::hex_lease")
+    )]
     pub id: i64,
     /// Remaining time-to-live, in seconds (proto name `remaining_TTL`).
     #[prost(int64, tag = "2")]
@@ -603,6 +629,7 @@ pub struct AlarmRequest {
     pub action: i32,
     /// Member the alarm is about; 0 = every member (proto name `memberID`).
     #[prost(uint64, tag = "2")]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::ser::hex_id"))]
     pub member_id: u64,
     /// Alarm kind, see [`AlarmType`].
     #[prost(enumeration = "AlarmType", tag = "3")]

@@ -8,6 +8,10 @@
 pub struct Lease {
     /// Lease ID.
     #[prost(int64, tag = "1")]
+    #[cfg_attr(
+        feature = "serde",
+        serde(serialize_with = "crate::json::ser::hex_lease")
+    )]
     pub id: i64,
     /// Granted time-to-live, in seconds.
     #[prost(int64, tag = "2")]

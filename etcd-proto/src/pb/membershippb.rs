@@ -42,6 +42,7 @@ pub struct RaftAttributes {
 pub struct Member {
     /// Member ID.
     #[prost(uint64, tag = "1")]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::ser::hex_id"))]
     pub id: u64,
     /// Raft attributes.
     #[prost(message, optional, tag = "2")]
@@ -67,6 +68,7 @@ pub struct ClusterVersionSetRequest {
 pub struct ClusterMemberAttrSetRequest {
     /// Member ID (proto name `member_ID`).
     #[prost(uint64, tag = "1")]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::ser::hex_id"))]
     pub member_id: u64,
     /// The new attributes.
     #[prost(message, optional, tag = "2")]

@@ -26,5 +26,9 @@ pub struct KeyValue {
     pub value: Vec<u8>,
     /// Lease ID attached to the key; 0 = none.
     #[prost(int64, tag = "6")]
+    #[cfg_attr(
+        feature = "serde",
+        serde(serialize_with = "crate::json::ser::hex_lease")
+    )]
     pub lease: i64,
 }

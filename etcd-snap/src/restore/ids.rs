@@ -157,10 +157,14 @@ impl NewMember {
         s
     }
 
-    /// `{"peerURLs":[…]}`: the v2 store's `raftAttributes` value.
-    pub fn raft_attributes_json(&self) -> String {
-        let urls: Vec<String> = self.peer_urls.iter().map(|u| go_json_string(u)).collect();
-        format!("{{\"peerURLs\":[{}]}}", urls.join(","))
+    /// The member as a restore writes it into the v2 store (peer URLs only).
+    pub fn store(&self) -> super::snap::StoreMember<'_> {
+        super::snap::StoreMember {
+            id: self.id,
+            peer_urls: &self.peer_urls,
+            is_learner: false,
+            attributes: None,
+        }
     }
 }
 

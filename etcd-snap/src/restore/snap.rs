@@ -7,7 +7,7 @@
 //! for the i-th member in ascending ID order, one `create` event per member in a 1000-slot
 //! event queue, `createSuccess` = N.
 
-use super::ids::{NewMember, go_json_string};
+use super::ids::go_json_string;
 
 /// Capacity of the v2 store's event history queue (etcd `newEventHistory(1000)`).
 const EVENT_QUEUE_CAPACITY: usize = 1000;
@@ -22,10 +22,54 @@ fn node(path: &str, index: u64, value: &str, children: Option<String>) -> String
     )
 }
 
-/// The v2 store JSON holding `members` (ascending ID order), as etcdutl 3.5 writes it.
-pub fn v2_store_json(members: &[NewMember]) -> String {
+/// A member as the v2 store records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreMember<'a> {
+    /// Member ID.
+    pub id: u64,
+    /// Peer URLs (`raftAttributes`).
+    pub peer_urls: &'a [String],
+    /// Whether it is a learner (`raftAttributes.isLearner`).
+    pub is_learner: bool,
+    /// Name and client URLs (`attributes`), once the member published them; a member a
+    /// restore bootstraps has none.
+    pub attributes: Option<(&'a str, &'a [String])>,
+}
+
+fn raft_attributes_json(m: &StoreMember<'_>) -> String {
+    let urls: Vec<String> = m.peer_urls.iter().map(|u| go_json_string(u)).collect();
+    let mut s = format!("{{\"peerURLs\":[{}]", urls.join(","));
+    if m.is_learner {
+        s.push_str(",\"isLearner\":true");
+    }
+    s.push('}');
+    s
+}
+
+fn attributes_json(name: &str, client_urls: &[String]) -> String {
+    // Go: `Name string `json:"name,omitempty"``, `ClientURLs []string `json:"clientURLs,omitempty"``.
+    let mut fields = Vec::new();
+    if !name.is_empty() {
+        fields.push(format!("\"name\":{}", go_json_string(name)));
+    }
+    if !client_urls.is_empty() {
+        let urls: Vec<String> = client_urls.iter().map(|u| go_json_string(u)).collect();
+        fields.push(format!("\"clientURLs\":[{}]", urls.join(",")));
+    }
+    format!("{{{}}}", fields.join(","))
+}
+
+/// The v2 store JSON holding `members` (ascending ID order) and, when given, the cluster
+/// version (`/0/version`): the one builder, for restore and for a rebuilt `.snap`.
+///
+/// With no attributes and no version it is byte for byte what etcdutl 3.5 writes for a
+/// restore (store index i for the i-th member's `raftAttributes`, one `create` event per
+/// member in a 1000-slot event queue, `createSuccess` = N). Attributes take the store
+/// indexes after those, the version the one after them.
+pub fn v2_store_json(members: &[StoreMember<'_>], cluster_version: Option<&str>) -> String {
+    let n = members.len() as u64;
     // Children maps are keyed by path component and Go sorts map keys as strings.
-    let mut sorted: Vec<(String, u64, &NewMember)> = members
+    let mut sorted: Vec<(String, u64, &StoreMember<'_>)> = members
         .iter()
         .zip(1u64..)
         .map(|(m, i)| (format!("{:x}", m.id), i, m))
@@ -35,36 +79,49 @@ pub fn v2_store_json(members: &[NewMember]) -> String {
         .iter()
         .map(|(hex, i, m)| {
             let dir = format!("/0/members/{hex}");
-            let attrs = node(
+            let raft = node(
                 &format!("{dir}/raftAttributes"),
                 *i,
-                &m.raft_attributes_json(),
+                &raft_attributes_json(m),
                 None,
             );
-            format!(
-                "{}:{}",
-                go_json_string(hex),
-                node(
-                    &dir,
-                    *i,
-                    "",
-                    Some(format!("{{\"raftAttributes\":{attrs}}}"))
-                )
-            )
+            let kids = match m.attributes {
+                Some((name, clients)) => {
+                    let attrs = node(
+                        &format!("{dir}/attributes"),
+                        n + *i,
+                        &attributes_json(name, clients),
+                        None,
+                    );
+                    format!("{{\"attributes\":{attrs},\"raftAttributes\":{raft}}}")
+                }
+                None => format!("{{\"raftAttributes\":{raft}}}"),
+            };
+            format!("{}:{}", go_json_string(hex), node(&dir, *i, "", Some(kids)))
         })
         .collect();
-    let n = members.len() as u64;
-    let mut zero_children = String::from("{");
+    let with_attrs = members.iter().any(|m| m.attributes.is_some());
+    let mut current = if with_attrs { 2 * n } else { n };
+    let mut zero = Vec::new();
     if !members.is_empty() {
-        zero_children.push_str("\"members\":");
-        zero_children.push_str(&node(
-            "/0/members",
-            1,
-            "",
-            Some(format!("{{{}}}", member_nodes.join(","))),
+        zero.push(format!(
+            "\"members\":{}",
+            node(
+                "/0/members",
+                1,
+                "",
+                Some(format!("{{{}}}", member_nodes.join(",")))
+            )
         ));
     }
-    zero_children.push('}');
+    if let Some(v) = cluster_version {
+        current += 1;
+        zero.push(format!(
+            "\"version\":{}",
+            node("/0/version", current, v, None)
+        ));
+    }
+    let zero_children = format!("{{{}}}", zero.join(","));
     let root_children = format!(
         "{{\"0\":{},\"1\":{}}}",
         node("/0", 0, "", Some(zero_children)),
@@ -78,7 +135,7 @@ pub fn v2_store_json(members: &[NewMember]) -> String {
             format!(
                 "{{\"action\":\"create\",\"node\":{{\"key\":{},\"value\":{},\"modifiedIndex\":{i},\"createdIndex\":{i}}}}}",
                 go_json_string(&format!("/0/members/{:x}/raftAttributes", m.id)),
-                go_json_string(&m.raft_attributes_json())
+                go_json_string(&raft_attributes_json(m))
             )
         })
         .collect();
@@ -90,7 +147,7 @@ pub fn v2_store_json(members: &[NewMember]) -> String {
         concat!(
             "{{\"Root\":{root},\"WatcherHub\":{{\"EventHistory\":{{\"Queue\":{{\"Events\":[{events}],",
             "\"Size\":{size},\"Front\":0,\"Back\":{back},\"Capacity\":{cap}}},",
-            "\"StartIndex\":{start},\"LastIndex\":{n}}}}},\"CurrentIndex\":{n},",
+            "\"StartIndex\":{start},\"LastIndex\":{n}}}}},\"CurrentIndex\":{current},",
             "\"Stats\":{{\"getsSuccess\":0,\"getsFail\":0,\"setsSuccess\":0,\"setsFail\":0,",
             "\"deleteSuccess\":0,\"deleteFail\":0,\"updateSuccess\":0,\"updateFail\":0,",
             "\"createSuccess\":{n},\"createFail\":0,\"compareAndSwapSuccess\":0,",
@@ -104,12 +161,14 @@ pub fn v2_store_json(members: &[NewMember]) -> String {
         cap = EVENT_QUEUE_CAPACITY,
         start = start_index,
         n = n,
+        current = current,
     )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::restore::NewMember;
     use crate::snapfile::decode_snap;
     use etcd_proto::pb::raftpb::ConfState;
     use etcd_proto::snap::{encode_raft_snapshot, encode_snap_file};
@@ -131,7 +190,7 @@ mod tests {
             voters: vec![m.id],
             ..ConfState::default()
         };
-        let data = v2_store_json(std::slice::from_ref(&member));
+        let data = v2_store_json(&[member.store()], None);
         let got = encode_snap_file(&encode_raft_snapshot(data.as_bytes(), &cs, 1, 1));
         assert_eq!(String::from_utf8_lossy(&reference.snapshot.data), data);
         assert_eq!(got, want);
@@ -147,7 +206,8 @@ mod tests {
                 peer_urls: vec![format!("http://127.0.0.1:{id}")],
             })
             .collect();
-        let json = v2_store_json(&members);
+        let store: Vec<StoreMember<'_>> = members.iter().map(NewMember::store).collect();
+        let json = v2_store_json(&store, None);
         let parsed = crate::v2store::parse(json.as_bytes()).unwrap();
         let ids: Vec<u64> = parsed.members.iter().map(|m| m.id).collect();
         assert_eq!(ids, [3, 0x10, 0xff00]);

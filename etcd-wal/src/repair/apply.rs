@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::{FileChange, PlanKind, RepairPlan};
+use crate::error::Error;
 
 /// Prefix of backup folders in the data dir.
 pub const BACKUP_PREFIX: &str = "wal-inspect-repair.";
@@ -33,64 +34,8 @@ pub const STAGED_SUFFIX: &str = ".wal-inspect-new";
 pub const UNDONE_SUFFIX: &str = ".undone";
 const MANIFEST: &str = "manifest.json";
 
-/// Why applying (or undoing) failed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum RepairError {
-    /// A file operation failed.
-    #[error("{}: {source}", path.display())]
-    Io {
-        /// The file or directory.
-        path: PathBuf,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The data no longer matches the plan (changed since it was computed).
-    #[error("{}: {what} (the data changed since the plan was made; plan again)", path.display())]
-    Stale {
-        /// The file.
-        path: PathBuf,
-        /// What differs.
-        what: String,
-    },
-    /// The plan has nothing `apply` can carry out (rejoin, impossible).
-    #[error("a {0} plan has no file operations to apply")]
-    NotApplicable(&'static str),
-    /// No backup to undo.
-    #[error("{}: no backup folder ({BACKUP_PREFIX}*) to undo", path.display())]
-    NoBackup {
-        /// The data dir searched.
-        path: PathBuf,
-    },
-    /// A backup folder's manifest is unreadable.
-    #[error("{}: {what}", path.display())]
-    BadManifest {
-        /// The manifest.
-        path: PathBuf,
-        /// What is wrong.
-        what: String,
-    },
-}
-
-impl RepairError {
-    /// Stable snake_case code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            RepairError::Io { .. } => "io",
-            RepairError::Stale { .. } => "stale_plan",
-            RepairError::NotApplicable(_) => "not_applicable",
-            RepairError::NoBackup { .. } => "no_backup",
-            RepairError::BadManifest { .. } => "bad_manifest",
-        }
-    }
-}
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RepairError + '_ {
-    move |source| RepairError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| Error::io(path, source)
 }
 
 /// Options of [`apply`] / [`undo`].
@@ -154,13 +99,13 @@ pub fn leftovers(data_dir: &Path, wal_dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-fn fsync_dir(dir: &Path) -> Result<(), RepairError> {
+fn fsync_dir(dir: &Path) -> Result<(), Error> {
     fs::File::open(dir)
         .and_then(|f| f.sync_all())
         .map_err(io(dir))
 }
 
-fn write_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), RepairError> {
+fn write_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), Error> {
     let mut f = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -172,7 +117,7 @@ fn write_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), RepairError> {
 }
 
 /// Copy `from` into a new file `to` (first `len` bytes when given), fsynced.
-fn copy_file(from: &Path, to: &Path, len: Option<u64>, mode: u32) -> Result<(), RepairError> {
+fn copy_file(from: &Path, to: &Path, len: Option<u64>, mode: u32) -> Result<(), Error> {
     let mut src = fs::File::open(from).map_err(io(from))?;
     let mut dst = fs::OpenOptions::new()
         .write(true)
@@ -233,11 +178,7 @@ fn backup_name(data_dir: &Path, wal_dir: &Path, p: &Path) -> PathBuf {
 }
 
 /// Build `staged` as a copy of `root` with `actions` applied (unchanged files hard-linked).
-fn stage(
-    root: &Path,
-    staged: &Path,
-    actions: &BTreeMap<PathBuf, Action>,
-) -> Result<(), RepairError> {
+fn stage(root: &Path, staged: &Path, actions: &BTreeMap<PathBuf, Action>) -> Result<(), Error> {
     fs::DirBuilder::new()
         .mode(mode_of(root))
         .create(staged)
@@ -295,7 +236,7 @@ fn stage(
 }
 
 /// Swap `a` and `b` atomically.
-fn exchange(a: &Path, b: &Path) -> Result<(), RepairError> {
+fn exchange(a: &Path, b: &Path) -> Result<(), Error> {
     rustix::fs::renameat_with(
         rustix::fs::CWD,
         a,
@@ -303,7 +244,7 @@ fn exchange(a: &Path, b: &Path) -> Result<(), RepairError> {
         b,
         rustix::fs::RenameFlags::EXCHANGE,
     )
-    .map_err(|e| RepairError::Io {
+    .map_err(|e| Error::Io {
         path: a.to_path_buf(),
         source: std::io::Error::from(e),
     })
@@ -315,7 +256,7 @@ fn staged_path(root: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
-fn clean_leftovers(data_dir: &Path, wal_dir: &Path) -> Result<(), RepairError> {
+fn clean_leftovers(data_dir: &Path, wal_dir: &Path) -> Result<(), Error> {
     for l in leftovers(data_dir, wal_dir) {
         fs::remove_dir_all(&l).map_err(io(&l))?;
     }
@@ -328,7 +269,7 @@ fn commit(
     actions: &BTreeMap<PathBuf, Action>,
     done: &mut u32,
     opts: ApplyOptions,
-) -> Result<bool, RepairError> {
+) -> Result<bool, Error> {
     let parent = |root: &Path| root.parent().unwrap_or(Path::new(".")).to_path_buf();
     for root in roots {
         stage(root, &staged_path(root), actions)?;
@@ -395,7 +336,7 @@ fn rel(base: &Path, p: &Path) -> PathBuf {
 }
 
 /// Check that every file still is as the plan saw it.
-fn check_fresh(plan: &RepairPlan) -> Result<(), RepairError> {
+fn check_fresh(plan: &RepairPlan) -> Result<(), Error> {
     let size = |p: &Path| fs::metadata(p).map(|m| m.len()).map_err(io(p));
     let removed: Vec<&Path> = plan
         .changes
@@ -404,7 +345,7 @@ fn check_fresh(plan: &RepairPlan) -> Result<(), RepairError> {
         .map(FileChange::path)
         .collect();
     for c in &plan.changes {
-        let stale = |what: String| RepairError::Stale {
+        let stale = |what: String| Error::StalePlan {
             path: c.path().to_path_buf(),
             what,
         };
@@ -454,9 +395,9 @@ fn check_fresh(plan: &RepairPlan) -> Result<(), RepairError> {
 
 /// Carry out `plan`: backup, stage, exchange, cleanup (see the module docs). The caller
 /// has checked that no live etcd holds the files and that data loss is allowed.
-pub fn apply(plan: &RepairPlan, opts: ApplyOptions) -> Result<Applied, RepairError> {
+pub fn apply(plan: &RepairPlan, opts: ApplyOptions) -> Result<Applied, Error> {
     if matches!(plan.kind, PlanKind::Rejoin | PlanKind::Impossible) {
-        return Err(RepairError::NotApplicable(plan.kind.as_str()));
+        return Err(Error::NotApplicable(plan.kind.as_str()));
     }
     clean_leftovers(&plan.data_dir, &plan.wal_dir)?;
     let backup = plan
@@ -472,7 +413,7 @@ pub fn apply(plan: &RepairPlan, opts: ApplyOptions) -> Result<Applied, RepairErr
     }
     check_fresh(plan)?;
     let paths: Vec<&Path> = plan.changes.iter().map(FileChange::path).collect();
-    let roots = roots(&paths, &plan.data_dir, &plan.wal_dir).ok_or_else(|| RepairError::Stale {
+    let roots = roots(&paths, &plan.data_dir, &plan.wal_dir).ok_or_else(|| Error::StalePlan {
         path: plan.wal_dir.clone(),
         what: "no directory holds the changed files".into(),
     })?;
@@ -583,19 +524,19 @@ pub fn newest_backup(data_dir: &Path) -> Option<PathBuf> {
 /// Put the newest backup in `data_dir` back: every saved file restored, every file the
 /// repair created removed, in one exchange like [`apply`]; the folder is then renamed
 /// `<name>.undone`.
-pub fn undo(data_dir: &Path, wal_dir: &Path, opts: ApplyOptions) -> Result<Applied, RepairError> {
+pub fn undo(data_dir: &Path, wal_dir: &Path, opts: ApplyOptions) -> Result<Applied, Error> {
     clean_leftovers(data_dir, wal_dir)?;
-    let backup = newest_backup(data_dir).ok_or_else(|| RepairError::NoBackup {
+    let backup = newest_backup(data_dir).ok_or_else(|| Error::NoBackup {
         path: data_dir.to_path_buf(),
     })?;
     let mpath = backup.join(MANIFEST);
-    let bad = |what: String| RepairError::BadManifest {
+    let bad = |what: String| Error::BadManifest {
         path: mpath.clone(),
         what,
     };
     let text = fs::read_to_string(&mpath).map_err(io(&mpath))?;
     let m: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
-    let list = |k: &str| -> Result<Vec<PathBuf>, RepairError> {
+    let list = |k: &str| -> Result<Vec<PathBuf>, Error> {
         m.get(k)
             .and_then(serde_json::Value::as_array)
             .ok_or_else(|| bad(format!("no {k} list")))?

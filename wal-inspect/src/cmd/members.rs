@@ -14,11 +14,11 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
-use etcd_snap::identity::{self, Comparison, Identity, Sourced};
+use etcd_member::identity::{self, Comparison, Identity, Sourced};
+use etcd_member::{Finding, Inspection, Options};
 use etcd_wal::membership::{self, History};
 use serde_json::{Value, json};
 
-use crate::datadir::MemberPaths;
 use crate::exit::Exit;
 
 /// `wal-inspect members`.
@@ -43,37 +43,33 @@ pub struct Dir {
     pub identity: Identity,
     /// The WAL's membership history and log shape.
     pub history: History,
+    /// Damage found in the dir (the same inspection as `verify`).
+    pub findings: Vec<Finding>,
 }
 
 /// Read one data dir (read-only).
 pub fn read_dir(path: &std::path::Path) -> anyhow::Result<Dir> {
-    let paths = MemberPaths::resolve(path, None)?;
-    let crate::datadir::MemberData {
-        scan,
+    let Inspection {
+        dir,
         history,
-        member,
-    } = crate::datadir::read_member(&paths)?;
-    let identity = identity::identify(&scan, &history, member.as_ref());
-    // A member dir was given: the data dir is its parent.
-    let data_dir = match &paths.member {
-        Some(m) if m.as_path() == path => m
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(path)
-            .display()
-            .to_string(),
-        _ => path.display().to_string(),
-    };
+        identity,
+        findings,
+        ..
+    } = etcd_member::inspect(path, &Options::default())?;
     Ok(Dir {
         path: path.display().to_string(),
-        data_dir,
+        data_dir: dir.shown(&dir.data_dir),
         identity,
         history,
+        findings,
     })
 }
 
 /// Run `members`.
 pub fn run(args: &MembersArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
+    if args.json {
+        crate::output::begin(out, "members")?;
+    }
     let mut dirs = Vec::new();
     let mut failed = false;
     for p in &args.paths {
@@ -90,12 +86,12 @@ pub fn run(args: &MembersArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
                 failed = true;
                 if args.json {
                     let line = json!({"type": "error", "path": p.display().to_string(),
-                        "message": format!("{e:#}")});
+                        "message": crate::output::message(&e)});
                     writeln!(out, "{line}")?;
                 } else {
                     // The same prefix as every other command's errors; the path only once
                     // (most errors already start with it).
-                    let msg = format!("{e:#}");
+                    let msg = crate::output::message(&e);
                     let path = p.display().to_string();
                     if msg.starts_with(&path) {
                         eprintln!("wal-inspect: error: {msg}");
@@ -149,7 +145,7 @@ fn history_rows(h: &History) -> Vec<Value> {
                 "name": m.map(|m| m.name.clone()).filter(|n| !n.is_empty()),
                 "peer_urls": m.map(|m| m.peer_urls.clone()).unwrap_or_default(),
                 "client_urls": m.map(|m| m.client_urls.clone()).unwrap_or_default(),
-                "segment": c.at.segment,
+                "segment": c.at.file_name(),
                 "offset": c.at.offset,
                 "ordinal": c.at.ordinal,
                 "before_damage": c.before_damage,
@@ -167,7 +163,7 @@ fn history_rows(h: &History) -> Vec<Value> {
                 "name": a.name,
                 "peer_urls": [],
                 "client_urls": a.client_urls,
-                "segment": a.at.segment,
+                "segment": a.at.file_name(),
                 "offset": a.at.offset,
                 "ordinal": a.at.ordinal,
                 "before_damage": a.before_damage,
@@ -197,9 +193,9 @@ fn member_json(d: &Dir) -> Value {
         "removal": id.removal.as_ref().map(|r| json!({
             "index": r.index,
             "term": r.term,
-            "segment": r.segment,
-            "offset": r.offset,
-            "ordinal": r.ordinal,
+            "segment": r.at.file_name(),
+            "offset": r.at.offset,
+            "ordinal": r.at.ordinal,
             "committed": r.committed,
         })),
         "removed_in_db": id.removed_in_db,
@@ -211,6 +207,10 @@ fn member_json(d: &Dir) -> Value {
         "last_term": id.last_term(),
         "commit": id.commit,
         "consistent_index": id.consistent_index,
+        "damage": {
+            "findings": d.findings.len(),
+            "first": d.findings.first(),
+        },
         "first_index": d.history.first_index(),
         "overwritten_entries": d.history.overwritten,
         "history": history_rows(&d.history),
@@ -289,15 +289,31 @@ fn render_member(d: &Dir, out: &mut dyn Write) -> anyhow::Result<()> {
         opt(id.commit),
         opt(id.consistent_index)
     )?;
+    let damage: Vec<&Finding> = d
+        .findings
+        .iter()
+        .filter(|f| f.kind != etcd_member::FindingKind::MemberRemoved)
+        .collect();
+    if let Some(f) = damage.first() {
+        writeln!(
+            out,
+            "  DAMAGE      {} finding(s), first: {} {}{} (details: wal-inspect verify {})",
+            damage.len(),
+            f.kind,
+            f.file,
+            f.place(),
+            etcd_member::runbook::shell_quote(&d.path)
+        )?;
+    }
     if let Some(r) = &id.removal {
         writeln!(
             out,
             "  REMOVED     by the RemoveNode at index {} (term {}, {} at byte {}, record #{}){}",
             r.index,
             r.term,
-            r.segment,
-            r.offset,
-            r.ordinal,
+            r.at.segment,
+            r.at.offset,
+            r.at.ordinal,
             if r.committed {
                 ""
             } else {

@@ -1,25 +1,25 @@
-//! `wal-inspect repair`: plan, then apply.
+//! `wal-inspect repair`: renders an [`etcd_member::repair::MemberPlan`] and its runbooks;
+//! with `--apply` / `--undo` carries it out through the library (which refuses while a live
+//! etcd holds the files).
 //!
-//! Without `--apply` the plan is computed read-only and printed (exit 0 nothing to do, 1 a
-//! plan exists, 3 nothing can be done here). `--apply` carries it out (exit 0), refusing
-//! (exit 3) while a live etcd holds the data dir or when the plan loses committed data and
-//! `--allow-data-loss` is missing. `--undo` puts the newest backup back.
+//! Exit codes: plan only: 0 nothing to do, 1 a plan exists, 3 nothing can be done here;
+//! `--apply`: 0 done, 3 refused (live etcd, committed data would be lost without
+//! `--allow-data-loss`, a rejoin has no local step); `--undo`: 0 done, 3 refused.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::Context as _;
 use clap::Args;
-use etcd_proto::pb::raftpb::ConfState;
-use etcd_wal::repair::{
-    self, ApplyOptions, DbInfo, ManualStep, MemberInfo, PlanKind, RepairInput, RepairPlan,
-    SnapSource,
-};
-use serde_json::json;
+use etcd_member::cluster::ClusterView;
+use etcd_member::config::Config;
+use etcd_member::repair::MemberPlan;
+use etcd_member::runbook::{self, Runbook};
+use etcd_member::{Inspection, Options};
+use etcd_wal::repair::{self, ApplyOptions, PlanKind, RepairPlan};
+use serde::Serialize;
 
-use crate::datadir::MemberPaths;
 use crate::exit::Exit;
-use crate::live;
+use crate::output;
 
 /// Hidden test hook: stop `--apply` / `--undo` after this many steps, as a crash would.
 pub const STOP_AFTER_ENV: &str = "WAL_INSPECT_REPAIR_STOP_AFTER";
@@ -27,12 +27,24 @@ pub const STOP_AFTER_ENV: &str = "WAL_INSPECT_REPAIR_STOP_AFTER";
 /// `wal-inspect repair`.
 #[derive(Debug, Args)]
 pub struct RepairArgs {
-    /// A data dir or member dir.
+    /// A data dir, member dir or WAL dir (a member's `wal/` is planned with its
+    /// `snap/db` and `.snap` files, as the member dir is).
     pub path: PathBuf,
     /// The WAL directory, when it is not `<member>/wal` (etcd's `--wal-dir`). Backups of
     /// its files go into the data dir's backup folder, under `wal-dir/`.
     #[arg(long, value_name = "DIR")]
     pub wal_dir: Option<PathBuf>,
+    /// The member's etcd configuration: an environment file (`ETCD_NAME=…`, as
+    /// /etc/etcd/etcd.conf), an etcd `--config-file` YAML, or a Kubernetes static pod
+    /// manifest. Names, URLs and TLS files of the runbook come from it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Another member's data dir (repeatable): names and client URLs of the cluster.
+    #[arg(long = "peer-dir", value_name = "DIR")]
+    pub peer_dirs: Vec<PathBuf>,
+    /// This member's name, when no source records it.
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
     /// Carry the plan out (backs up what it changes first).
     #[arg(long)]
     pub apply: bool,
@@ -47,302 +59,312 @@ pub struct RepairArgs {
     pub json: bool,
 }
 
-/// Where the data dir is: the parent of `member/`, else the WAL dir's parent.
-fn data_dir_of(paths: &MemberPaths) -> PathBuf {
-    match &paths.member {
-        Some(m) if m.file_name().is_some_and(|n| n == "member") => {
-            m.parent().map_or_else(|| m.clone(), Path::to_path_buf)
-        }
-        Some(m) => m.clone(),
-        None => paths
-            .wal
-            .parent()
-            .map_or_else(|| paths.wal.clone(), Path::to_path_buf),
-    }
-}
-
-fn conf_state(c: &etcd_snap::schema::ConfStateJson) -> ConfState {
-    ConfState {
-        voters: c.voters.clone(),
-        learners: c.learners.clone(),
-        voters_outgoing: c.voters_outgoing.clone(),
-        learners_next: c.learners_next.clone(),
-        auto_leave: c.auto_leave,
-    }
-}
-
-/// Fill the plan's inputs from the WAL, the `.snap` files and the db; also what is
-/// damaged but left to etcd (see [`left_to_etcd`]).
-fn input(paths: &MemberPaths) -> anyhow::Result<(RepairInput, Vec<String>)> {
-    let crate::datadir::MemberData {
-        scan,
-        history,
-        member,
-    } = crate::datadir::read_member(paths)?;
-    let snap_dir = member.as_ref().and_then(|m| m.snap.as_ref().ok());
-    let left = snap_dir.map(left_to_etcd).unwrap_or_default();
-    let db = member.as_ref().and_then(|m| m.db.as_ref().ok());
-    let snap_files = member.as_ref().and_then(|m| m.readable_snaps());
-    // The newest readable .snap (by name order, as etcd sorts them).
-    let newest = snap_dir.and_then(|d| {
-        d.snaps
-            .iter()
-            .filter(|e| e.problem.is_none() && e.snapshot.is_some())
-            .max_by_key(|e| e.snapshot.as_ref().map(|s| (s.term, s.index)))
-    });
-    let snap = match (newest, &paths.snap) {
-        (Some(e), Some(dir)) => {
-            let path = dir.join(&e.name);
-            let f = etcd_snap::snapfile::read_snap(&path)
-                .with_context(|| format!("{}", path.display()))?;
-            Some(SnapSource {
-                path,
-                term: f.term,
-                index: f.index,
-                conf_state: f.conf_state.clone(),
-                v2_json: f.snapshot.data.clone(),
-            })
-        }
-        _ => None,
-    };
-    // No readable .snap at all (e.g. --snapshot-count never reached): a rebuild needs one,
-    // so synthesize the v2 store's membership from the db (members bucket, confState, term).
-    // A 3.4 db has neither term nor confState: take the term of the WAL entry at the
-    // consistent index and the voters/learners from the members bucket (3.4 keeps it too).
-    let snap = snap.or_else(|| {
-        let d = db?;
-        let ci = d.meta.consistent_index?;
-        // (The rebuild itself prefers the term of the trusted WAL entries around the index;
-        // the HardState's term is the last resort when the entry at `ci` lies past damage.)
-        let term = d
-            .meta
-            .term
-            .or_else(|| history.term_at(ci))
-            .or_else(|| scan.last_hard_state.map(|h| h.term))?;
-        let cs = d.meta.conf_state.as_ref().map(conf_state).or_else(|| {
-            let m = &d.membership.members;
-            let mut voters: Vec<u64> = m.iter().filter(|m| !m.is_learner).map(|m| m.id).collect();
-            let mut learners: Vec<u64> = m.iter().filter(|m| m.is_learner).map(|m| m.id).collect();
-            voters.sort_unstable();
-            learners.sort_unstable();
-            (!voters.is_empty()).then_some(ConfState {
-                voters,
-                learners,
-                ..ConfState::default()
-            })
-        })?;
-        let dir = paths.snap.as_ref()?;
-        let version = if d.meta.conf_state.is_some() {
-            "3.5.0"
-        } else {
-            "3.4.0"
-        };
-        Some(SnapSource {
-            path: dir.join("db"),
-            term,
-            index: ci,
-            conf_state: cs,
-            v2_json: v2_store_json(&d.membership.members, version).ok()?,
-        })
-    });
-    let voters = member.as_ref().and_then(|m| m.voters());
-    let db_members = db.map(|d| d.membership.members.clone()).unwrap_or_default();
-    let snap_members = newest
-        .and_then(|e| e.snapshot.as_ref())
-        .map(|s| s.members.clone())
-        .unwrap_or_default();
-    let members: Vec<MemberInfo> = if db_members.is_empty() {
-        snap_members
-    } else {
-        db_members
-    }
-    .into_iter()
-    .map(|m| MemberInfo {
-        id: m.id,
-        name: m.name,
-        peer_urls: m.peer_urls,
-        client_urls: m.client_urls,
-    })
-    .collect();
-    let me = scan.metadata.as_ref().map(|m| m.node_id);
-    let this_member = members.iter().find(|m| Some(m.id) == me).cloned();
-    let input = RepairInput {
-        wal_dir: paths.wal.clone(),
-        snap_dir: paths.snap.clone(),
-        data_dir: data_dir_of(paths),
-        db: db.and_then(|d| {
-            d.meta.consistent_index.map(|ci| DbInfo {
-                consistent_index: ci,
-                term: d.meta.term,
-                conf_state: d.meta.conf_state.as_ref().map(conf_state),
-            })
-        }),
-        snap_files,
-        snap,
-        voters,
-        this_member,
-        members,
-    };
-    Ok((input, left))
-}
-
-/// Damage no plan touches because etcd deals with it at start: each unreadable `.snap`
-/// file etcd reaches is renamed `<name>.broken` and an older snapshot is used.
-fn left_to_etcd(snap_dir: &etcd_snap::snapdir::SnapDirReport) -> Vec<String> {
-    let fallback = snap_dir.picked.as_ref().map_or(
-        "no snapshot (it replays the WAL from the start)".to_owned(),
-        |p| format!("member/snap/{p}"),
-    );
-    snap_dir
-        .would_rename_broken
-        .iter()
-        .map(|name| {
-            let why = snap_dir
-                .snaps
-                .iter()
-                .find(|e| &e.name == name)
-                .and_then(|e| e.problem.as_ref())
-                .map_or("unreadable", |p| match p.code {
-                    "snap_crc_mismatch" => "crc mismatch",
-                    "snap_empty" => "empty",
-                    _ => "cannot be decoded",
-                });
-            format!(
-                "member/snap/{name} is damaged ({why}); left as it is: etcd renames it {name}.broken at start and uses {fallback}"
-            )
-        })
-        .collect()
-}
-
-fn v2_node(
-    path: &str,
-    index: u64,
-    value: &str,
-    children: Option<serde_json::Value>,
-) -> serde_json::Value {
-    json!({
-        "Path": path,
-        "CreatedIndex": index,
-        "ModifiedIndex": index,
-        "ExpireTime": "0001-01-01T00:00:00Z",
-        "Value": value,
-        "Children": children,
-    })
-}
-
-/// A v2 store JSON holding only membership and the cluster version, in the shape etcd
-/// 3.4/3.5 write into `.snap` files (spec 8.1): `/0/members/<id>/{raftAttributes,attributes}`,
-/// `/0/version`, an empty `/1`, and a watcher history of 1000 empty slots.
-fn v2_store_json(members: &[etcd_snap::schema::Member], version: &str) -> anyhow::Result<Vec<u8>> {
-    let mut ms = serde_json::Map::new();
-    for m in members {
-        let id = format!("{:x}", m.id);
-        let raft = serde_json::to_string(&json!({"peerURLs": m.peer_urls}))?;
-        let mut kids = serde_json::Map::new();
-        kids.insert(
-            "raftAttributes".into(),
-            v2_node(&format!("/0/members/{id}/raftAttributes"), 1, &raft, None),
-        );
-        if !m.name.is_empty() || !m.client_urls.is_empty() {
-            let attrs =
-                serde_json::to_string(&json!({"name": m.name, "clientURLs": m.client_urls}))?;
-            kids.insert(
-                "attributes".into(),
-                v2_node(&format!("/0/members/{id}/attributes"), 2, &attrs, None),
-            );
-        }
-        ms.insert(
-            id.clone(),
-            v2_node(&format!("/0/members/{id}"), 1, "", Some(json!(kids))),
-        );
-    }
-    let zero = json!({
-        "members": v2_node("/0/members", 1, "", Some(json!(ms))),
-        "version": v2_node("/0/version", 3, version, None),
-    });
-    let root = json!({
-        "0": v2_node("/0", 0, "", Some(zero)),
-        "1": v2_node("/1", 0, "", Some(json!({}))),
-    });
-    let events: Vec<serde_json::Value> = vec![serde_json::Value::Null; 1000];
-    let store = json!({
-        "Root": v2_node("/", 0, "", Some(root)),
-        "WatcherHub": {"EventHistory": {
-            "Queue": {"Events": events, "Size": 0, "Front": 0, "Back": 0, "Capacity": 1000},
-            "StartIndex": 0, "LastIndex": 0}},
-        "CurrentIndex": 3,
-        "Stats": {"getsSuccess": 0, "getsFail": 0, "setsSuccess": 0, "setsFail": 0,
-            "deleteSuccess": 0, "deleteFail": 0, "updateSuccess": 0, "updateFail": 0,
-            "createSuccess": 0, "createFail": 0, "compareAndSwapSuccess": 0,
-            "compareAndSwapFail": 0, "compareAndDeleteSuccess": 0, "compareAndDeleteFail": 0,
-            "expireCount": 0, "watchers": 0},
-        "CurrentVersion": 2,
-    });
-    Ok(serde_json::to_vec(&store)?)
-}
-
-fn lockable(paths: &MemberPaths) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    if let Ok(d) = etcd_wal::segment::WalDir::read(&paths.wal) {
-        files.extend(d.segments.into_iter().map(|s| s.path));
-        files.extend(d.tmp);
-    }
-    if let Some(snap) = &paths.snap {
-        files.push(snap.join("db"));
-    }
-    files
-}
-
 fn stop_after() -> Option<u32> {
     std::env::var(STOP_AFTER_ENV).ok()?.parse().ok()
 }
 
-/// The plan as JSON (steps included).
-pub fn plan_json(plan: &RepairPlan) -> anyhow::Result<serde_json::Value> {
-    let mut v = serde_json::to_value(plan)?;
-    let steps: Vec<serde_json::Value> = if plan.kind == PlanKind::Rejoin {
-        plan.cluster_steps
-            .iter()
-            .map(serde_json::to_value)
-            .collect::<Result<_, _>>()?
-    } else {
-        plan.changes
-            .iter()
-            .map(serde_json::to_value)
-            .collect::<Result<_, _>>()?
-    };
-    if let Some(o) = v.as_object_mut() {
-        o.insert("type".into(), json!("plan"));
-        o.insert("steps".into(), json!(steps));
-        o.insert(
-            "needs_allow_data_loss".into(),
-            json!(plan.loses_committed_data),
-        );
-    }
-    Ok(v)
+/// The cluster view and configuration every runbook of this command is made from.
+struct Sources {
+    cluster: ClusterView,
+    config: Option<Config>,
 }
 
-fn render_human(
-    plan: &RepairPlan,
-    wal_dir: Option<&Path>,
-    left_to_etcd: &[String],
+fn sources(args: &RepairArgs, ins: &Inspection) -> anyhow::Result<Sources> {
+    let mut cluster = ClusterView::of(ins);
+    for p in &args.peer_dirs {
+        let peer = etcd_member::inspect(p, &Options::default())?;
+        cluster.merge_peer(&ClusterView::of(&peer));
+    }
+    let config = args.config.as_deref().map(Config::read).transpose()?;
+    if let Some(c) = &config {
+        cluster.merge_config(c);
+    }
+    if let Some(n) = &args.name {
+        cluster.set_name(n);
+    }
+    Ok(Sources { cluster, config })
+}
+
+fn context<'a>(ins: &'a Inspection, s: &'a Sources) -> runbook::Context<'a> {
+    runbook::Context {
+        dir: &ins.dir,
+        cluster: &s.cluster,
+        config: s.config.as_ref(),
+        release: release_name(ins),
+    }
+}
+
+fn release_name(ins: &Inspection) -> Option<&'static str> {
+    match ins.prediction.release {
+        etcd_wal::predict::Release::V3_4 => Some("3.4"),
+        etcd_wal::predict::Release::V3_5 => Some("3.5"),
+        _ => None,
+    }
+}
+
+/// The plan line of `--json`.
+#[derive(Serialize)]
+struct PlanLine<'a> {
+    #[serde(rename = "type")]
+    line: &'static str,
+    #[serde(flatten)]
+    plan: &'a RepairPlan,
+    /// The first damage, as `verify` writes findings.
+    damage: Option<etcd_member::Finding>,
+    needs_allow_data_loss: bool,
+    left_to_etcd: &'a [String],
+    /// The commands of a rejoin plan (empty for local plans).
+    runbook: Option<&'a Runbook>,
+    /// For a cluster member with a local plan: the rejoin, and why the local plan is
+    /// preferred.
+    alternative: Option<Alternative<'a>>,
+    /// A live etcd holds the files (the plan is shown; `--apply` refuses).
+    live_etcd: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct Alternative<'a> {
+    runbook: &'a Runbook,
+    why_local_first: &'a str,
+}
+
+const WHY_LOCAL_FIRST: &str = "the local plan keeps this member's data and loses no entry it \
+    may have acknowledged; a rejoin throws the data dir away and copies everything from the \
+    leader again, and it briefly makes the cluster one member larger with one member down \
+    (quorum is counted with the new member): prefer it only when the local plan cannot be \
+    applied or fails";
+
+/// Run `repair`.
+pub fn run(args: &RepairArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
+    let options = Options {
+        wal_dir: args.wal_dir.clone(),
+        ..Options::default()
+    };
+    if args.undo {
+        return undo(args, &options, out);
+    }
+    let mp = etcd_member::repair::plan(&args.path, &options)?;
+    let ins = &mp.inspection;
+    let src = sources(args, ins)?;
+    let ctx = context(ins, &src);
+    let plan = &mp.plan;
+    let removed = ins.identity.removed();
+    let rejoin = (plan.kind == PlanKind::Rejoin || plan.rejoin_offered)
+        .then(|| runbook::rejoin(ctx, removed));
+    let live: Vec<String> = ins.holders.iter().map(|h| h.describe()).collect();
+    if args.json {
+        output::begin(out, "repair")?;
+        output::json_line(
+            out,
+            &PlanLine {
+                line: "plan",
+                plan,
+                damage: plan.damage.as_ref().map(|f| {
+                    let path = ins.dir.wal.join(f.at.file_name());
+                    etcd_member::finding::from_wal(f, ins.dir.relative(&path), path)
+                }),
+                needs_allow_data_loss: plan.loses_committed_data,
+                left_to_etcd: &mp.left_to_etcd,
+                runbook: rejoin.as_ref().filter(|_| plan.kind == PlanKind::Rejoin),
+                alternative: rejoin
+                    .as_ref()
+                    .filter(|_| plan.kind != PlanKind::Rejoin)
+                    .map(|r| Alternative {
+                        runbook: r,
+                        why_local_first: WHY_LOCAL_FIRST,
+                    }),
+                live_etcd: live.clone(),
+            },
+        )?;
+    } else {
+        render_plan(&mp, rejoin.as_ref(), &live, args, out)?;
+    }
+    if args.apply {
+        if let Err(e) = etcd_member::live::refuse_if_live(&ins.dir.lockable_files()) {
+            return output::refuse(out, args.json, e.to_string());
+        }
+    }
+    if !args.apply {
+        return Ok(match plan.kind {
+            PlanKind::Nothing => Exit::Clean,
+            PlanKind::Impossible => Exit::Refused,
+            _ => Exit::Damage,
+        });
+    }
+    match plan.kind {
+        PlanKind::Nothing => return Ok(Exit::Clean),
+        PlanKind::Impossible => {
+            return output::refuse(
+                out,
+                args.json,
+                "nothing can be done here (see the plan)".into(),
+            );
+        }
+        PlanKind::Rejoin => {
+            return output::refuse(
+                out,
+                args.json,
+                "this member must be removed and re-added: run the steps above against the cluster"
+                    .into(),
+            );
+        }
+        _ => {}
+    }
+    if plan.loses_committed_data && !args.allow_data_loss {
+        return output::refuse(
+            out,
+            args.json,
+            "the plan loses committed data; add --allow-data-loss".into(),
+        );
+    }
+    let done = etcd_member::repair::apply(
+        &mp,
+        ApplyOptions {
+            stop_after: stop_after(),
+        },
+    )?;
+    let start = runbook::start(ctx);
+    if args.json {
+        #[derive(Serialize)]
+        struct Applied<'a> {
+            #[serde(rename = "type")]
+            line: &'static str,
+            result: &'a repair::Applied,
+            runbook: &'a Runbook,
+        }
+        output::json_line(
+            out,
+            &Applied {
+                line: "applied",
+                result: &done,
+                runbook: &start,
+            },
+        )?;
+    } else {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "applied: {} (backup in {})",
+            plan.kind.as_str(),
+            done.backup.display()
+        )?;
+        for f in &done.files {
+            writeln!(out, "  changed: {}", f.display())?;
+        }
+        render_runbook(&start, "now start etcd", out)?;
+    }
+    Ok(if done.completed {
+        Exit::Clean
+    } else {
+        Exit::CouldNotRun
+    })
+}
+
+fn undo(args: &RepairArgs, options: &Options, out: &mut dyn Write) -> anyhow::Result<Exit> {
+    let dir = etcd_member::MemberDir::resolve(&args.path, options.wal_dir.as_deref())?;
+    if let Err(e) = etcd_member::live::refuse_if_live(&dir.lockable_files()) {
+        return output::refuse(out, args.json, e.to_string());
+    }
+    let done = repair::undo(
+        &dir.data_dir,
+        &dir.wal,
+        ApplyOptions {
+            stop_after: stop_after(),
+        },
+    )?;
+    if args.json {
+        output::begin(out, "repair")?;
+        #[derive(Serialize)]
+        struct Undone<'a> {
+            #[serde(rename = "type")]
+            line: &'static str,
+            result: &'a repair::Applied,
+        }
+        output::json_line(
+            out,
+            &Undone {
+                line: "undone",
+                result: &done,
+            },
+        )?;
+    } else {
+        writeln!(
+            out,
+            "undone: restored from {} ({} files)",
+            done.backup.display(),
+            done.files.len()
+        )?;
+    }
+    Ok(if done.completed {
+        Exit::Clean
+    } else {
+        Exit::CouldNotRun
+    })
+}
+
+fn render_runbook(r: &Runbook, title: &str, out: &mut dyn Write) -> anyhow::Result<()> {
+    writeln!(
+        out,
+        "  {title}{} (in this order):",
+        r.etcd_release.as_ref().map_or(String::new(), |v| format!(
+            ", with etcd and etcdctl of release {v} (the release that wrote this data)"
+        ))
+    )?;
+    for s in &r.steps {
+        let place = match &s.place {
+            runbook::Where::HealthyMember => "against the cluster".to_owned(),
+            runbook::Where::ThisHost => "on this host".to_owned(),
+            runbook::Where::Host(h) => format!("on host {h}"),
+        };
+        writeln!(out, "    {}. {}    # {place}: {}", s.n, s.shell(), s.why)?;
+    }
+    for n in &r.needs {
+        writeln!(
+            out,
+            "    ! {} is not recorded anywhere: give {}",
+            match n {
+                runbook::Need::Name => "this member's name",
+                runbook::Need::PeerUrls => "this member's peer URLs",
+                runbook::Need::ClientUrls => "this member's client URLs",
+                runbook::Need::Endpoints => "a healthy member's client URL",
+                runbook::Need::Tls => "the TLS files (the URLs are https)",
+            },
+            n.supplied_by()
+        )?;
+    }
+    Ok(())
+}
+
+fn render_plan(
+    mp: &MemberPlan,
+    rejoin: Option<&Runbook>,
+    live: &[String],
+    args: &RepairArgs,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
+    let plan = &mp.plan;
     writeln!(out, "plan: {}", plan.kind.as_str())?;
     writeln!(out, "  {}", plan.summary)?;
     writeln!(out, "  etcd now: {}", plan.etcd_now)?;
-    for l in left_to_etcd {
+    for l in &mp.left_to_etcd {
         writeln!(out, "  also: {l}")?;
+    }
+    for l in live {
+        writeln!(
+            out,
+            "  note: a live etcd holds {l}; stop it before --apply (the plan is read-only)"
+        )?;
     }
     if let Some(d) = &plan.damage {
         writeln!(
             out,
-            "  first damage: {} in {}{}{}: {}",
+            "  first damage: {} in {}: {}",
             d.kind,
-            d.segment,
-            d.offset.map_or(String::new(), |o| format!(" at byte {o}")),
-            d.ordinal
-                .map_or(String::new(), |o| format!(", record #{o}")),
+            if d.kind == etcd_wal::FindingKind::MissingSegment {
+                d.at.segment.to_string()
+            } else {
+                d.at.to_string()
+            },
             d.message
         )?;
     }
@@ -388,34 +410,20 @@ fn render_human(
         out,
         "  after: log up to index {}{}{}",
         plan.kept.last_index,
-        plan.kept.snapshot.map_or(String::new(), |(i, t)| format!(
-            ", snapshot at {i} (term {t})"
+        plan.kept.snapshot.map_or(String::new(), |s| format!(
+            ", snapshot at {} (term {})",
+            s.index, s.term
         )),
         plan.kept
             .db_consistent_index
             .map_or(String::new(), |ci| format!(", db consistent index {ci}"))
     )?;
-    if !plan.cluster_steps.is_empty() {
-        writeln!(
-            out,
-            "  {} (in this order):",
-            if plan.kind == PlanKind::Rejoin {
-                "steps"
-            } else {
-                "safe alternative for a cluster member"
-            }
-        )?;
-        for (i, s) in plan.cluster_steps.iter().enumerate() {
-            let line = match s {
-                ManualStep::Etcdctl { args, why } => {
-                    format!("etcdctl {}    # {why}", args.join(" "))
-                }
-                ManualStep::MoveAside { from, to } => {
-                    format!("mv {} {}", from.display(), to.display())
-                }
-                ManualStep::Start { flags, why } => format!("etcd {}    # {why}", flags.join(" ")),
-            };
-            writeln!(out, "    {}. {line}", i + 1)?;
+    if let Some(r) = rejoin {
+        if plan.kind == PlanKind::Rejoin {
+            render_runbook(r, "steps", out)?;
+        } else {
+            render_runbook(r, "alternative for a cluster member: rejoin", out)?;
+            writeln!(out, "    (local plan first: {WHY_LOCAL_FIRST})")?;
         }
     }
     if plan.loses_committed_data {
@@ -424,112 +432,24 @@ fn render_human(
             "  applying it loses committed data: needs --apply --allow-data-loss"
         )?;
     } else if plan.writes() {
+        let mut cmd = vec![
+            "wal-inspect".to_owned(),
+            "repair".to_owned(),
+            mp.inspection.dir.root.display().to_string(),
+        ];
+        if mp.inspection.dir.dedicated_wal {
+            cmd.push(format!("--wal-dir={}", mp.inspection.dir.wal.display()));
+        }
+        cmd.push("--apply".to_owned());
+        let _ = args;
         writeln!(
             out,
-            "  apply with: wal-inspect repair {}{} --apply",
-            plan.data_dir.display(),
-            wal_dir.map_or(String::new(), |w| format!(" --wal-dir {}", w.display()))
+            "  apply with: {}",
+            cmd.iter()
+                .map(|a| runbook::shell_quote(a))
+                .collect::<Vec<_>>()
+                .join(" ")
         )?;
     }
     Ok(())
-}
-
-/// Run `repair`.
-pub fn run(args: &RepairArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
-    let paths = MemberPaths::resolve(&args.path, args.wal_dir.as_deref())?;
-    let holders = live::holders(&lockable(&paths));
-    if !holders.is_empty() {
-        let who: Vec<String> = holders
-            .iter()
-            .map(|h| {
-                format!(
-                    "{} ({} lock, pids {:?})",
-                    paths.relative(&h.file),
-                    h.lock,
-                    h.pids
-                )
-            })
-            .collect();
-        let msg = format!(
-            "a live etcd holds the data dir: {}; stop it first",
-            who.join(", ")
-        );
-        if args.json {
-            writeln!(out, "{}", json!({"type": "refused", "reason": msg}))?;
-        } else {
-            eprintln!("wal-inspect: refused: {msg}");
-        }
-        return Ok(Exit::Refused);
-    }
-    let data_dir = data_dir_of(&paths);
-    let opts = ApplyOptions {
-        stop_after: stop_after(),
-    };
-    if args.undo {
-        let done = repair::undo(&data_dir, &paths.wal, opts)?;
-        if args.json {
-            writeln!(out, "{}", json!({"type": "undone", "result": done}))?;
-        } else {
-            writeln!(
-                out,
-                "undone: restored from {} ({} files)",
-                done.backup.display(),
-                done.files.len()
-            )?;
-        }
-        return Ok(if done.completed {
-            Exit::Clean
-        } else {
-            Exit::CouldNotRun
-        });
-    }
-    let (input, left) = input(&paths)?;
-    let plan = repair::plan(&input)?;
-    if args.json {
-        let mut v = plan_json(&plan)?;
-        if let Some(o) = v.as_object_mut() {
-            o.insert("left_to_etcd".into(), json!(left));
-        }
-        writeln!(out, "{v}")?;
-    } else {
-        render_human(&plan, args.wal_dir.as_deref(), &left, out)?;
-    }
-    if !args.apply {
-        return Ok(match plan.kind {
-            PlanKind::Nothing => Exit::Clean,
-            PlanKind::Impossible => Exit::Refused,
-            _ => Exit::Damage,
-        });
-    }
-    match plan.kind {
-        PlanKind::Nothing => return Ok(Exit::Clean),
-        PlanKind::Impossible => return Ok(Exit::Refused),
-        PlanKind::Rejoin => {
-            eprintln!(
-                "wal-inspect: refused: this member must be removed and re-added; run the steps above against the cluster"
-            );
-            return Ok(Exit::Refused);
-        }
-        _ => {}
-    }
-    if plan.loses_committed_data && !args.allow_data_loss {
-        eprintln!("wal-inspect: refused: the plan loses committed data; add --allow-data-loss");
-        return Ok(Exit::Refused);
-    }
-    let done = repair::apply(&plan, opts)?;
-    if args.json {
-        writeln!(out, "{}", json!({"type": "applied", "result": done}))?;
-    } else {
-        writeln!(
-            out,
-            "applied: {} (backup in {})",
-            plan.kind.as_str(),
-            done.backup.display()
-        )?;
-    }
-    Ok(if done.completed {
-        Exit::Clean
-    } else {
-        Exit::CouldNotRun
-    })
 }

@@ -57,7 +57,7 @@ pub fn run(args: &RestoreArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
     // A member's db that a running etcd holds would be copied mid-write: refuse.
     if args.source.is_dir() {
         if let Ok(db) = etcd_snap::resolve_db_path(&args.source) {
-            if let Some(h) = crate::live::holders(std::slice::from_ref(&db)).first() {
+            if let Some(h) = etcd_member::live::holders(std::slice::from_ref(&db)).first() {
                 eprintln!(
                     "wal-inspect: refusing: {} is locked ({}) by a running process (pids {:?}); \
                      stop etcd first, or restore from `etcdctl snapshot save` output",

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use base64::Engine as _;
 use clap::{Args, Subcommand};
+use etcd_proto::json::HexId;
 use etcd_proto::text::escape_bytes as escape;
 use etcd_proto::text::lease_id;
 use etcd_snap::bolt::Db;
@@ -98,7 +99,7 @@ fn bytes_json(b: &[u8]) -> Value {
 
 fn member_json(m: &Member) -> Value {
     json!({
-        "id": format!("{:x}", m.id),
+        "id": HexId(m.id),
         "name": m.name,
         "peer_urls": m.peer_urls,
         "client_urls": m.client_urls,
@@ -107,7 +108,7 @@ fn member_json(m: &Member) -> Value {
 }
 
 fn alarm_json(a: &Alarm) -> Value {
-    json!({ "member_id": format!("{:x}", a.member_id), "alarm": a.alarm.name() })
+    json!({ "member_id": HexId(a.member_id), "alarm": a.alarm.name() })
 }
 
 /// Escaped, cut to 200 bytes for a terminal line.
@@ -151,7 +152,7 @@ pub fn status(args: &StatusArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
                 let v = json!({
                     "path": path,
                     "hash_trailer": trailer.state.as_str(),
-                    "error": { "code": e.code(), "message": e.to_string() },
+                    "error": { "code": e.kind(), "message": e.to_string() },
                 });
                 writeln!(out, "{v}")?;
             } else {
@@ -192,7 +193,7 @@ fn status_json(r: &DbReport, trailer: TrailerState) -> Value {
     let errors: Vec<Value> = r
         .errors
         .iter()
-        .map(|e| json!({ "code": e.code, "message": e.message }))
+        .map(|e| json!({ "code": e.kind, "message": e.message }))
         .collect();
     json!({
         "path": r.path,
@@ -363,7 +364,7 @@ pub fn db(args: &DbArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
                             "create_revision": l.create_revision,
                             "mod_revision": l.mod_revision,
                             "version": l.version,
-                            "lease": l.lease,
+                            "lease": lease_hex(l.lease),
                             "value_len": l.value_len,
                         })
                     })
@@ -493,7 +494,7 @@ fn record_json(r: &KeyRecord) -> Value {
         "create_revision": r.kv.create_revision,
         "mod_revision": r.kv.mod_revision,
         "version": r.kv.version,
-        "lease": r.kv.lease,
+        "lease": lease_hex(r.kv.lease),
         "value": bytes_json(&r.kv.value),
         "page": r.page,
     })
@@ -508,7 +509,7 @@ fn extract(
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
     let src = resolve_db_path(path)?;
-    let held = crate::live::holders(std::slice::from_ref(&src));
+    let held = etcd_member::live::holders(std::slice::from_ref(&src));
     if let Some(h) = held.first() {
         eprintln!(
             "wal-inspect: refusing: {} is locked ({}) by a running process (pids {:?}); \
@@ -547,4 +548,9 @@ fn extract(
         }
     }
     Ok(Exit::Clean)
+}
+
+/// A lease ID for JSON: 16 hex digits (0 as well, so that the field has one type).
+fn lease_hex(id: i64) -> String {
+    format!("{id:016x}")
 }

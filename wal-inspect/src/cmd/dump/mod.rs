@@ -23,8 +23,8 @@ use etcd_wal::payload::{EntryKind, decode_entry};
 use etcd_wal::record::RecordType;
 use etcd_wal::scan::{self, Event, RecordEvent, RecordStatus};
 
-use crate::datadir::MemberPaths;
 use crate::exit::Exit;
+use etcd_member::MemberDir;
 
 pub use filter::{Filter, KeyPrefix};
 
@@ -97,7 +97,7 @@ pub fn run(args: &DumpArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
     if let (Some(from), Some(to)) = (args.from_index, args.to_index) {
         anyhow::ensure!(from <= to, "--from-index {from} is above --to-index {to}");
     }
-    let paths = MemberPaths::resolve(&args.path, args.wal_dir.as_deref())?;
+    let paths = MemberDir::resolve(&args.path, args.wal_dir.as_deref())?;
     let stop = AtomicBool::new(false);
     let mut d = Dumper {
         out: BufWriter::with_capacity(64 * 1024, out),
@@ -109,6 +109,8 @@ pub fn run(args: &DumpArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
         failed: None,
         stop: &stop,
         stats: Stats::default(),
+        dir: paths.clone(),
+        segment_file: String::new(),
     };
     if d.json {
         render::begin_json(&mut d.out, &paths.relative(&paths.wal))?;
@@ -166,6 +168,10 @@ struct Dumper<'o> {
     /// Set with `failed`, to stop the pass.
     stop: &'o AtomicBool,
     stats: Stats,
+    /// Where the pieces are (files are named relative to the path given).
+    dir: MemberDir,
+    /// The segment being read, as JSON lines name it.
+    segment_file: String,
 }
 
 impl Dumper<'_> {
@@ -178,22 +184,25 @@ impl Dumper<'_> {
                 if let Some(p) = self.progress.as_mut() {
                     p.segment(size);
                 }
+                self.segment_file = self.dir.relative(&self.dir.wal.join(name.file_name()));
                 if self.json {
                     Ok(())
                 } else {
-                    render::segment_human(&mut self.out, name, size)
+                    render::segment_human(&mut self.out, &name.file_name(), size)
                 }
             }
             Event::Finding(f) => {
                 if self.json {
-                    render::finding_json(&mut self.out, f)
+                    let path = self.dir.wal.join(f.at.file_name());
+                    let finding = etcd_member::finding::from_wal(f, self.dir.relative(&path), path);
+                    render::finding_json(&mut self.out, &finding)
                 } else {
                     render::finding_human(&mut self.out, f)
                 }
             }
             Event::Record(r) => {
                 if let Some(p) = self.progress.as_mut() {
-                    p.at(r.offset);
+                    p.at(r.at.offset);
                 }
                 self.record(&r)
             }
@@ -211,7 +220,7 @@ impl Dumper<'_> {
             if self.raw {
                 self.stats.shown_records += 1;
                 return if self.json {
-                    render::record_json(&mut self.out, r, None)
+                    render::record_json(&mut self.out, &self.segment_file, r, None)
                 } else {
                     render::record_human(&mut self.out, r, None)
                 };
@@ -243,8 +252,8 @@ impl Dumper<'_> {
             payload: &payload,
         };
         match (self.json, self.raw) {
-            (true, false) => render::entry_json(&mut self.out, r, &shown),
-            (true, true) => render::record_json(&mut self.out, r, Some(&shown)),
+            (true, false) => render::entry_json(&mut self.out, &self.segment_file, r, &shown),
+            (true, true) => render::record_json(&mut self.out, &self.segment_file, r, Some(&shown)),
             (false, false) => render::entry_human(&mut self.out, r, &shown, self.max_value),
             (false, true) => render::record_human(&mut self.out, r, Some((&shown, self.max_value))),
         }

@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use etcd_wal::finding::Finding;
+use etcd_proto::json::HexId;
 use etcd_wal::payload::{EntryKind, KeyRange, Payload, PayloadView};
 use etcd_wal::record::{self, EntryRef, RecordType};
 use etcd_wal::scan::{RecordEvent, RecordStatus, Scan};
@@ -10,9 +10,6 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::Stats;
-
-/// Version of the JSON Lines schema, in the `begin` line.
-pub const SCHEMA_VERSION: u32 = 1;
 
 /// A selected entry, decoded and redacted.
 pub struct ShownEntry<'a> {
@@ -85,7 +82,7 @@ impl<'a> EntryBody<'a> {
 #[derive(Serialize)]
 struct EntryLine<'a> {
     r#type: &'static str,
-    segment: &'a str,
+    file: &'a str,
     offset: u64,
     ordinal: u64,
     status: RecordStatus,
@@ -101,13 +98,13 @@ struct EntryLine<'a> {
 #[derive(Serialize)]
 struct RecordLine<'a> {
     r#type: &'static str,
-    segment: &'a str,
+    file: &'a str,
     offset: u64,
     ordinal: u64,
     frame_len: u64,
     record_type: Option<&'static str>,
     raw_type: i64,
-    crc: u32,
+    crc: String,
     data_len: usize,
     status: RecordStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -120,13 +117,6 @@ struct RecordLine<'a> {
     entry: Option<EntryBody<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     decode_error: Option<String>,
-}
-
-#[derive(Serialize)]
-struct FindingLine<'a> {
-    r#type: &'static str,
-    #[serde(flatten)]
-    finding: &'a Finding,
 }
 
 fn line<T: Serialize>(out: &mut impl Write, v: &T) -> io::Result<()> {
@@ -142,20 +132,25 @@ pub fn begin_json(out: &mut impl Write, wal_dir: &str) -> io::Result<()> {
             "tool": "wal-inspect",
             "version": env!("CARGO_PKG_VERSION"),
             "command": "dump",
-            "schema_version": SCHEMA_VERSION,
+            "schema_version": crate::output::SCHEMA_VERSION,
             "wal_dir": wal_dir,
         }),
     )
 }
 
-pub fn entry_json(out: &mut impl Write, r: &RecordEvent<'_>, e: &ShownEntry<'_>) -> io::Result<()> {
+pub fn entry_json(
+    out: &mut impl Write,
+    file: &str,
+    r: &RecordEvent<'_>,
+    e: &ShownEntry<'_>,
+) -> io::Result<()> {
     line(out, &{
         let b = EntryBody::new(e);
         EntryLine {
             r#type: "entry",
-            segment: r.segment,
-            offset: r.offset,
-            ordinal: r.ordinal,
+            file,
+            offset: r.at.offset,
+            ordinal: r.at.ordinal,
             status: r.status,
             index: b.index,
             term: b.term,
@@ -181,28 +176,29 @@ fn decode_other(r: &RecordEvent<'_>) -> Decoded {
     match r.record.record_type() {
         Some(RecordType::Metadata) => match record::decode_metadata(data) {
             Ok(m) => (
-                Some(json!({"node_id": m.node_id, "cluster_id": m.cluster_id})),
+                Some(json!({"node_id": HexId(m.node_id), "cluster_id": HexId(m.cluster_id)})),
                 None,
                 None,
                 None,
             ),
-            Err(e) => (None, None, None, Some(e.message)),
+            Err(e) => (None, None, None, Some(e.to_string())),
         },
         Some(RecordType::State) => match record::decode_hard_state(data) {
             Ok(h) => (
                 None,
-                Some(json!({"term": h.term, "vote": h.vote, "commit": h.commit})),
+                Some(json!({"term": h.term, "vote": HexId(h.vote), "commit": h.commit})),
                 None,
                 None,
             ),
-            Err(e) => (None, None, None, Some(e.message)),
+            Err(e) => (None, None, None, Some(e.to_string())),
         },
         Some(RecordType::Snapshot) => match record::decode_snapshot(data) {
             Ok(s) => {
                 let cs = s.conf_state.map(|c| {
-                    json!({"voters": c.voters, "learners": c.learners,
-                           "voters_outgoing": c.voters_outgoing,
-                           "learners_next": c.learners_next, "auto_leave": c.auto_leave})
+                    let hex = |v: &[u64]| v.iter().map(|&i| HexId(i)).collect::<Vec<_>>();
+                    json!({"voters": hex(&c.voters), "learners": hex(&c.learners),
+                           "voters_outgoing": hex(&c.voters_outgoing),
+                           "learners_next": hex(&c.learners_next), "auto_leave": c.auto_leave})
                 });
                 (
                     None,
@@ -211,7 +207,7 @@ fn decode_other(r: &RecordEvent<'_>) -> Decoded {
                     None,
                 )
             }
-            Err(e) => (None, None, None, Some(e.message)),
+            Err(e) => (None, None, None, Some(e.to_string())),
         },
         Some(RecordType::Entry) => (
             None,
@@ -228,6 +224,7 @@ fn decode_other(r: &RecordEvent<'_>) -> Decoded {
 
 pub fn record_json(
     out: &mut impl Write,
+    file: &str,
     r: &RecordEvent<'_>,
     e: Option<&ShownEntry<'_>>,
 ) -> io::Result<()> {
@@ -239,13 +236,13 @@ pub fn record_json(
         out,
         &RecordLine {
             r#type: "record",
-            segment: r.segment,
-            offset: r.offset,
-            ordinal: r.ordinal,
+            file,
+            offset: r.at.offset,
+            ordinal: r.at.ordinal,
             frame_len: r.frame_len,
             record_type: r.record.record_type().map(RecordType::as_str),
             raw_type: r.record.raw_type,
-            crc: r.record.crc,
+            crc: format!("{:08x}", r.record.crc),
             data_len: r.record.data.len(),
             status: r.status,
             metadata,
@@ -257,14 +254,8 @@ pub fn record_json(
     )
 }
 
-pub fn finding_json(out: &mut impl Write, f: &Finding) -> io::Result<()> {
-    line(
-        out,
-        &FindingLine {
-            r#type: "finding",
-            finding: f,
-        },
-    )
+pub fn finding_json(out: &mut impl Write, f: &etcd_member::Finding) -> io::Result<()> {
+    line(out, f)
 }
 
 pub fn summary_json(out: &mut impl Write, scan: &Scan, s: &Stats) -> io::Result<()> {
@@ -285,19 +276,18 @@ pub fn summary_json(out: &mut impl Write, scan: &Scan, s: &Stats) -> io::Result<
             "shown_entries": s.shown_entries,
             "shown_records": s.shown_records,
             "kinds": kinds,
-            "hard_state": scan.hard_state.map(|h| json!({"term": h.term, "vote": h.vote, "commit": h.commit})),
+            "hard_state": scan.hard_state.map(|h| json!({"term": h.term, "vote": HexId(h.vote), "commit": h.commit})),
             "findings": scan.findings.len(),
             "damaged": scan.beyond.is_some(),
-            "last_entry_before_damage": scan.beyond.and(scan.last_entry_before_damage)
-                .map(|(i, t)| json!({"index": i, "term": t})),
+            "last_entry_before_damage": scan.beyond.and(scan.last_entry_before_damage),
             "last_write_before_damage": scan.beyond.and(s.last_write_before_damage)
                 .map(|(i, t, k)| json!({"index": i, "term": t, "kind": k})),
-            "after_damage": scan.beyond.map(|b| json!({
+            "beyond_damage": scan.beyond.map(|b| json!({
                 "records": b.records,
                 "entries": b.entries,
                 "first_index": b.first_index,
                 "last_index": b.last_index,
-                "resynchronised": b.resynchronised,
+                "chain_resynchronised": b.resynchronised,
                 "intact": b.intact,
             })),
         }),
@@ -338,7 +328,7 @@ pub fn record_human(
     write!(
         out,
         "{}+{:#x} #{} {rtype} crc={:08x} len={}",
-        r.segment, r.offset, r.ordinal, r.record.crc, r.frame_len
+        r.at.segment, r.at.offset, r.at.ordinal, r.record.crc, r.frame_len
     )?;
     if let Some((e, max_value)) = e {
         write!(
@@ -353,17 +343,17 @@ pub fn record_human(
         if let Some(m) = metadata {
             write!(
                 out,
-                " node_id={:016x} cluster_id={:016x}",
-                m["node_id"].as_u64().unwrap_or_default(),
-                m["cluster_id"].as_u64().unwrap_or_default()
+                " node_id={} cluster_id={}",
+                m["node_id"].as_str().unwrap_or_default(),
+                m["cluster_id"].as_str().unwrap_or_default()
             )?;
         }
         if let Some(h) = hard_state {
             write!(
                 out,
-                " term={} vote={:016x} commit={}",
+                " term={} vote={} commit={}",
                 h["term"],
-                h["vote"].as_u64().unwrap_or_default(),
+                h["vote"].as_str().unwrap_or_default(),
                 h["commit"]
             )?;
         }
@@ -372,7 +362,7 @@ pub fn record_human(
             if let Some(v) = s["conf_state"]["voters"].as_array() {
                 let ids: Vec<String> = v
                     .iter()
-                    .map(|id| format!("{:016x}", id.as_u64().unwrap_or_default()))
+                    .map(|id| id.as_str().unwrap_or_default().to_owned())
                     .collect();
                 write!(out, " voters=[{}]", ids.join(","))?;
             }
@@ -384,13 +374,10 @@ pub fn record_human(
     writeln!(out, "{}", status_tag(r.status))
 }
 
-pub fn finding_human(out: &mut impl Write, f: &Finding) -> io::Result<()> {
-    write!(out, "!! {} at {}", f.kind, f.segment)?;
-    if let Some(off) = f.offset {
-        write!(out, "+{off:#x}")?;
-    }
-    if let Some(o) = f.ordinal {
-        write!(out, " (record {o})")?;
+pub fn finding_human(out: &mut impl Write, f: &etcd_wal::Finding) -> io::Result<()> {
+    write!(out, "!! {}: {}", f.kind, f.at.segment)?;
+    if f.kind != etcd_wal::FindingKind::MissingSegment {
+        write!(out, " {}", f.at.at())?;
     }
     if let Some(i) = f.index {
         write!(out, " index {i}")?;
@@ -400,7 +387,7 @@ pub fn finding_human(out: &mut impl Write, f: &Finding) -> io::Result<()> {
     }
     write!(out, ": {}", f.message)?;
     if let Some(r) = f.resync_offset {
-        write!(out, " [reading resumes at +{r:#x}]")?;
+        write!(out, " [reading resumes at byte {r}]")?;
     }
     writeln!(out)
 }
@@ -441,8 +428,8 @@ pub fn summary_human(out: &mut impl Write, scan: &Scan, s: &Stats) -> io::Result
         return writeln!(out, "-- no damage found");
     };
     write!(out, "-- damage: {} finding(s)", scan.findings.len())?;
-    if let Some((i, t)) = scan.last_entry_before_damage {
-        write!(out, "; last entry before the damage: index {i} term {t}")?;
+    if let Some(e) = scan.last_entry_before_damage {
+        write!(out, "; last entry before the damage: {e}")?;
     }
     if let Some((i, t, k)) = s.last_write_before_damage {
         write!(out, "; last write before it: index {i} term {t} ({k})")?;

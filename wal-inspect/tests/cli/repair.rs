@@ -11,26 +11,42 @@ use std::time::{Duration, Instant, SystemTime};
 use serde_json::Value;
 use testdata::etcd::{Etcd, EtcdLock};
 
-const BIN: &str = env!("CARGO_BIN_EXE_wal-inspect");
+use crate::util;
 
-fn repair(args: &[&str], path: &Path, env: Option<(&str, &str)>) -> (i32, String, String) {
-    let mut cmd = Command::new(BIN);
-    cmd.arg("repair").arg(path).args(args);
-    if let Some((k, v)) = env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("run wal-inspect");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+pub(crate) fn repair(
+    args: &[&str],
+    path: &Path,
+    env: Option<(&str, &str)>,
+) -> (i32, String, String) {
+    let mut all: Vec<&std::ffi::OsStr> = vec!["repair".as_ref(), path.as_os_str()];
+    all.extend(args.iter().map(std::ffi::OsStr::new));
+    let env: Vec<(&str, &str)> = env.into_iter().collect();
+    let out = util::run_in(None, &all, &env);
+    (out.code, out.stdout, out.stderr)
 }
 
-fn plan_json(path: &Path) -> (i32, Value) {
-    let (code, out, err) = repair(&["--json"], path, None);
-    let v = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out} {err}"));
-    (code, v)
+/// The `plan` line of `repair --json PATH` (after the `begin` line; every line checked
+/// against the JSON conventions).
+pub(crate) fn plan_json(path: &Path) -> (i32, Value) {
+    plan_json_with(path, &[])
+}
+
+/// Like [`plan_json`], with more arguments.
+pub(crate) fn plan_json_with(path: &Path, args: &[&str]) -> (i32, Value) {
+    let mut all = vec!["--json"];
+    all.extend(args);
+    let (code, out, err) = repair(&all, path, None);
+    let o = util::Out {
+        code,
+        stdout: out,
+        stderr: err,
+    };
+    let lines = util::json_lines(&o, Some("repair"));
+    let plan = lines
+        .into_iter()
+        .find(|l| l["type"] == "plan")
+        .unwrap_or_else(|| panic!("no plan line: {} {}", o.stdout, o.stderr));
+    (code, plan)
 }
 
 /// Every file below `dir`: (crc32c-free fingerprint = size + content hash, mtime).
@@ -98,7 +114,7 @@ fn plan_writes_nothing() {
         let (code, plan) = plan_json(&data);
         assert!(code == 1 || code == 3, "{name}: exit {code}");
         assert!(
-            plan["kind"].is_string() && plan["steps"].is_array(),
+            plan["kind"].is_string() && plan["changes"].is_array(),
             "{name}"
         );
         let (code2, _, _) = repair(&[], &data, None);
@@ -137,7 +153,7 @@ fn interrupted_apply_is_before_or_planned_and_undo_restores() {
         assert_eq!(code, 0, "{name}: {out} {err}");
         let planned = contents(&member);
         assert_ne!(before, planned);
-        let (code, _, _) = Command::new(BIN)
+        let (code, _, _) = Command::new(util::BIN)
             .args(["verify"])
             .arg(&data)
             .output()
@@ -206,10 +222,19 @@ fn live_holder_is_refused() {
         .unwrap();
     assert_eq!(line.trim(), "locked");
     let before = fingerprint(dir.path());
-    for args in [&["--apply"][..], &[], &["--undo"]] {
+    for args in [&["--apply"][..], &["--undo"]] {
         let (code, out, err) = repair(args, &data, None);
         assert_eq!(code, 3, "{args:?}: {out} {err}");
+        assert!(
+            err.starts_with("wal-inspect: refused: a live etcd holds"),
+            "{err}"
+        );
     }
+    // The plan alone is read-only: it is shown, with a note, never refused.
+    let (code, out, err) = repair(&[], &data, None);
+    assert_eq!(code, 0, "{out} {err}");
+    assert!(out.contains("note: a live etcd holds"), "{out}");
+    assert!(out.contains("stop it before --apply"), "{out}");
     drop(holder.stdin.take());
     let _ = holder.kill();
     let _ = holder.wait();
@@ -289,7 +314,11 @@ fn repaired_etcd_serves_everything(name: &str, want_kind: &str, port: u16) {
     );
     let (code, out, err) = repair(&["--apply"], &data, None);
     assert_eq!(code, 0, "{name}: {out} {err}");
-    let verify = Command::new(BIN).arg("verify").arg(&data).output().unwrap();
+    let verify = Command::new(util::BIN)
+        .arg("verify")
+        .arg(&data)
+        .output()
+        .unwrap();
     assert_eq!(
         verify.status.code(),
         Some(0),
@@ -364,122 +393,88 @@ fn etcd_v34_serves_repaired_wals() {
     }
 }
 
-/// The 3-member cluster: m1 and m3 run (real etcd 3.5.1, loopback, the fixture's ports);
-/// the steps of m2's `repair --json` plan (`cluster_steps`: member remove, member add, move
-/// the data dir aside, start with --initial-cluster-state existing) are executed as
-/// written; m2 rejoins and converges on the same revision.
+/// The 3-member cluster: m1 and m3 run (real etcd, loopback, the fixture's ports); the
+/// runbook of m2's `repair --json` plan (member remove, member add, move the data dir
+/// aside, start with --initial-cluster-state existing) is executed literally, nothing
+/// added; m2 rejoins and converges on the same keyspace.
 #[test]
 fn cluster_member_rejoins_by_executing_the_plan_steps() {
-    let (dir, case) = testdata::case("v35-cluster3-m2-torn-tail").unwrap();
-    let data = |m: &str| dir.path().join("data").join(m);
-    let (code, plan) = plan_json(&data("m2"));
-    assert_eq!(code, 1, "{plan}");
-    let steps = plan["cluster_steps"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    assert_eq!(steps.len(), 4, "{plan}");
-    let version = case.etcd_version().to_string();
-    let _lock = EtcdLock::take();
-    let mut m1 = Etcd::start(&version, "m1", &data("m1"), 23400, &[]);
-    let mut m3 = Etcd::start(&version, "m3", &data("m3"), 23404, &[]);
-    m1.wait_healthy();
-    m3.wait_healthy();
-    let mut m2: Option<Etcd> = None;
-    for step in &steps {
-        match step["op"].as_str() {
-            Some("etcdctl") => {
-                let args: Vec<String> = step["args"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|a| a.as_str().unwrap().to_string())
-                    .collect();
-                let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-                let mut ok = false;
-                let mut out = String::new();
-                for _ in 0..40 {
-                    (ok, out) = m1.ctl(&refs);
-                    if ok {
-                        break;
-                    }
-                    std::thread::sleep(Duration::from_millis(250));
-                }
-                assert!(ok, "etcdctl {args:?}: {out}");
+    for name in ["v35-cluster3-m2-torn-tail", "v34-cluster3-m2-torn-tail"] {
+        let (dir, case) = testdata::case(name).unwrap();
+        let data = |m: &str| dir.path().join("data").join(m);
+        let (code, plan) = plan_json(&data("m2"));
+        assert_eq!(code, 1, "{plan}");
+        // The rejoin: the plan itself, or the alternative offered beside a local fix.
+        let rejoin = if plan["kind"] == "rejoin" {
+            &plan["runbook"]
+        } else {
+            &plan["alternative"]["runbook"]
+        };
+        assert_eq!(rejoin["kind"], "rejoin", "{plan}");
+        let steps = &rejoin["steps"];
+        assert_eq!(steps.as_array().map(Vec::len), Some(4), "{plan}");
+        let version = case.etcd_version().to_string();
+        let port = if version.starts_with("3.5") {
+            23400
+        } else {
+            23500
+        };
+        let _lock = EtcdLock::take();
+        let mut m1 = Etcd::start(&version, "m1", &data("m1"), port, &[]);
+        let mut m3 = Etcd::start(&version, "m3", &data("m3"), port + 4, &[]);
+        m1.wait_healthy();
+        m3.wait_healthy();
+        let mut daemons =
+            crate::runbook::execute(steps, &version, dir.path(), &dir.path().join("logs"));
+        let m2 = daemons.pop().expect("the runbook starts m2");
+        let (ok, out) = m1.ctl(&["put", "repair/cluster-probe", "ok"]);
+        assert!(ok, "{out}");
+        let want = m1.keyspace()["header"]["revision"].as_i64();
+        let client = format!("http://127.0.0.1:{}", port + 2);
+        let end = Instant::now() + Duration::from_secs(30);
+        loop {
+            let out = Command::new(testdata::etcd_bin(&version, "etcdctl"))
+                .env("ETCDCTL_API", "3")
+                .args([
+                    "--endpoints",
+                    &client,
+                    "get",
+                    "repair/cluster-probe",
+                    "--consistency=s",
+                    "-w",
+                    "json",
+                ])
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&out.stdout);
+            let rev = serde_json::from_str::<Value>(&text)
+                .ok()
+                .and_then(|v| v["header"]["revision"].as_i64());
+            if rev == want && text.contains("kvs") {
+                break;
             }
-            Some("move_aside") => {
-                std::fs::rename(step["from"].as_str().unwrap(), step["to"].as_str().unwrap())
-                    .unwrap();
-            }
-            Some("start") => {
-                let mut args: Vec<String> = vec![
-                    "--listen-client-urls".into(),
-                    "http://127.0.0.1:23402".into(),
-                    "--listen-peer-urls".into(),
-                    "http://127.0.0.1:23403".into(),
-                    "--logger".into(),
-                    "zap".into(),
-                    "--log-outputs".into(),
-                    "stderr".into(),
-                ];
-                if !step["flags"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .any(|f| f == "--advertise-client-urls")
-                {
-                    args.extend([
-                        "--advertise-client-urls".into(),
-                        "http://127.0.0.1:23402".into(),
-                    ]);
-                }
-                args.extend(
-                    step["flags"]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|f| f.as_str().unwrap().to_string()),
-                );
-                let log = dir.path().join("m2-rejoin.log");
-                m2 = Some(Etcd::start_raw(&version, 23402, &args, log));
-            }
-            other => panic!("unknown step {other:?}: {step}"),
+            assert!(
+                Instant::now() < end,
+                "{name}: m2 did not converge: {text} (want revision {want:?}); log: {}",
+                m2.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(200));
         }
+        let (ok, members) = m1.ctl(&["member", "list", "-w", "json"]);
+        assert!(ok, "{members}");
+        let members: Value = serde_json::from_str(&members).unwrap();
+        let names: Vec<&str> = members["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["name"].as_str().unwrap_or(""))
+            .collect();
+        assert_eq!(names.len(), 3, "{members}");
+        assert!(names.contains(&"m2"), "{members}");
+        eprintln!("{name}: m2 rejoined by the runbook and converged on revision {want:?}");
+        drop(m2);
+        drop(m3);
     }
-    let mut m2 = m2.expect("a start step");
-    m2.wait_healthy();
-    let (ok, out) = m1.ctl(&["put", "repair/cluster-probe", "ok"]);
-    assert!(ok, "{out}");
-    let want = m1.keyspace()["header"]["revision"].as_i64();
-    let end = Instant::now() + Duration::from_secs(20);
-    loop {
-        let (ok, out) = m2.ctl(&[
-            "get",
-            "repair/cluster-probe",
-            "--consistency=s",
-            "-w",
-            "json",
-        ]);
-        let rev = serde_json::from_str::<Value>(&out)
-            .ok()
-            .and_then(|v| v["header"]["revision"].as_i64());
-        if ok && rev == want && out.contains("kvs") {
-            break;
-        }
-        assert!(
-            Instant::now() < end,
-            "m2 did not converge: {out} (want revision {want:?})"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    assert_eq!(
-        kvs(&m2.keyspace()),
-        kvs(&m1.keyspace()),
-        "m2 serves the same keyspace as m1"
-    );
-    eprintln!("cluster: m2 rejoined by the plan's steps and converged on revision {want:?}");
-    drop(m2);
-    drop(m3);
 }
 
 /// Move `data/member/wal` to `<root>/wal-disk/wal`, as with etcd's `--wal-dir`.
@@ -506,9 +501,13 @@ fn dedicated_wal_dir_repair_on_real_etcd() {
         let wal = dedicate_wal(dir.path(), &data);
         let w = wal.to_str().unwrap();
         // Without --wal-dir there is no WAL to read.
-        let out = Command::new(BIN).arg("verify").arg(&data).output().unwrap();
+        let out = Command::new(util::BIN)
+            .arg("verify")
+            .arg(&data)
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(2), "{name}");
-        let out = Command::new(BIN)
+        let out = Command::new(util::BIN)
             .arg("verify")
             .arg(&data)
             .args(["--wal-dir", w])
@@ -521,13 +520,12 @@ fn dedicated_wal_dir_repair_on_real_etcd() {
         );
 
         let before = contents(dir.path());
-        let (code, out, err) = repair(&["--json", "--wal-dir", w], &data, None);
-        assert_eq!(code, 1, "{name}: {out}{err}");
-        let plan: Value = serde_json::from_str(out.trim()).unwrap();
+        let (code, plan) = plan_json_with(&data, &["--wal-dir", w]);
+        assert_eq!(code, 1, "{name}: {plan}");
         assert_eq!(plan["kind"], want_kind, "{name}: {plan}");
         assert_eq!(plan["dropped"]["lost"], 0, "{name}: {plan}");
         assert_eq!(before, contents(dir.path()), "{name}: the plan wrote");
-        for step in plan["steps"].as_array().unwrap() {
+        for step in plan["changes"].as_array().unwrap() {
             let p = Path::new(step["path"].as_str().unwrap());
             assert!(
                 p.starts_with(&wal) || p.starts_with(data.join("member/snap")),
@@ -594,7 +592,7 @@ fn dedicated_wal_dir_repair_on_real_etcd() {
                 .iter()
                 .any(|n| n.ends_with(".wal-inspect-new"))
         );
-        let out = Command::new(BIN)
+        let out = Command::new(util::BIN)
             .arg("verify")
             .arg(&data)
             .args(["--wal-dir", w])
@@ -660,37 +658,42 @@ fn dedicated_wal_dir_repair_on_real_etcd() {
     }
 }
 
-/// A cluster member with a dedicated WAL dir: the rejoin steps move the WAL dir aside too
-/// and start etcd with `--wal-dir`.
+/// A cluster member with a dedicated WAL dir: the rejoin runbook moves the WAL dir aside
+/// too and starts etcd with `--wal-dir`.
 #[test]
 fn rejoin_steps_cover_a_dedicated_wal_dir() {
     let (dir, _case) = testdata::case("v35-cluster3-m2-torn-tail").unwrap();
     let data = dir.path().join("data/m2");
     let wal = dedicate_wal(dir.path(), &data);
-    let (code, out, err) = repair(&["--json", "--wal-dir", wal.to_str().unwrap()], &data, None);
-    assert_eq!(code, 1, "{out}{err}");
-    let plan: Value = serde_json::from_str(out.trim()).unwrap();
-    let steps = plan["cluster_steps"].as_array().unwrap();
-    let asides: Vec<&str> = steps
+    let (code, plan) = plan_json_with(&data, &["--wal-dir", wal.to_str().unwrap()]);
+    assert_eq!(code, 1, "{plan}");
+    let steps = plan["alternative"]["runbook"]["steps"].as_array().unwrap();
+    let argv = |s: &Value| -> Vec<String> {
+        s["argv"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let asides: Vec<String> = steps
         .iter()
-        .filter(|s| s["op"] == "move_aside")
-        .map(|s| s["from"].as_str().unwrap())
+        .map(argv)
+        .filter(|a| a[0] == "mv")
+        .map(|a| a[1].clone())
         .collect();
     assert_eq!(
         asides,
-        [data.to_str().unwrap(), wal.to_str().unwrap()],
+        [data.display().to_string(), wal.display().to_string()],
         "{plan}"
     );
-    let start = steps.iter().find(|s| s["op"] == "start").unwrap();
-    let flags: Vec<&str> = start["flags"]
-        .as_array()
-        .unwrap()
+    let start = steps
         .iter()
-        .map(|f| f.as_str().unwrap())
-        .collect();
-    let i = flags
-        .iter()
-        .position(|f| *f == "--wal-dir")
-        .expect("--wal-dir");
-    assert_eq!(flags[i + 1], wal.to_str().unwrap());
+        .find(|s| s["daemon"] == true)
+        .map(argv)
+        .unwrap();
+    assert!(
+        start.contains(&format!("--wal-dir={}", wal.display())),
+        "{start:?}"
+    );
 }

@@ -10,18 +10,18 @@ use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
 
-use etcd_wal::pb::etcdserverpb::{
+use etcd_proto::pb::etcdserverpb::{
     AlarmAction, AlarmRequest, Compare, CompareResult, CompareTarget, InternalRaftRequest,
     PutRequest, RequestOp, TxnRequest, compare::TargetUnion, request_op::Request as Op,
 };
 
 use super::value::ValueDigest;
+use etcd_wal::WalLocation;
 
 /// Where in the WAL an entry lies: segment position in the listing, offset, index, term.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Pos {
-    pub segment: usize,
-    pub offset: u64,
+    pub at: WalLocation,
     pub index: u64,
     pub term: u64,
 }
@@ -751,13 +751,17 @@ fn compare_kv(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use etcd_wal::pb::etcdserverpb::{
+    use etcd_proto::pb::etcdserverpb::{
         DeleteRangeRequest, LeaseGrantRequest, LeaseRevokeRequest, RequestOp,
     };
 
     const AT: Pos = Pos {
-        segment: 0,
-        offset: 0,
+        at: WalLocation {
+            segment: etcd_wal::segment::SegmentName { seq: 0, index: 0 },
+            segment_pos: 0,
+            offset: 0,
+            ordinal: 0,
+        },
         index: 1,
         term: 1,
     };

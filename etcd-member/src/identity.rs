@@ -3,31 +3,35 @@
 //! removed, how far its log goes — and, across several data dirs, whether they form one
 //! cluster, which log is the most up to date and where the logs part.
 //!
-//! ```no_run
+//! ```
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let (scan, history) = etcd_wal::membership::read_history("data/m3/member/wal".as_ref())?;
-//! let snap = etcd_snap::inspect_member("data/m3/member", None)?;
-//! let id = etcd_snap::identity::identify(&scan, &history, Some(&snap));
-//! if id.removed() {
-//!     for step in etcd_snap::identity::rejoin_steps(&id, "data/m3") {
-//!         println!("{step}");
-//!     }
-//! }
+//! # let fixture = testdata::clean("v35-removed-member")?;
+//! # let m3 = fixture.path().join("data/m3");
+//! let inspection = etcd_member::inspect(&m3, &etcd_member::Options::default())?;
+//! let id = &inspection.identity;
+//! assert!(id.removed());
+//! let removal = id.removal.as_ref().expect("its own WAL removes it");
+//! println!(
+//!     "member {:016x} ({}) was removed at index {}",
+//!     id.member_id.unwrap_or(0),
+//!     id.name.as_ref().map_or("?", |n| n.value.as_str()),
+//!     removal.index
+//! );
 //! # Ok(()) }
 //! ```
 
+use etcd_proto::RaftPos;
 use etcd_wal::membership::{
     History, LogComparison, MemberState, Removal, TermRun, compare_logs, removed_self,
 };
 use etcd_wal::scan::Scan;
 
-use crate::member::MemberReport;
-use crate::schema::Member;
+use etcd_snap::member::MemberReport;
+use etcd_snap::schema::Member;
 
 /// Where a name or URL list was found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Source {
     /// The db's `members` bucket (etcd 3.5's applied membership).
     Db,
@@ -35,6 +39,15 @@ pub enum Source {
     Wal,
     /// The v2 store inside the `.snap` etcd would load (3.4/3.5's source of truth).
     Snap,
+    /// The WAL's entries beyond the first damage (etcd does not replay them; nothing
+    /// verified them).
+    WalBeyondDamage,
+    /// Another member's data dir (`--peer-dir`).
+    PeerDir,
+    /// The member's configuration (`--config`).
+    Config,
+    /// Given on the command line (`--name`).
+    Operator,
 }
 
 impl Source {
@@ -44,13 +57,16 @@ impl Source {
             Source::Db => "db",
             Source::Wal => "wal",
             Source::Snap => "snap",
+            Source::WalBeyondDamage => "wal_beyond_damage",
+            Source::PeerDir => "peer_dir",
+            Source::Config => "config",
+            Source::Operator => "operator",
         }
     }
 }
 
 /// A value with where it came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Sourced<T> {
     /// The value.
     pub value: T,
@@ -59,12 +75,13 @@ pub struct Sourced<T> {
 }
 
 /// One data dir's identity and log position.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Identity {
     /// Member ID (WAL metadata `NodeID`).
+    #[serde(serialize_with = "etcd_proto::json::ser::opt_hex_id")]
     pub member_id: Option<u64>,
     /// Cluster ID (WAL metadata `ClusterID`).
+    #[serde(serialize_with = "etcd_proto::json::ser::opt_hex_id")]
     pub cluster_id: Option<u64>,
     /// Member name (empty names are not reported).
     pub name: Option<Sourced<String>>,
@@ -80,9 +97,9 @@ pub struct Identity {
     pub removed_in_db: bool,
     /// The picked `.snap`'s v2 store lists this member as removed.
     pub removed_in_snap: bool,
-    /// Last (index, term) of the log etcd reads (entries before damage, else the newest
-    /// WAL snapshot record).
-    pub last: Option<(u64, u64)>,
+    /// Last entry of the log etcd reads (entries before damage, else the newest WAL
+    /// snapshot record).
+    pub last: Option<RaftPos>,
     /// Commit index of the last HardState before damage.
     pub commit: Option<u64>,
     /// The db's `consistent_index` (last applied index).
@@ -97,12 +114,12 @@ impl Identity {
 
     /// Last raft index.
     pub fn last_index(&self) -> Option<u64> {
-        self.last.map(|(i, _)| i)
+        self.last.map(|p| p.index)
     }
 
     /// Term of the last entry.
     pub fn last_term(&self) -> Option<u64> {
-        self.last.map(|(_, t)| t)
+        self.last.map(|p| p.term)
     }
 }
 
@@ -126,8 +143,8 @@ pub fn identify(scan: &Scan, history: &History, member: Option<&MemberReport>) -
             scan.snapshots
                 .iter()
                 .filter(|s| s.before_damage)
-                .map(|s| (s.index, s.term))
-                .max()
+                .map(|s| s.pos)
+                .max_by_key(|p| p.term_then_index())
         }),
         ..Identity::default()
     };
@@ -221,14 +238,15 @@ pub fn rejoin_steps(id: &Identity, data_dir: &str) -> Vec<String> {
 }
 
 /// How a set of data dirs relate.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Comparison {
     /// Every dir with a readable cluster ID has the same one (and there is at least one).
     pub same_cluster: bool,
     /// Distinct cluster IDs, in the order of the dirs.
+    #[serde(serialize_with = "etcd_proto::json::ser::hex_ids")]
     pub cluster_ids: Vec<u64>,
     /// Member IDs held by more than one dir (copies of one member).
+    #[serde(serialize_with = "etcd_proto::json::ser::hex_ids")]
     pub duplicate_members: Vec<u64>,
     /// Dir (position in the input) with the most up-to-date log, among the dirs of the
     /// cluster most dirs belong to: raft's order (last term, then last index), then the
@@ -240,8 +258,7 @@ pub struct Comparison {
 }
 
 /// One dir's log compared with the most up-to-date one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct DirLog {
     /// Position of the dir in the input.
     pub dir: usize,
@@ -294,7 +311,7 @@ pub fn compare(dirs: &[(&Identity, &[TermRun])]) -> Comparison {
     let key = |k: usize| {
         dirs.get(k).map(|(i, _)| {
             (
-                i.last.map(|(index, term)| (term, index)),
+                i.last.map(RaftPos::term_then_index),
                 i.commit,
                 i.consistent_index,
             )
@@ -336,7 +353,7 @@ mod tests {
         Identity {
             member_id: Some(member),
             cluster_id: Some(cluster),
-            last: Some(last),
+            last: Some(RaftPos::new(last.0, last.1)),
             commit: Some(commit),
             ..Identity::default()
         }

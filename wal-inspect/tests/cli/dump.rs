@@ -11,7 +11,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsStr;
 use std::path::Path;
-use std::process::Command;
 
 use base64::Engine as _;
 use serde::Deserialize;
@@ -84,7 +83,7 @@ enum Status {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct EntryLine {
-    segment: String,
+    file: String,
     offset: u64,
     ordinal: u64,
     status: Status,
@@ -120,13 +119,13 @@ struct KeyJ {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RecordLine {
-    segment: String,
+    file: String,
     offset: u64,
     ordinal: u64,
     frame_len: u64,
     record_type: Option<String>,
     raw_type: i64,
-    crc: u32,
+    crc: String,
     data_len: u64,
     status: Status,
     metadata: Option<MetadataJ>,
@@ -139,7 +138,9 @@ struct RecordLine {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct MetadataJ {
+    #[serde(deserialize_with = "hex_u64")]
     node_id: u64,
+    #[serde(deserialize_with = "hex_u64")]
     cluster_id: u64,
 }
 
@@ -147,6 +148,7 @@ struct MetadataJ {
 #[serde(deny_unknown_fields)]
 struct HardStateJ {
     term: u64,
+    #[serde(deserialize_with = "hex_u64")]
     vote: u64,
     commit: u64,
 }
@@ -162,9 +164,13 @@ struct SnapshotJ {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ConfStateJ {
+    #[serde(deserialize_with = "hex_list")]
     voters: Vec<u64>,
+    #[serde(deserialize_with = "hex_list")]
     learners: Vec<u64>,
+    #[serde(deserialize_with = "hex_list")]
     voters_outgoing: Vec<u64>,
+    #[serde(deserialize_with = "hex_list")]
     learners_next: Vec<u64>,
     auto_leave: bool,
 }
@@ -173,19 +179,19 @@ struct ConfStateJ {
 #[serde(deny_unknown_fields)]
 struct FindingLine {
     kind: String,
-    segment: String,
-    segment_pos: usize,
+    file: String,
     offset: Option<u64>,
     ordinal: Option<u64>,
     record_type: Option<String>,
     index: Option<u64>,
     term: Option<u64>,
-    expected_crc: Option<u32>,
-    actual_crc: Option<u32>,
-    frame_len: Option<u64>,
-    reaction: String,
-    etcd_error: String,
+    decisive: bool,
     message: String,
+    etcd_error: Option<String>,
+    etcd_reaction: String,
+    expected_crc: Option<String>,
+    actual_crc: Option<String>,
+    frame_len: Option<u64>,
     resync_offset: Option<u64>,
 }
 
@@ -205,7 +211,7 @@ struct Summary {
     damaged: bool,
     last_entry_before_damage: Option<IndexTerm>,
     last_write_before_damage: Option<LastWrite>,
-    after_damage: Option<AfterDamage>,
+    beyond_damage: Option<AfterDamage>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -230,7 +236,7 @@ struct AfterDamage {
     entries: u64,
     first_index: Option<u64>,
     last_index: Option<u64>,
-    resynchronised: bool,
+    chain_resynchronised: bool,
     intact: bool,
 }
 
@@ -250,6 +256,39 @@ struct PayloadJ {
     undecodable: Option<Undecodable>,
 }
 
+/// An ID written as 16 lowercase hex digits.
+fn hex_u64<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let s = String::deserialize(d)?;
+    if s.len() != 16 {
+        return Err(serde::de::Error::custom(format!(
+            "ID {s:?} is not 16 hex digits"
+        )));
+    }
+    u64::from_str_radix(&s, 16).map_err(serde::de::Error::custom)
+}
+
+/// A lease ID (signed) written as 16 hex digits of its bits.
+fn hex_i64<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    hex_u64(d).map(|u| u as i64)
+}
+
+fn opt_hex_i64<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    Option::<String>::deserialize(d)?
+        .map(|s| {
+            u64::from_str_radix(&s, 16)
+                .map(|u| u as i64)
+                .map_err(serde::de::Error::custom)
+        })
+        .transpose()
+}
+
+fn hex_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u64>, D::Error> {
+    Vec::<String>::deserialize(d)?
+        .iter()
+        .map(|s| u64::from_str_radix(s, 16).map_err(serde::de::Error::custom))
+        .collect()
+}
+
 /// Present-but-null → `Some(None)`, absent → `None`.
 fn some<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
     d: D,
@@ -267,6 +306,7 @@ struct Undecodable {
 #[serde(deny_unknown_fields)]
 struct Irr {
     header: Option<Header>,
+    #[serde(deserialize_with = "hex_u64")]
     id: u64,
     v2: Option<V2>,
     range: Option<RangeJ>,
@@ -304,9 +344,11 @@ struct Irr {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Header {
+    #[serde(deserialize_with = "hex_u64")]
     id: u64,
     username: Bytes,
     auth_revision: u64,
+    #[serde(deserialize_with = "hex_u64")]
     requester_member_id: u64,
 }
 
@@ -319,6 +361,7 @@ struct VerJ {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct MemberAttrSetJ {
+    #[serde(deserialize_with = "hex_u64")]
     member_id: u64,
     member_attributes: Option<MemberAttrsJ>,
 }
@@ -353,6 +396,7 @@ struct RangeJ {
 struct PutJ {
     key: Bytes,
     value: Bytes,
+    #[serde(deserialize_with = "hex_i64")]
     lease: i64,
     prev_kv: bool,
     ignore_value: bool,
@@ -385,6 +429,7 @@ struct CompareJ {
     version: Option<i64>,
     create_revision: Option<i64>,
     mod_revision: Option<i64>,
+    #[serde(default, deserialize_with = "opt_hex_i64")]
     lease: Option<i64>,
     value: Option<Bytes>,
 }
@@ -409,18 +454,21 @@ struct CompactionJ {
 #[serde(deny_unknown_fields)]
 struct LeaseGrantJ {
     ttl: i64,
+    #[serde(deserialize_with = "hex_i64")]
     id: i64,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct LeaseRevokeJ {
+    #[serde(deserialize_with = "hex_i64")]
     id: i64,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct V2 {
+    #[serde(deserialize_with = "hex_u64")]
     id: u64,
     method: String,
     path: Bytes,
@@ -443,8 +491,10 @@ struct V2 {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ConfChangeJ {
+    #[serde(deserialize_with = "hex_u64")]
     id: u64,
     r#type: String,
+    #[serde(deserialize_with = "hex_u64")]
     node_id: u64,
     context: Bytes,
 }
@@ -452,6 +502,7 @@ struct ConfChangeJ {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct MemberJ {
+    #[serde(deserialize_with = "hex_u64")]
     id: u64,
     peer_urls: Vec<String>,
     name: String,
@@ -468,22 +519,20 @@ struct Run {
 }
 
 fn run<S: AsRef<OsStr>>(args: &[S]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_wal-inspect"))
-        .arg("dump")
-        .args(args)
-        .output()
-        .expect("run wal-inspect");
+    let mut all: Vec<&OsStr> = vec![OsStr::new("dump")];
+    all.extend(args.iter().map(AsRef::as_ref));
+    let out = crate::util::run(&all);
     assert!(
-        out.status.code().is_some_and(|c| c <= 1),
-        "dump {:?} failed: {}",
-        args.iter()
-            .map(|a| a.as_ref().to_owned())
-            .collect::<Vec<_>>(),
-        String::from_utf8_lossy(&out.stderr)
+        out.code == 0 || out.code == 1,
+        "dump {all:?} failed: {}",
+        out.stderr
     );
+    if all.iter().any(|a| *a == "--json") {
+        crate::util::json_lines(&out, Some("dump"));
+    }
     Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: out.stdout,
+        code: out.code,
+        stdout: out.stdout.into_bytes(),
     }
 }
 
@@ -502,7 +551,7 @@ fn lines(r: &Run) -> Vec<Line> {
         })
         .collect();
     assert!(
-        matches!(v.first(), Some(Line::Begin(b)) if b.tool == "wal-inspect" && b.command == "dump" && b.schema_version == 1 && !b.version.is_empty() && !b.wal_dir.is_empty())
+        matches!(v.first(), Some(Line::Begin(b)) if b.tool == "wal-inspect" && b.command == "dump" && b.schema_version == 2 && !b.version.is_empty() && !b.wal_dir.is_empty())
     );
     assert!(matches!(v.last(), Some(Line::Summary(_))));
     assert_eq!(
@@ -1033,8 +1082,8 @@ fn damage_is_dumped_past_and_marked() {
         Some((damaged_index - 1, 2))
     );
     assert!(s.last_write_before_damage.as_ref().unwrap().index < damaged_index);
-    let a = s.after_damage.as_ref().expect("after_damage");
-    assert!(a.resynchronised && a.intact);
+    let a = s.beyond_damage.as_ref().expect("beyond_damage");
+    assert!(a.chain_resynchronised && a.intact);
     assert_eq!(a.entries, last - damaged_index);
     assert_eq!(
         (a.first_index, a.last_index),
@@ -1047,7 +1096,7 @@ fn damage_is_dumped_past_and_marked() {
     let text = String::from_utf8(r.stdout).unwrap();
     let finding_at = text
         .find(&format!(
-            "!! crc_mismatch at {}+{:#x}",
+            "!! crc_mismatch: {} at byte {}, record #",
             gt["segment"].as_str().unwrap(),
             damaged_offset
         ))
@@ -1077,7 +1126,7 @@ fn unresynchronised_damage_says_so() {
         assert_eq!(code, 1, "{name}");
         let s = summary(&lines);
         assert!(s.damaged && s.findings >= 1, "{name}");
-        let a = s.after_damage.as_ref().unwrap();
+        let a = s.beyond_damage.as_ref().unwrap();
         for e in entries(&lines) {
             if a.first_index.is_some_and(|f| e.index >= f) && e.status == Status::Verified {
                 panic!("{name}: entry {} after the damage marked verified", e.index);
@@ -1089,7 +1138,7 @@ fn unresynchronised_damage_says_so() {
         assert!(last.starts_with("-- chain"), "{name}: {last}");
         assert_eq!(
             last.starts_with("-- chain resynchronised"),
-            a.resynchronised,
+            a.chain_resynchronised,
             "{name}"
         );
     }
@@ -1199,13 +1248,11 @@ fn filters_select_exactly_what_they_say() {
         &["--key-prefix", r"\x4"],
         &["--from-index", "5", "--to-index", "4"],
     ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_wal-inspect"))
-            .arg("dump")
-            .args(bad)
-            .arg(&member)
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+        let mut args: Vec<&OsStr> = vec![OsStr::new("dump")];
+        args.extend(bad.iter().map(OsStr::new));
+        args.push(member.as_os_str());
+        let out = crate::util::run(&args);
+        assert_eq!(out.code, 2, "{bad:?}");
         assert!(!out.stderr.is_empty());
     }
 }
@@ -1263,7 +1310,12 @@ fn raw_lists_every_record_with_its_place() {
     let mut by_type: BTreeMap<&str, u64> = BTreeMap::new();
     let mut next = 0;
     for (i, r) in recs.iter().enumerate() {
-        assert_eq!(r.segment, "0000000000000000-0000000000000000.wal");
+        assert!(
+            r.file
+                .ends_with("wal/0000000000000000-0000000000000000.wal"),
+            "{}",
+            r.file
+        );
         assert_eq!(
             (r.offset, r.ordinal),
             (next, i as u64),

@@ -498,25 +498,6 @@ fn bump_revision_mark_compacted_on_real_etcd() {
 }
 
 /// Every entry below `dir` (relative paths, directories with a trailing `/`).
-fn tree(dir: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            let rel = p.strip_prefix(dir).unwrap().display().to_string();
-            if p.is_dir() {
-                out.push(format!("{rel}/"));
-                stack.push(p);
-            } else {
-                out.push(rel);
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 /// `--wal-dir` outside the data dir: the WAL is written there and nowhere else (no
 /// `member/wal`, nothing left beside either dir), and etcd 3.5.1 started with `--data-dir`
 /// and `--wal-dir` is healthy and serves the source's keys and revision. `--wal-dir` inside
@@ -543,7 +524,7 @@ fn restore_with_dedicated_wal_dir_on_real_etcd() {
     let (code, out, err) = ours(&refs);
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(
-        tree(&work),
+        crate::util::tree(&work),
         [
             "disk-a/",
             "disk-a/r1.etcd/",
@@ -593,8 +574,8 @@ fn restore_with_dedicated_wal_dir_on_real_etcd() {
         assert_eq!(code, 0, "{tool}: {out}{err}");
     }
     assert_eq!(
-        tree(&dir.path().join("in-ours")),
-        tree(&dir.path().join("in-etcdutl"))
+        crate::util::tree(&dir.path().join("in-ours")),
+        crate::util::tree(&dir.path().join("in-etcdutl"))
     );
     assert!(dir.path().join("in-ours/wal").is_dir());
 

@@ -1,4 +1,4 @@
-//! Cross-check of the db's values against the WAL (`etcd_snap::crosscheck`, `verify
+//! Cross-check of the db's values against the WAL (`etcd_member::crosscheck`, `verify
 //! --check-values`) on data written by real etcd: clean data dirs agree, one flipped value
 //! byte in the db (invisible to bolt) is found and named, and WALs that do not hold the
 //! whole history check only what they determine.
@@ -8,8 +8,8 @@ use std::path::Path;
 use std::process::Command;
 
 use base64::Engine as _;
+use etcd_member::crosscheck::{History, ValueCheck, ValueReport};
 use etcd_snap::bolt::Db;
-use etcd_snap::crosscheck::{History, ValueCheck, ValueReport};
 use etcd_snap::mvcc::RevisionKey;
 use etcd_wal::scan::Event;
 use serde_json::Value;
@@ -59,19 +59,17 @@ fn keyspace(root: &Path) -> BTreeMap<Vec<u8>, Vec<u8>> {
 }
 
 fn verify(args: &[&str], path: &Path) -> (i32, Vec<Value>) {
-    let out = Command::new(env!("CARGO_BIN_EXE_wal-inspect"))
-        .arg("verify")
-        .args(args)
-        .arg(path)
-        .output()
-        .expect("run wal-inspect");
-    let stdout = String::from_utf8(out.stdout).expect("utf-8");
-    let lines = stdout
-        .lines()
-        .filter(|l| l.starts_with('{'))
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-        .collect();
-    (out.status.code().expect("exit code"), lines)
+    let mut all: Vec<&std::ffi::OsStr> = vec!["verify".as_ref()];
+    all.extend(args.iter().map(std::ffi::OsStr::new));
+    all.push(path.as_os_str());
+    let out = crate::util::run(&all);
+    let json = args.contains(&"--json");
+    let lines = if json {
+        crate::util::json_lines(&out, Some("verify"))
+    } else {
+        Vec::new()
+    };
+    (out.code, lines)
 }
 
 #[test]
@@ -174,7 +172,7 @@ fn one_flipped_value_byte_is_one_mismatch() {
             ["value"]
         );
         let wal = m.wal.as_ref().expect("the WAL entry");
-        assert!(wal.segment.ends_with(".wal") && wal.index > 0 && wal.term > 0);
+        assert!(wal.at.file_name().ends_with(".wal") && wal.entry.index > 0 && wal.entry.term > 0);
 
         // verify: invisible without the flag, one finding with it.
         let (code, lines) = verify(&["--json"], &member);
@@ -188,10 +186,10 @@ fn one_flipped_value_byte_is_one_mismatch() {
         assert_eq!(f["file"], "snap/db");
         assert_eq!(f["offset"], at);
         assert_eq!(f["page"], page);
-        assert_eq!(f["index"], wal.index);
-        assert_eq!(f["term"], wal.term);
-        assert_eq!(f["wal_file"], format!("wal/{}", wal.segment));
-        assert_eq!(f["wal_offset"], wal.offset);
+        assert_eq!(f["index"], wal.entry.index);
+        assert_eq!(f["term"], wal.entry.term);
+        assert_eq!(f["wal_file"], format!("wal/{}", wal.at.file_name()));
+        assert_eq!(f["wal_offset"], wal.at.offset);
         assert_eq!(f["key"], etcd_proto::text::escape_bytes(key));
         assert_eq!(f["revision"], rev.rev.main);
         let s = lines.iter().find(|l| l["type"] == "summary").unwrap();
@@ -258,7 +256,7 @@ fn a_wal_without_its_first_segment_checks_only_its_own_writes() {
         let whole = cross_check(&member, &all);
         let cut = cross_check(&member, &|e| match e {
             Event::SegmentStart { pos, .. } => *pos > 0,
-            Event::Record(r) => r.segment_pos > 0,
+            Event::Record(r) => r.at.segment_pos > 0,
             Event::Finding(_) => true,
         });
         eprintln!("{config}: whole {whole:?}\ncut {cut:?}");

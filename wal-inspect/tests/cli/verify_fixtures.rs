@@ -3,22 +3,36 @@
 //! what etcd did (testdata/cases/*.json, recorded by running real etcd on each).
 
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
 
+use crate::util;
+
+/// `verify --json PATH`: the exit code and the lines after `begin` (every line checked
+/// against the JSON conventions), and the same dir inspected through the library: its
+/// findings and outcome must be exactly what the command printed.
 fn verify_json(path: &Path) -> (i32, Vec<Value>) {
-    let out = Command::new(env!("CARGO_BIN_EXE_wal-inspect"))
-        .args(["verify", "--json"])
-        .arg(path)
-        .output()
-        .expect("run wal-inspect");
-    let stdout = String::from_utf8(out.stdout).expect("utf-8 stdout");
-    let lines = stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-        .collect();
-    (out.status.code().expect("exit code"), lines)
+    let out = util::run(&[
+        std::ffi::OsStr::new("verify"),
+        "--json".as_ref(),
+        path.as_os_str(),
+    ]);
+    let lines = util::json_lines(&out, Some("verify"));
+    let ins = etcd_member::inspect(path, &etcd_member::Options::default()).expect("inspect");
+    let lib = serde_json::to_value(&ins).expect("serialize the inspection");
+    let findings: Vec<&Value> = lines.iter().filter(|l| l["type"] == "finding").collect();
+    let lib_findings: Vec<&Value> = lib["findings"].as_array().unwrap().iter().collect();
+    assert_eq!(
+        lib_findings,
+        findings,
+        "{}: library vs verify --json",
+        path.display()
+    );
+    let s = lines.iter().find(|l| l["type"] == "summary").unwrap();
+    for k in ["etcd_outcome", "etcd_error", "wedged", "decided_by"] {
+        assert_eq!(lib[k], s[k], "{}: {k}", path.display());
+    }
+    (out.code, lines)
 }
 
 fn summary(lines: &[Value]) -> &Value {

@@ -3,34 +3,21 @@
 //! `snapshot status` agrees with the revision and key count etcd reported.
 
 use std::path::Path;
-use std::process::Command;
 
-use base64::Engine as _;
 use serde_json::Value;
 
+use crate::util::{self, b64, bytes};
+
+/// Run a `--json` command whose output is one JSON object, checked against the
+/// conventions.
 fn run(args: &[&str], path: &Path) -> (i32, Value) {
-    let out = Command::new(env!("CARGO_BIN_EXE_wal-inspect"))
-        .args(args)
-        .arg(path)
-        .output()
-        .expect("run wal-inspect");
-    let text = String::from_utf8(out.stdout).expect("utf-8");
-    let v = serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{e}: {text}"));
-    (out.status.code().expect("exit code"), v)
-}
-
-/// Our JSON byte string: text, or `{"base64": …}`.
-fn bytes(v: &Value) -> Vec<u8> {
-    match v {
-        Value::String(s) => s.clone().into_bytes(),
-        other => b64(other["base64"].as_str().expect("base64 field")),
-    }
-}
-
-fn b64(s: &str) -> Vec<u8> {
-    base64::engine::general_purpose::STANDARD
-        .decode(s)
-        .expect("base64")
+    let mut all: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+    all.push(path.as_os_str());
+    let out = util::run(&all);
+    let v: Value =
+        serde_json::from_str(out.stdout.trim()).unwrap_or_else(|e| panic!("{e}: {}", out.stdout));
+    util::check_conventions(&v, "output");
+    (out.code, v)
 }
 
 #[test]
@@ -72,13 +59,15 @@ fn db_keys_equal_what_etcd_served() {
                 let Ok(key) = String::from_utf8(key) else {
                     continue;
                 };
-                let out = Command::new(env!("CARGO_BIN_EXE_wal-inspect"))
-                    .args(["db", "get", "--json"])
-                    .arg(&member)
-                    .arg(&key)
-                    .output()
-                    .unwrap();
-                let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+                let out = util::run(&[
+                    std::ffi::OsStr::new("db"),
+                    "get".as_ref(),
+                    "--json".as_ref(),
+                    member.as_os_str(),
+                    key.as_ref(),
+                ]);
+                let v: Value = serde_json::from_str(&out.stdout).unwrap();
+                util::check_conventions(&v, "db get");
                 let want = b["value"].as_str().map(b64).unwrap_or_default();
                 let got = v
                     .get("value")

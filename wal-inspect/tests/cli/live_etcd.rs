@@ -1,11 +1,12 @@
 //! A running etcd: `verify` neither blocks nor writes, and names the process that holds
 //! the files; `repair --apply` refuses (exit 3).
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use testdata::etcd::{Etcd, EtcdLock};
+
+use crate::util;
 
 #[test]
 fn verify_names_the_live_etcd_and_repair_refuses() {
@@ -18,21 +19,13 @@ fn verify_names_the_live_etcd_and_repair_refuses() {
     assert!(ok, "{out}");
 
     let t = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_wal-inspect"))
-        .args(["verify", "--json"])
-        .arg(&data)
-        .output()
-        .unwrap();
+    let out = util::run(&["verify".as_ref(), "--json".as_ref(), data.as_os_str()]);
     assert!(
         t.elapsed() < Duration::from_secs(20),
         "verify took {:?}",
         t.elapsed()
     );
-    let lines: Vec<Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines: Vec<Value> = util::json_lines(&out, Some("verify"));
     let notes: Vec<&Value> = lines
         .iter()
         .filter(|l| l["type"] == "note" && l["kind"] == "live_etcd")
@@ -51,23 +44,19 @@ fn verify_names_the_live_etcd_and_repair_refuses() {
         "{summary}"
     );
     // A live member is not damage: nothing else is reported.
-    assert!(
-        matches!(out.status.code(), Some(0) | Some(1)),
-        "{:?}",
-        out.status
-    );
+    assert!(out.code == 0 || out.code == 1, "{}", out.code);
 
-    let repair = Command::new(env!("CARGO_BIN_EXE_wal-inspect"))
-        .args(["repair", "--apply"])
-        .arg(&data)
-        .output()
-        .unwrap();
-    assert_eq!(
-        repair.status.code(),
-        Some(3),
+    // The plan is shown (read-only) with a note; only --apply refuses.
+    let plan = util::run(&["repair".as_ref(), data.as_os_str()]);
+    assert_eq!(plan.code, 0, "{}{}", plan.stdout, plan.stderr);
+    assert!(
+        plan.stdout.contains(&format!("pid {pid}")),
         "{}",
-        String::from_utf8_lossy(&repair.stdout)
+        plan.stdout
     );
+    let repair = util::run(&["repair".as_ref(), "--apply".as_ref(), data.as_os_str()]);
+    assert_eq!(repair.code, 3, "{}", repair.stdout);
+    assert!(repair.stderr.contains(&pid), "{}", repair.stderr);
     // etcd is still fine afterwards.
     let (ok, out) = etcd.ctl(&["get", "live/key"]);
     assert!(ok && out.contains('v'), "{out}");

@@ -24,7 +24,6 @@ struct Pending {
 #[derive(Default)]
 pub(crate) struct Feed {
     pub ci: u64,
-    pub segments: Vec<String>,
     pending: VecDeque<Pending>,
     pending_bytes: usize,
     commit: u64,
@@ -76,15 +75,7 @@ impl Feed {
 
     pub fn observe(&mut self, ev: &Event<'_>) {
         let r = match ev {
-            Event::SegmentStart { pos, name, .. } => {
-                if self.segments.len() <= *pos {
-                    self.segments.resize(*pos + 1, String::new());
-                }
-                if let Some(s) = self.segments.get_mut(*pos) {
-                    *s = (*name).to_string();
-                }
-                return;
-            }
+            Event::SegmentStart { .. } => return,
             Event::Record(r) => r,
             Event::Finding(_) => return,
         };
@@ -105,8 +96,7 @@ impl Feed {
             Some(RecordType::Entry) => {
                 if let Some(e) = r.entry {
                     let pos = Pos {
-                        segment: r.segment_pos,
-                        offset: r.offset,
+                        at: r.at,
                         index: e.index,
                         term: e.term,
                     };

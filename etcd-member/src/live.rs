@@ -7,8 +7,10 @@
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use crate::error::Error;
+
 /// A lock some process holds on one of our files.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Holder {
     /// The locked file.
     pub file: PathBuf,
@@ -16,6 +18,34 @@ pub struct Holder {
     pub lock: String,
     /// PIDs that have the file open (the lock holder among them).
     pub pids: Vec<u32>,
+}
+
+impl Holder {
+    /// `<file> (<lock> lock, pid <pids>)`.
+    pub fn describe(&self) -> String {
+        let pids: Vec<String> = self.pids.iter().map(u32::to_string).collect();
+        format!(
+            "{} ({} lock{})",
+            self.file.display(),
+            self.lock,
+            if pids.is_empty() {
+                String::new()
+            } else {
+                format!(", pid {}", pids.join(", "))
+            }
+        )
+    }
+}
+
+/// Refuse (with [`Error::LiveEtcd`]) when a live etcd holds any of `files`: the guard every
+/// operation that changes a data dir runs first.
+pub fn refuse_if_live(files: &[PathBuf]) -> Result<(), Error> {
+    let holders = holders(files);
+    if holders.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::LiveEtcd { holders })
+    }
 }
 
 /// Locks held on any of `files`. Errors reading `/proc` count as "no lock seen".

@@ -4,7 +4,6 @@
 //! member's dir: testdata/fixtures/<config>.json).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use etcd_proto::pb::raftpb::{Entry, HardState};
 use etcd_wal::scan::{self, Event};
@@ -73,6 +72,7 @@ struct MemberLine {
     last_term: Option<u64>,
     commit: Option<u64>,
     consistent_index: Option<u64>,
+    damage: Value,
     first_index: Option<u64>,
     overwritten_entries: u64,
     history: Vec<HistoryRow>,
@@ -107,29 +107,22 @@ struct ClusterLine {
 }
 
 fn members(paths: &[PathBuf]) -> (Vec<MemberLine>, ClusterLine) {
-    let out = Command::new(env!("CARGO_BIN_EXE_wal-inspect"))
-        .args(["members", "--json"])
-        .args(paths)
-        .output()
-        .expect("run wal-inspect");
-    let stdout = String::from_utf8(out.stdout).expect("utf-8");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines.len(), paths.len() + 1, "{stdout}");
+    let mut args: Vec<&std::ffi::OsStr> = vec!["members".as_ref(), "--json".as_ref()];
+    args.extend(paths.iter().map(|p| p.as_os_str()));
+    let out = crate::util::run(&args);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let lines = crate::util::json_lines(&out, Some("members"));
+    assert_eq!(lines.len(), paths.len() + 1, "{}", out.stdout);
     let (last, rest) = lines.split_last().expect("lines");
     let ms: Vec<MemberLine> = rest
         .iter()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .map(|l| serde_json::from_value(l.clone()).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect();
     for m in &ms {
         assert_eq!(m.r#type, "member");
     }
-    let c: ClusterLine = serde_json::from_str(last).unwrap_or_else(|e| panic!("{e}: {last}"));
+    let c: ClusterLine =
+        serde_json::from_value(last.clone()).unwrap_or_else(|e| panic!("{e}: {last}"));
     assert_eq!(c.r#type, "cluster");
     (ms, c)
 }
@@ -388,7 +381,7 @@ fn entry_offset(wal: &Path, index: u64) -> (PathBuf, u64) {
     let s = scan::scan_dir_with(wal, &mut |e| {
         if let Event::Record(r) = e {
             if found.is_none() && r.entry.is_some_and(|e| e.index == index) {
-                found = Some((r.segment_pos, r.offset));
+                found = Some((r.at.segment_pos, r.at.offset));
             }
         }
     })
@@ -474,13 +467,12 @@ fn most_up_to_date_and_divergence_on_hand_made_logs() {
 #[test]
 fn unreadable_dir_is_an_error_line_and_exit_2() {
     let empty = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_wal-inspect"))
-        .args(["members", "--json"])
-        .arg(empty.path())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let first: Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
-    assert_eq!(first["type"], "error");
+    let out = crate::util::run(&[
+        "members".as_ref(),
+        "--json".as_ref(),
+        empty.path().as_os_str(),
+    ]);
+    assert_eq!(out.code, 2);
+    let lines = crate::util::json_lines(&out, Some("members"));
+    assert_eq!(lines[0]["type"], "error");
 }

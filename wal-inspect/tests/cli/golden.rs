@@ -431,32 +431,18 @@ fn repair_plans() {
         ("v35-snap-flip-newest", "repair-snap-flip-newest-v35"),
     ] {
         let (dir, env, _c) = case(name);
-        let before = tree(dir.path());
+        let before = crate::util::fingerprint(dir.path());
         let out = env.run(&["repair", "data/m1"]);
-        assert_eq!(before, tree(dir.path()), "{name}: a plan must not write");
+        assert_eq!(
+            before,
+            crate::util::fingerprint(dir.path()),
+            "{name}: a plan must not write"
+        );
         check(golden, &out);
     }
 }
 
 /// Names and sizes of every file under `root`.
-fn tree(root: &Path) -> Vec<(PathBuf, u64)> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in fs::read_dir(&d).unwrap() {
-            let e = e.unwrap();
-            let md = e.metadata().unwrap();
-            if md.is_dir() {
-                stack.push(e.path());
-            } else {
-                out.push((e.path(), md.len()));
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 // ------------------------------------------------------------------ snapshot
 
 #[test]

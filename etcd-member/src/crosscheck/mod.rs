@@ -16,17 +16,19 @@
 //!
 //! Only each key's latest record is compared; damage in older revisions is not seen.
 //!
-//! ```no_run
+//! ```
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! use etcd_snap::crosscheck::ValueCheck;
-//! let db = etcd_snap::bolt::Db::open("member/snap/db")?;
-//! if let Some(mut check) = ValueCheck::for_db(&db)? {
-//!     etcd_wal::scan::scan_dir_with("member/wal".as_ref(), &mut |e| check.observe(&e))?;
-//!     let report = check.compare(&db)?;
-//!     for m in &report.mismatches {
-//!         println!("{}: {:?}", m.key_escaped, m.diffs);
-//!     }
+//! # let fixture = testdata::clean("v35-single")?;
+//! # let member = fixture.path().join("data/m1/member");
+//! use etcd_member::crosscheck::ValueCheck;
+//! let db = etcd_snap::bolt::Db::open(member.join("snap/db"))?;
+//! let mut check = ValueCheck::for_db(&db)?.expect("the db has a consistent index");
+//! etcd_wal::scan::scan_dir_with(&member.join("wal"), &mut |e| check.observe(&e))?;
+//! let report = check.compare(&db)?;
+//! for m in &report.mismatches {
+//!     println!("{}: {:?}", m.key_escaped, m.diffs);
 //! }
+//! assert_eq!(report.keys_mismatched, 0);
 //! # Ok(()) }
 //! ```
 
@@ -35,27 +37,24 @@ mod feed;
 mod model;
 mod value;
 
+use etcd_proto::RaftPos;
+use etcd_wal::WalLocation;
 use etcd_wal::scan::Event;
 
-use crate::bolt::Db;
-use crate::error::Result;
-use crate::schema;
+use etcd_snap::Result;
+use etcd_snap::bolt::Db;
+use etcd_snap::schema;
 
 pub use compare::{DbRecordAt, Diff, History, MAX_MISMATCHES, Mismatch, ValueReport};
 pub use value::{KEPT_BYTES, ValueDigest};
 
-/// A WAL entry: segment file name, byte offset of its record, raft index and term.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+/// A WAL entry: where its record is, and its raft index and term.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct WalPos {
-    /// Segment file name.
-    pub segment: String,
-    /// Byte offset of the record's length word.
-    pub offset: u64,
-    /// Raft index.
-    pub index: u64,
-    /// Raft term.
-    pub term: u64,
+    /// Where the entry's record is.
+    pub at: WalLocation,
+    /// Its raft index and term.
+    pub entry: RaftPos,
 }
 
 /// Collects the WAL's writes while the WAL is read (feed it every event of one

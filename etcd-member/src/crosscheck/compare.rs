@@ -3,13 +3,14 @@
 
 use std::collections::HashMap;
 
+use etcd_proto::RaftPos;
 use etcd_proto::text::escape_bytes;
 use etcd_wal::wire::{Fields, Value};
 
-use crate::bolt::{Db, Entry};
-use crate::error::Result;
-use crate::mvcc::{Revision, RevisionKey, key_bucket};
-use crate::schema;
+use etcd_snap::Result;
+use etcd_snap::bolt::{Db, Entry};
+use etcd_snap::mvcc::{Revision, RevisionKey, key_bucket};
+use etcd_snap::schema;
 
 use super::WalPos;
 use super::feed::Feed;
@@ -23,9 +24,8 @@ pub const MAX_MISMATCHES: usize = 1000;
 const MAX_UNTRACKED: usize = 10_000;
 
 /// Which history the expectations come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum History {
     /// The WAL holds every entry from index 1 and its replay reaches the db's revision:
     /// values, leases, revisions and versions are checked, and keys the WAL never wrote
@@ -37,8 +37,7 @@ pub enum History {
 }
 
 /// Where the db holds a key's latest record.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct DbRecordAt {
     /// The record's revision.
     pub revision: Revision,
@@ -53,8 +52,7 @@ pub struct DbRecordAt {
 }
 
 /// One field that differs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Diff {
     /// `value`, `lease`, `create_revision`, `mod_revision`, `version`, `revision`,
     /// `deleted`, `record`.
@@ -66,8 +64,7 @@ pub struct Diff {
 }
 
 /// A key whose latest record in the db is not what the WAL wrote.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Mismatch {
     /// The user key (raw bytes).
     pub key: Vec<u8>,
@@ -83,8 +80,7 @@ pub struct Mismatch {
 }
 
 /// The result of the cross-check.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ValueReport {
     /// Which history was used.
     pub history: History,
@@ -288,10 +284,8 @@ pub(crate) fn compare(db: &Db, feed: Feed) -> Result<ValueReport> {
     }
     let compact = meta.finished_compact_rev.unwrap_or(0);
     let pos = |p: Pos| WalPos {
-        segment: feed.segments.get(p.segment).cloned().unwrap_or_default(),
-        offset: p.offset,
-        index: p.index,
-        term: p.term,
+        at: p.at,
+        entry: RaftPos::new(p.index, p.term),
     };
     let push = |report: &mut ValueReport, m: Mismatch| {
         report.keys_mismatched += 1;

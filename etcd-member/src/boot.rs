@@ -1,0 +1,354 @@
+//! What etcd does when it starts on a member dir: the boot verdict, in etcd's own order.
+//!
+//! etcd 3.4/3.5 `etcdserver.NewServer` (3.5: `server/etcdserver/server.go`; 3.4:
+//! `etcdserver/server.go`), for a member dir that has a WAL:
+//! 1. `openBackend`: bbolt opens `snap/db` (creating an empty one when it is missing) and,
+//!    with `NoFreelistSync`, walks every page: unopenable metas or a page its walk cannot
+//!    follow make etcd panic before the WAL is read.
+//! 2. `wal.ValidSnapshotEntries` over every segment ("discovery failed").
+//! 3. `snapshotter.LoadNewestAvailable` picks the newest readable `.snap` matching one of
+//!    those entries (damaged ones are renamed `.broken`), then `recoverSnapshotBackend`:
+//!    when the snapshot's index is above the db's consistent index (0 when the db did not
+//!    exist before step 1), etcd opens `<index:016x>.snap.db` instead, and panics with
+//!    "failed to recover v3 backend from snapshot" when it is missing.
+//! 4. `restartNode` → `wal.Open` (segment selection) and `ReadAll`, with one `Repair` of
+//!    the last segment on `unexpected EOF` (see [`etcd_wal::predict`]).
+//! 5. The raft log is replayed: a committed RemoveNode of this member makes etcd log "the
+//!    member has been permanently removed from the cluster" and stop.
+//!
+//! The WAL's own steps (2, 4) come from [`etcd_wal::predict::predict`]; this module puts
+//! them in order with the db and snapshot steps. [`decide`] is pure: it takes the facts
+//! read from the files ([`BootFacts`]) and returns the verdict ([`Boot`]).
+
+use etcd_wal::predict::{Outcome, Prediction, Stage, WEDGE_SLACK};
+
+/// What bbolt does with `snap/db` at step 1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DbAtOpen {
+    /// No db file: bbolt creates an empty one (consistent index 0).
+    Missing,
+    /// bbolt refuses to open it (etcd panics "failed to open database"): both meta pages
+    /// invalid ("checksum error"), not a bolt file ("invalid database"), too small.
+    Unopenable {
+        /// bbolt's error text.
+        error: String,
+    },
+    /// bbolt opens the metas but its walk over every page panics or faults.
+    WalkFails {
+        /// bbolt's panic text (or what the fault is).
+        error: String,
+        /// How etcd ends (the log line).
+        message: String,
+    },
+    /// bbolt opens it.
+    Opens {
+        /// `meta/consistent_index`, when readable.
+        consistent_index: Option<u64>,
+    },
+}
+
+/// Everything the boot verdict depends on, read from the files.
+#[derive(Debug, Clone)]
+pub struct BootFacts<'a> {
+    /// Step 1.
+    pub db: DbAtOpen,
+    /// Steps 2 and 4: what the WAL alone does.
+    pub wal: &'a Prediction,
+    /// Step 3: the index of the `.snap` etcd loads (none when no `.snap` matches).
+    pub snapshot_index: Option<u64>,
+    /// Step 3: whether `<snapshot index:016x>.snap.db` is present.
+    pub snap_db_present: bool,
+    /// Step 5: a RemoveNode of this member in the log etcd replays.
+    pub removed: bool,
+    /// Voting members, when known (a member of a larger cluster catches up instead of
+    /// wedging).
+    pub voters: Option<usize>,
+}
+
+/// Which step decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecidedBy {
+    /// Step 1: the db.
+    Db,
+    /// Step 3: the db is behind the snapshot (or missing) and the `.snap.db` is missing.
+    SnapshotBackend,
+    /// Steps 2 and 4: the WAL (a refusal, its repair, or damage etcd does not notice).
+    Wal,
+    /// Step 5: the replayed removal.
+    Removal,
+    /// Nothing stops or changes the start.
+    Nothing,
+}
+
+/// The verdict.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Boot {
+    /// What etcd does.
+    pub outcome: Outcome,
+    /// The error etcd exits with (for `refuses`) or repairs (for `repairs_tail`).
+    pub etcd_error: Option<String>,
+    /// The log line etcd prints for a refusal.
+    pub etcd_message: Option<String>,
+    /// Which step decides.
+    pub decided_by: DecidedBy,
+    /// The consistent index etcd starts with (the db's, 0 for a db bbolt creates, the
+    /// snapshot's when it uses `<index>.snap.db`).
+    pub consistent_index: Option<u64>,
+    /// Starts, but the log ends below that consistent index: reads work, every write
+    /// times out.
+    pub wedged: bool,
+}
+
+/// etcd's error when step 3 needs a `.snap.db` that is not there (3.5
+/// `openSnapshotBackend` → `snap.DBFilePath`: `snap: snapshot file doesn't exist`).
+pub const SNAP_DB_MISSING_ERROR: &str =
+    "failed to find database snapshot file (snap: snapshot file doesn't exist)";
+/// etcd's log line for it (3.5 `NewServer`: `Panic("failed to recover v3 backend from
+/// snapshot")`).
+pub const SNAP_DB_MISSING_MESSAGE: &str = "failed to recover v3 backend from snapshot";
+/// etcd's words when the replayed log removes the member (`etcdserver/server.go`
+/// `applyConfChange` → `ErrStopped` with this log line).
+pub const REMOVED_ERROR: &str = "the member has been permanently removed from the cluster";
+/// The log line that follows it.
+pub const REMOVED_MESSAGE: &str = "data-dir used by this member must be removed";
+
+/// The verdict for `facts`, step by step.
+pub fn decide(facts: &BootFacts<'_>) -> Boot {
+    let wal = facts.wal;
+    let refuse = |by: DecidedBy, error: String, message: String| Boot {
+        outcome: Outcome::Refuses,
+        etcd_error: Some(error),
+        etcd_message: Some(message),
+        decided_by: by,
+        consistent_index: None,
+        wedged: false,
+    };
+    // 1. openBackend.
+    let mut ci = match &facts.db {
+        DbAtOpen::Unopenable { error } => {
+            return refuse(
+                DecidedBy::Db,
+                error.clone(),
+                "failed to open database (panic)".into(),
+            );
+        }
+        DbAtOpen::WalkFails { error, message } => {
+            return refuse(DecidedBy::Db, error.clone(), message.clone());
+        }
+        DbAtOpen::Missing => Some(0),
+        DbAtOpen::Opens { consistent_index } => *consistent_index,
+    };
+    // 2. ValidSnapshotEntries.
+    if wal.refused_at == Some(Stage::Discovery) {
+        return wal_verdict(wal, ci);
+    }
+    // 3. recoverSnapshotBackend.
+    if let Some(si) = facts.snapshot_index.filter(|&si| si > 0) {
+        if si > ci.unwrap_or(0) {
+            if !facts.snap_db_present {
+                return refuse(
+                    DecidedBy::SnapshotBackend,
+                    SNAP_DB_MISSING_ERROR.into(),
+                    SNAP_DB_MISSING_MESSAGE.into(),
+                );
+            }
+            ci = Some(si);
+        }
+    }
+    // 4. wal.Open, ReadAll, Repair.
+    if wal.outcome == Outcome::Refuses {
+        return wal_verdict(wal, ci);
+    }
+    // 5. The replay.
+    if facts.removed {
+        return refuse(
+            DecidedBy::Removal,
+            REMOVED_ERROR.into(),
+            REMOVED_MESSAGE.into(),
+        );
+    }
+    let mut boot = wal_verdict(wal, ci);
+    let last = wal.last_index_after_start.unwrap_or(0);
+    boot.wedged = ci.is_some_and(|ci| ci > last.saturating_add(WEDGE_SLACK))
+        && facts.voters.is_none_or(|v| v <= 1);
+    boot
+}
+
+/// The WAL's own verdict.
+fn wal_verdict(wal: &Prediction, ci: Option<u64>) -> Boot {
+    Boot {
+        outcome: wal.outcome,
+        etcd_error: wal.etcd_error.clone(),
+        etcd_message: wal.etcd_message.clone(),
+        decided_by: if wal.decisive.is_some() || wal.outcome != Outcome::Starts {
+            DecidedBy::Wal
+        } else {
+            DecidedBy::Nothing
+        },
+        consistent_index: ci,
+        wedged: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use etcd_proto::RaftPos;
+    use etcd_wal::predict::Release;
+
+    use super::*;
+
+    fn wal(outcome: Outcome, stage: Option<Stage>, last: u64) -> Prediction {
+        Prediction {
+            outcome,
+            etcd_error: (outcome != Outcome::Starts).then(|| "walpb: crc mismatch".into()),
+            etcd_message: stage.map(|s| s.etcd_message().into()),
+            refused_at: stage,
+            decisive: (outcome != Outcome::Starts).then_some(0),
+            start_snapshot: RaftPos::default(),
+            start_segment: Some(0),
+            repair: None,
+            last_index_after_start: (outcome != Outcome::Refuses).then_some(last),
+            wedged: false,
+            release: Release::V3_5,
+            later_releases: None,
+        }
+    }
+
+    fn facts(db: DbAtOpen, wal: &Prediction) -> BootFacts<'_> {
+        BootFacts {
+            db,
+            wal,
+            snapshot_index: None,
+            snap_db_present: false,
+            removed: false,
+            voters: Some(1),
+        }
+    }
+
+    fn opens(ci: u64) -> DbAtOpen {
+        DbAtOpen::Opens {
+            consistent_index: Some(ci),
+        }
+    }
+
+    /// `openBackend` (bbolt `Open`): an unopenable db panics before the WAL is read, even
+    /// when the WAL is damaged too.
+    #[test]
+    fn an_unopenable_db_decides_first() {
+        let w = wal(Outcome::Refuses, Some(Stage::Discovery), 0);
+        let b = decide(&facts(
+            DbAtOpen::Unopenable {
+                error: "checksum error".into(),
+            },
+            &w,
+        ));
+        assert_eq!(b.outcome, Outcome::Refuses);
+        assert_eq!(b.decided_by, DecidedBy::Db);
+        assert_eq!(b.etcd_error.as_deref(), Some("checksum error"));
+    }
+
+    /// bbolt's `freepages` walk at open (`NoFreelistSync`) panics on a bad page.
+    #[test]
+    fn a_page_the_open_walk_cannot_follow_decides_first() {
+        let w = wal(Outcome::Starts, None, 10);
+        let b = decide(&facts(
+            DbAtOpen::WalkFails {
+                error: "freepages: failed to get all reachable pages".into(),
+                message: "panic".into(),
+            },
+            &w,
+        ));
+        assert_eq!((b.outcome, b.decided_by), (Outcome::Refuses, DecidedBy::Db));
+    }
+
+    /// `ValidSnapshotEntries` runs before the `.snap` pick: its refusal wins over a db
+    /// behind the snapshot.
+    #[test]
+    fn discovery_comes_before_the_snapshot_backend() {
+        let w = wal(Outcome::Refuses, Some(Stage::Discovery), 0);
+        let mut f = facts(opens(10), &w);
+        f.snapshot_index = Some(100);
+        let b = decide(&f);
+        assert_eq!(b.decided_by, DecidedBy::Wal);
+        assert_eq!(b.etcd_message.as_deref(), Some("discovery failed"));
+    }
+
+    /// `recoverSnapshotBackend`: a db behind the loaded snapshot needs `<index>.snap.db`;
+    /// that step comes before `ReadAll`, so it wins over a replay error.
+    #[test]
+    fn a_db_behind_the_snapshot_refuses_before_read_all() {
+        let w = wal(Outcome::Refuses, Some(Stage::ReadAll), 0);
+        let mut f = facts(opens(10), &w);
+        f.snapshot_index = Some(100);
+        let b = decide(&f);
+        assert_eq!(b.decided_by, DecidedBy::SnapshotBackend);
+        assert_eq!(b.etcd_error.as_deref(), Some(SNAP_DB_MISSING_ERROR));
+        assert_eq!(b.etcd_message.as_deref(), Some(SNAP_DB_MISSING_MESSAGE));
+        // With the `.snap.db` there, etcd uses it and the WAL decides.
+        f.snap_db_present = true;
+        assert_eq!(decide(&f).decided_by, DecidedBy::Wal);
+    }
+
+    /// `recoverSnapshotBackend` with `beExist == false`: a missing db counts as consistent
+    /// index 0, so a loaded `.snap` makes etcd look for its `.snap.db` and panic.
+    #[test]
+    fn a_missing_db_with_a_snapshot_refuses() {
+        let w = wal(Outcome::Starts, None, 500);
+        let mut f = facts(DbAtOpen::Missing, &w);
+        f.snapshot_index = Some(300);
+        let b = decide(&f);
+        assert_eq!(
+            (b.outcome, b.decided_by),
+            (Outcome::Refuses, DecidedBy::SnapshotBackend)
+        );
+        // Without a `.snap` to load, bbolt's empty db is used and the WAL replays.
+        f.snapshot_index = None;
+        let b = decide(&f);
+        assert_eq!((b.outcome, b.wedged), (Outcome::Starts, false));
+        assert_eq!(b.consistent_index, Some(0));
+    }
+
+    /// `applyConfChange` of a replayed RemoveNode of this member stops etcd, after a tail
+    /// repair as well.
+    #[test]
+    fn a_replayed_self_removal_refuses_after_the_wal_is_read() {
+        let w = wal(Outcome::RepairsTail, None, 50);
+        let mut f = facts(opens(40), &w);
+        f.removed = true;
+        let b = decide(&f);
+        assert_eq!(
+            (b.outcome, b.decided_by),
+            (Outcome::Refuses, DecidedBy::Removal)
+        );
+        assert_eq!(b.etcd_error.as_deref(), Some(REMOVED_ERROR));
+        // A WAL refusal comes first.
+        let w = wal(Outcome::Refuses, Some(Stage::ReadAll), 0);
+        let mut f = facts(opens(40), &w);
+        f.removed = true;
+        assert_eq!(decide(&f).decided_by, DecidedBy::Wal);
+    }
+
+    /// The wedge (observed with real etcd 3.4.23 and 3.5.1): a single voter whose log ends
+    /// more than two entries below the consistent index starts, then every write times out.
+    #[test]
+    fn a_log_below_the_consistent_index_wedges_a_single_voter() {
+        let w = wal(Outcome::Starts, None, 100);
+        let b = decide(&facts(opens(103), &w));
+        assert!(b.wedged);
+        assert!(!decide(&facts(opens(102), &w)).wedged);
+        let mut f = facts(opens(500), &w);
+        f.voters = Some(3);
+        assert!(
+            !decide(&f).wedged,
+            "a cluster member catches up from the leader"
+        );
+        // The consistent index etcd starts with is the `.snap.db`'s when it uses one.
+        let mut f = facts(opens(10), &w);
+        f.snapshot_index = Some(200);
+        f.snap_db_present = true;
+        let b = decide(&f);
+        assert_eq!(b.consistent_index, Some(200));
+        assert!(b.wedged);
+    }
+}

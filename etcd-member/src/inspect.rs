@@ -1,0 +1,684 @@
+//! One member dir, read as etcd reads it at start: the WAL once (findings, membership
+//! history, and with `check_values` the writes to replay), the `.snap` files and the db,
+//! then the boot verdict and every finding in decisive order. Read-only: nothing is
+//! written, locked or renamed.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use etcd_proto::RaftPos;
+use etcd_snap::ErrorKind as SnapErrorKind;
+use etcd_snap::bolt::FindingKind as DbKind;
+use etcd_snap::member::MemberReport;
+use etcd_wal::membership::{self, History, HistoryBuilder, Removal};
+use etcd_wal::predict::{self, Context, Outcome, Prediction};
+use etcd_wal::record::RecordType;
+use etcd_wal::scan::{self, Scan};
+
+use crate::boot::{self, Boot, BootFacts, DbAtOpen, DecidedBy};
+use crate::crosscheck::{ValueCheck, ValueReport};
+use crate::error::Error;
+use crate::finding::{self, Detail, Finding, FindingKind, Location};
+use crate::identity::{self, Identity};
+use crate::live::{self, Holder};
+use crate::paths::MemberDir;
+
+/// How to inspect.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// etcd's `--wal-dir`, when the WAL is kept outside the member dir.
+    pub wal_dir: Option<PathBuf>,
+    /// Also replay the WAL's writes and compare each key's latest value in the db with
+    /// them (reads the db once more).
+    pub check_values: bool,
+    /// Stop early once set (the inspection then fails with [`Error::Interrupted`]).
+    pub interrupt: Option<Arc<AtomicBool>>,
+}
+
+/// What a remark that is not damage is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoteKind {
+    /// A live process holds one of the files.
+    LiveEtcd,
+    /// A `.wal.broken` copy from an earlier etcd repair.
+    WalBrokenCopy,
+    /// The db's size, consistent index and term.
+    Db,
+    /// No db file, and etcd creates an empty one.
+    DbMissing,
+    /// An active alarm recorded in the db.
+    Alarm,
+}
+
+/// A remark that is not damage.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Note {
+    /// Always `note` (the JSON line type).
+    #[serde(rename = "type")]
+    pub line: &'static str,
+    /// What it is about.
+    pub kind: NoteKind,
+    /// The file, relative as findings name files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// One line.
+    pub message: String,
+}
+
+impl Note {
+    fn new(kind: NoteKind, file: Option<String>, message: String) -> Note {
+        Note {
+            line: "note",
+            kind,
+            file,
+            message,
+        }
+    }
+}
+
+/// Everything read from one member dir, and what etcd will do with it.
+#[derive(Debug, Clone)]
+pub struct Inspection {
+    /// Where the pieces are.
+    pub dir: MemberDir,
+    /// The WAL pass.
+    pub scan: Scan,
+    /// Membership changes and the log's shape, read on the way.
+    pub history: History,
+    /// The `.snap` files and the db, when there is a snap dir.
+    pub member: Option<MemberReport>,
+    /// What the WAL alone makes etcd do (steps 2 and 4 of [`crate::boot`]).
+    pub prediction: Prediction,
+    /// The boot verdict.
+    pub boot: Boot,
+    /// Every finding, decisive first.
+    pub findings: Vec<Finding>,
+    /// Remarks that are not damage.
+    pub notes: Vec<Note>,
+    /// Locks a live process holds on the files.
+    pub holders: Vec<Holder>,
+    /// This member's RemoveNode in the log etcd replays.
+    pub removal: Option<Removal>,
+    /// Who this member is.
+    pub identity: Identity,
+    /// With `check_values`: the cross-check of the db's values, or why it could not run.
+    pub values: Option<Result<ValueReport, String>>,
+}
+
+impl Inspection {
+    /// What etcd does on start.
+    pub fn outcome(&self) -> Outcome {
+        self.boot.outcome
+    }
+
+    /// Every finding, decisive first.
+    pub fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+
+    /// Whether etcd starts but every write times out.
+    pub fn wedged(&self) -> bool {
+        self.boot.wedged
+    }
+
+    /// The db's consistent index, when the db is readable.
+    pub fn db_consistent_index(&self) -> Option<u64> {
+        self.db().and_then(|d| d.meta.consistent_index)
+    }
+
+    /// The db report, when the db opened.
+    pub fn db(&self) -> Option<&etcd_snap::member::DbReport> {
+        self.member.as_ref().and_then(|m| m.db.as_ref().ok())
+    }
+}
+
+/// Inspect the member at `path` (a data dir, member dir or WAL dir, as
+/// [`MemberDir::resolve`] takes it).
+pub fn inspect(path: &Path, options: &Options) -> Result<Inspection, Error> {
+    let dir = MemberDir::resolve(path, options.wal_dir.as_deref())?;
+    inspect_dir(dir, options)
+}
+
+/// Inspect an already resolved member dir.
+pub fn inspect_dir(dir: MemberDir, options: &Options) -> Result<Inspection, Error> {
+    let mut values = options.check_values.then(|| value_check_for(&dir));
+    let mut history = HistoryBuilder::new();
+    let never = AtomicBool::new(false);
+    let interrupt = options.interrupt.as_deref().unwrap_or(&never);
+    let scan = scan::scan_dir_interruptible(
+        &dir.wal,
+        &mut |e| {
+            history.observe(&e);
+            if let Some(Ok((_, c))) = &mut values {
+                c.observe(&e);
+            }
+        },
+        interrupt,
+    )?;
+    if interrupt.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err(Error::Interrupted);
+    }
+    let history = history.finish();
+    let values = values.map(|v| {
+        v.and_then(|(db, c)| {
+            c.compare(&db)
+                .map_err(|e| format!("the db cannot be read: {e}"))
+        })
+    });
+    let wal_snaps = predict::valid_snapshot_entries(&scan).ok();
+    let member = dir
+        .member
+        .as_ref()
+        .map(|m| etcd_snap::inspect_member(m, wal_snaps.as_deref()))
+        .transpose()?;
+    let holders = live::holders(&dir.lockable_files());
+    let db = member.as_ref().and_then(|m| m.db.as_ref().ok());
+    let ctx = Context {
+        snap_files: member.as_ref().and_then(|m| m.readable_snaps()),
+        db_consistent_index: db.and_then(|d| d.meta.consistent_index),
+        voters: member.as_ref().and_then(|m| m.voters()),
+    };
+    let prediction = predict::predict(&scan, &ctx);
+    let removal = scan
+        .metadata
+        .as_ref()
+        .and_then(|m| membership::removed_self(&history, m.node_id));
+    let identity = identity::identify(&scan, &history, member.as_ref());
+    let mut v = Inspection {
+        boot: Boot {
+            outcome: prediction.outcome,
+            etcd_error: None,
+            etcd_message: None,
+            decided_by: DecidedBy::Nothing,
+            consistent_index: None,
+            wedged: false,
+        },
+        dir,
+        scan,
+        history,
+        member,
+        prediction,
+        findings: Vec::new(),
+        notes: Vec::new(),
+        holders,
+        removal,
+        identity,
+        values,
+    };
+    decide(&mut v, ctx.voters);
+    Ok(v)
+}
+
+/// Open the member's db and set up the value cross-check (before the WAL pass).
+fn value_check_for(dir: &MemberDir) -> Result<(etcd_snap::bolt::Db, ValueCheck), String> {
+    let Some(db) = dir.db() else {
+        return Err("no snap/ directory: there is no db to check".into());
+    };
+    let db = etcd_snap::bolt::Db::open(db).map_err(|e| format!("the db cannot be opened: {e}"))?;
+    match ValueCheck::for_db(&db) {
+        Ok(Some(c)) => Ok((db, c)),
+        Ok(None) => Err("the db has no consistent index".into()),
+        Err(e) => Err(format!("the db's buckets cannot be read: {e}")),
+    }
+}
+
+/// Page damage that makes bbolt's `freepages` walk panic when etcd opens the db (etcd runs
+/// it with `NoFreelistSync`, so every page is walked at open).
+fn breaks_open_walk(k: &DbKind) -> bool {
+    matches!(
+        k,
+        DbKind::PageOutOfRange { .. }
+            | DbKind::PageBeyondEof { .. }
+            | DbKind::InvalidPageType { .. }
+            | DbKind::MultipleReferences
+            | DbKind::FileShorterThanHighWater { .. }
+    )
+}
+
+/// bbolt's error for a db it cannot open.
+fn bbolt_open_error(kind: SnapErrorKind, message: &str) -> String {
+    match kind {
+        SnapErrorKind::BothMetasInvalid => "checksum error".into(),
+        SnapErrorKind::InvalidDatabase => "invalid database".into(),
+        _ => message.to_string(),
+    }
+}
+
+/// (error, message) for a page that breaks bbolt's walk over every page at open: the panic
+/// text in bbolt's words where its `checkBucket` names the damage; otherwise (a page past
+/// the end of the file) bbolt reads outside its map and the process dies on a fault, with
+/// no message of etcd's to quote.
+fn bbolt_walk_error(f: &etcd_snap::bolt::Finding) -> (String, String) {
+    let walk = |what: String| {
+        (
+            format!(
+                "freepages: failed to get all reachable pages (page {}: {what})",
+                f.page
+            ),
+            "panic: bbolt cannot walk the db's pages at open".to_owned(),
+        )
+    };
+    match &f.kind {
+        DbKind::InvalidPageType { flags } => walk(format!(
+            "invalid type: {}",
+            etcd_snap::bolt::type_name(*flags)
+        )),
+        DbKind::MultipleReferences => walk("multiple references".into()),
+        DbKind::PageOutOfRange { high_water } => walk(format!("out of bounds: {high_water}")),
+        k => (
+            format!(
+                "page {} lies past the end of the file ({})",
+                f.page,
+                k.code()
+            ),
+            "crash: bbolt reads outside the file it mapped while walking the pages at open"
+                .to_owned(),
+        ),
+    }
+}
+
+fn describe_db(f: &etcd_snap::bolt::Finding) -> String {
+    match &f.kind {
+        DbKind::MetaInvalid { meta, problem } => {
+            format!(
+                "meta page {meta} is invalid: {problem}; bbolt falls back to the other meta page"
+            )
+        }
+        k => format!("page {}: {k} (at byte {})", f.page, f.offset),
+    }
+}
+
+fn plain(
+    kind: FindingKind,
+    dir: &MemberDir,
+    path: PathBuf,
+    location: Location,
+    message: String,
+) -> Finding {
+    Finding {
+        kind,
+        file: dir.relative(&path),
+        path,
+        location,
+        record_type: None,
+        index: None,
+        term: None,
+        etcd_error: None,
+        message,
+        decisive: false,
+        detail: Detail::None,
+    }
+}
+
+/// The boot verdict, and every finding in decisive order.
+fn decide(v: &mut Inspection, voters: Option<usize>) {
+    let dir = v.dir.clone();
+    // Step 1: the db.
+    let mut db_findings: Vec<(bool, Finding)> = Vec::new();
+    let mut snap_findings: Vec<Finding> = Vec::new();
+    let mut db_at_open = DbAtOpen::Missing;
+    let mut snapshot_index = None;
+    let mut snap_db_present = false;
+    let mut db_missing_with_snapshot = None;
+    if let Some(m) = &v.member {
+        let db_path = m.member_dir.join("snap").join("db");
+        match &m.db {
+            Ok(db) => {
+                db_at_open = DbAtOpen::Opens {
+                    consistent_index: db.meta.consistent_index,
+                };
+                for f in &db.check.findings {
+                    let (kind, fatal) = match &f.kind {
+                        DbKind::MetaInvalid { .. } => (FindingKind::DbMetaInvalid, false),
+                        k => (FindingKind::DbPageInvalid, breaks_open_walk(k)),
+                    };
+                    let mut row = plain(
+                        kind,
+                        &dir,
+                        db_path.clone(),
+                        Location::Db {
+                            page: Some(f.page),
+                            offset: Some(f.offset),
+                        },
+                        describe_db(f),
+                    );
+                    row.detail = Detail::Db {
+                        damage: Some(f.kind.code()),
+                    };
+                    if fatal && !matches!(db_at_open, DbAtOpen::WalkFails { .. }) {
+                        let (error, message) = bbolt_walk_error(f);
+                        row.etcd_error = Some(error.clone());
+                        db_at_open = DbAtOpen::WalkFails { error, message };
+                    }
+                    db_findings.push((fatal, row));
+                }
+                for a in &db.alarms {
+                    v.notes.push(Note::new(
+                        NoteKind::Alarm,
+                        None,
+                        format!(
+                            "active {:?} alarm raised by member {:016x}",
+                            a.alarm, a.member_id
+                        ),
+                    ));
+                }
+                v.notes.push(Note::new(
+                    NoteKind::Db,
+                    None,
+                    format!(
+                        "db {} bytes, consistent index {}, term {}",
+                        db.file_size,
+                        db.meta
+                            .consistent_index
+                            .map_or("-".into(), |c| c.to_string()),
+                        db.meta.term.map_or("-".into(), |c| c.to_string()),
+                    ),
+                ));
+            }
+            Err(e) if e.kind == SnapErrorKind::NotFound => {
+                db_at_open = DbAtOpen::Missing;
+                db_missing_with_snapshot = Some(db_path.clone());
+            }
+            Err(e) => {
+                let offset = e.finding.as_ref().map(|f| f.offset).or(Some(0));
+                let kind = if matches!(
+                    e.kind,
+                    SnapErrorKind::BothMetasInvalid
+                        | SnapErrorKind::InvalidDatabase
+                        | SnapErrorKind::FileTooSmall
+                        | SnapErrorKind::EmptyFile
+                ) {
+                    FindingKind::DbMetaInvalid
+                } else {
+                    FindingKind::DbPageInvalid
+                };
+                let error = bbolt_open_error(e.kind, &e.message);
+                let mut row = plain(
+                    kind,
+                    &dir,
+                    db_path.clone(),
+                    Location::Db {
+                        page: e.finding.as_ref().map(|f| f.page),
+                        offset,
+                    },
+                    format!("db cannot be opened: {}", e.message),
+                );
+                row.etcd_error = Some(error.clone());
+                row.detail = Detail::Db { damage: None };
+                db_at_open = DbAtOpen::Unopenable { error };
+                db_findings.push((true, row));
+            }
+        }
+        if let Ok(d) = &m.snap {
+            for e in &d.snaps {
+                let Some(p) = &e.problem else { continue };
+                let kind = if p.kind == SnapErrorKind::SnapCrcMismatch {
+                    FindingKind::SnapCrcMismatch
+                } else {
+                    FindingKind::SnapInvalid
+                };
+                let path = d.dir.join(&e.name);
+                // The finding names the file: the message need not (the error's text starts
+                // with the path).
+                let prefix = format!("{}: ", path.display());
+                let what = p.message.strip_prefix(&prefix).unwrap_or(&p.message);
+                let mut row = plain(
+                    kind,
+                    &dir,
+                    path,
+                    Location::File { offset: Some(0) },
+                    format!(
+                        "{what}; etcd renames it to {}.broken and falls back to an older snapshot",
+                        e.name
+                    ),
+                );
+                if let Some(r) = e.name_ref {
+                    row.index = Some(r.index);
+                    row.term = Some(r.term);
+                }
+                snap_findings.push(row);
+            }
+        }
+        snapshot_index = m.snapshot_index;
+        snap_db_present = m.snap_db_present == Some(true);
+    }
+    let boot = boot::decide(&BootFacts {
+        db: db_at_open,
+        wal: &v.prediction,
+        snapshot_index,
+        snap_db_present,
+        removed: v.removal.is_some(),
+        voters,
+    });
+    // Step 3's finding: the db behind the snapshot, or missing while a snapshot is loaded.
+    let mut snapshot_finding = None;
+    if let (Some(si), Some(m)) = (snapshot_index.filter(|&i| i > 0), &v.member) {
+        let db_path = m.member_dir.join("snap").join("db");
+        let missing = db_missing_with_snapshot.is_some();
+        let ci = v.db_consistent_index().unwrap_or(0);
+        if !snap_db_present && (missing || ci < si) {
+            let (kind, message) = if missing {
+                (
+                    FindingKind::DbMissing,
+                    format!(
+                        "no db file, but etcd loads the snapshot at index {si}: a missing db counts \
+                         as consistent index 0, so etcd looks for {si:016x}.snap.db, which is \
+                         missing too"
+                    ),
+                )
+            } else {
+                (
+                    FindingKind::DbBehindSnapshot,
+                    format!(
+                        "db consistent index {ci} is below the snapshot index {si} and {si:016x}.snap.db is missing"
+                    ),
+                )
+            };
+            let mut row = plain(
+                kind,
+                &dir,
+                db_path,
+                Location::File { offset: None },
+                message,
+            );
+            row.index = Some(si);
+            row.etcd_error = Some(boot::SNAP_DB_MISSING_ERROR.into());
+            snapshot_finding = Some(row);
+        }
+    }
+    if let Some(p) = db_missing_with_snapshot.filter(|_| snapshot_finding.is_none()) {
+        v.notes.push(Note::new(
+            NoteKind::DbMissing,
+            Some(dir.relative(&p)),
+            format!(
+                "{}: no db file; etcd creates an empty one and replays the WAL into it",
+                dir.relative(&p)
+            ),
+        ));
+    }
+    // Step 5's finding: the removal, with what to do.
+    let removal_finding = v.removal.as_ref().map(|r| {
+        let steps = identity::rejoin_steps(&v.identity, &dir.given.display().to_string());
+        let segment = dir.wal.join(r.at.file_name());
+        Finding {
+            kind: FindingKind::MemberRemoved,
+            file: dir.relative(&segment),
+            path: segment,
+            location: Location::Wal(r.at),
+            record_type: Some(RecordType::Entry),
+            index: Some(r.index),
+            term: Some(r.term),
+            etcd_error: Some(boot::REMOVED_ERROR.into()),
+            message: format!(
+                "this member ({}) was removed from its cluster by the RemoveNode at index {}{}; \
+                 etcd replays it, logs \"the member has been permanently removed from the \
+                 cluster\" and stops. What to do, in this order: {}",
+                etcd_proto::text::member_id(v.identity.member_id.unwrap_or(0)),
+                r.index,
+                if r.committed {
+                    ""
+                } else {
+                    " (not yet committed here)"
+                },
+                steps
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| format!("{}. {s}", i + 1))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
+            decisive: false,
+            detail: Detail::Removal {
+                committed: r.committed,
+                advice: steps,
+            },
+        }
+    });
+    let wal_findings: Vec<Finding> = v
+        .scan
+        .findings
+        .iter()
+        .map(|f| {
+            let path = dir.wal.join(f.at.file_name());
+            finding::from_wal(f, dir.relative(&path), path)
+        })
+        .collect();
+
+    // Decisive first, in the order of etcd's boot; the rest in file order.
+    let mut out: Vec<Finding> = Vec::new();
+    let wal_decisive = match boot.decided_by {
+        DecidedBy::Wal => v.prediction.decisive,
+        _ => None,
+    };
+    let mut decisive = match boot.decided_by {
+        DecidedBy::Db => {
+            let pos = db_findings.iter().position(|(fatal, _)| *fatal);
+            pos.map(|p| db_findings.remove(p).1)
+        }
+        DecidedBy::SnapshotBackend => snapshot_finding.take(),
+        DecidedBy::Removal => None,
+        DecidedBy::Wal | DecidedBy::Nothing => {
+            wal_decisive.and_then(|i| wal_findings.get(i).cloned())
+        }
+    };
+    let mut removal_finding = removal_finding;
+    if boot.decided_by == DecidedBy::Removal {
+        decisive = removal_finding.take();
+    }
+    if let Some(mut d) = decisive {
+        d.decisive = true;
+        out.push(d);
+    }
+    for (i, f) in wal_findings.into_iter().enumerate() {
+        if Some(i) != wal_decisive {
+            out.push(f);
+        }
+    }
+    out.extend(removal_finding);
+    out.extend(snap_findings);
+    out.extend(db_findings.into_iter().map(|(_, f)| f));
+    out.extend(snapshot_finding);
+    out.extend(value_findings(v));
+    v.findings = out;
+    v.boot = boot;
+    for h in v.holders.clone() {
+        let file = dir.relative(&h.file);
+        let pids = if h.pids.is_empty() {
+            String::new()
+        } else {
+            let p: Vec<String> = h.pids.iter().map(u32::to_string).collect();
+            format!(" (pid {})", p.join(", "))
+        };
+        v.notes.insert(
+            0,
+            Note::new(
+                NoteKind::LiveEtcd,
+                Some(file.clone()),
+                format!("{file} is locked ({}) by a running process{pids}", h.lock),
+            ),
+        );
+    }
+    let broken: Vec<Note> = v
+        .scan
+        .dir
+        .broken
+        .iter()
+        .map(|p| {
+            Note::new(
+                NoteKind::WalBrokenCopy,
+                Some(dir.relative(p)),
+                "a .wal.broken copy left by an earlier etcd repair".into(),
+            )
+        })
+        .collect();
+    let at = v.holders.len().min(v.notes.len());
+    v.notes.splice(at..at, broken);
+}
+
+/// One finding per key whose latest db record differs from what the WAL wrote.
+fn value_findings(v: &Inspection) -> Vec<Finding> {
+    let Some(Ok(r)) = &v.values else {
+        return Vec::new();
+    };
+    let Some(db_path) = v.dir.db() else {
+        return Vec::new();
+    };
+    r.mismatches
+        .iter()
+        .map(|m| {
+            let what: Vec<String> = m
+                .diffs
+                .iter()
+                .map(|d| format!("{}: expected {}, db has {}", d.field, d.expected, d.actual))
+                .collect();
+            let wal_file = m
+                .wal
+                .as_ref()
+                .map(|w| v.dir.relative(&v.dir.wal.join(w.at.file_name())));
+            let message = format!(
+                "key \"{}\": the db's latest record{} is not what the WAL wrote{}: {}",
+                m.key_escaped,
+                m.db.as_ref().map_or(" (none)".into(), |d| format!(
+                    " (revision {}, page {}, byte {})",
+                    d.revision,
+                    d.page,
+                    d.value_offset.unwrap_or(d.offset)
+                )),
+                match (&m.wal, &wal_file) {
+                    (Some(w), Some(f)) => format!(
+                        " (entry index {} term {} at byte {} of {f})",
+                        w.entry.index, w.entry.term, w.at.offset
+                    ),
+                    _ => " (the WAL, which holds the whole history, never wrote it)".into(),
+                },
+                what.join("; ")
+            );
+            let entry: Option<RaftPos> = m.wal.as_ref().map(|w| w.entry);
+            Finding {
+                kind: FindingKind::DbValueMismatch,
+                file: v.dir.relative(&db_path),
+                path: db_path.clone(),
+                location: Location::Db {
+                    page: m.db.as_ref().map(|d| d.page),
+                    offset: m.db.as_ref().map(|d| d.value_offset.unwrap_or(d.offset)),
+                },
+                record_type: None,
+                index: entry.map(|e| e.index),
+                term: entry.map(|e| e.term),
+                etcd_error: None,
+                message,
+                decisive: false,
+                detail: Detail::Value {
+                    key_escaped: m.key_escaped.clone(),
+                    key: m.key.clone(),
+                    revision: m.db.as_ref().map(|d| d.revision.main),
+                    wal_file,
+                    wal_offset: m.wal.as_ref().map(|w| w.at.offset),
+                    diffs: m.diffs.clone(),
+                },
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,193 @@
+//! Repair at the member level: the plan's inputs gathered from the WAL, the `.snap` files
+//! and the db exactly as for [`inspect`](crate::inspect) (whichever path names the member),
+//! the plan ([`etcd_wal::repair::plan`]), what is left to etcd, and carrying it out under
+//! the live-etcd guard.
+
+use std::path::Path;
+
+use etcd_proto::pb::raftpb::ConfState;
+use etcd_snap::ErrorKind as SnapErrorKind;
+use etcd_snap::restore::snap::{StoreMember, v2_store_json};
+use etcd_snap::snapdir::SnapDirReport;
+use etcd_wal::repair::{self, Applied, ApplyOptions, DbInfo, RepairInput, RepairPlan, SnapSource};
+
+use crate::error::Error;
+use crate::inspect::{Inspection, Options, inspect};
+use crate::live;
+
+/// A member's repair plan, with what it was made from.
+#[derive(Debug, Clone)]
+pub struct MemberPlan {
+    /// The inspection the plan is based on.
+    pub inspection: Inspection,
+    /// The plan.
+    pub plan: RepairPlan,
+    /// Damage no plan touches because etcd deals with it at start (a `.snap` it renames
+    /// `.broken` before falling back to an older one), one line each.
+    pub left_to_etcd: Vec<String>,
+}
+
+/// Inspect the member at `path` and plan its repair (read-only).
+pub fn plan(path: &Path, options: &Options) -> Result<MemberPlan, Error> {
+    let inspection = inspect(path, options)?;
+    plan_for(inspection)
+}
+
+/// Plan the repair of an inspected member (read-only).
+pub fn plan_for(inspection: Inspection) -> Result<MemberPlan, Error> {
+    let input = repair_input(&inspection)?;
+    let plan = repair::plan(&input)?;
+    let left_to_etcd = inspection
+        .member
+        .as_ref()
+        .and_then(|m| m.snap.as_ref().ok())
+        .map(left_to_etcd)
+        .unwrap_or_default();
+    Ok(MemberPlan {
+        inspection,
+        plan,
+        left_to_etcd,
+    })
+}
+
+/// Carry the plan out (see [`etcd_wal::repair::apply`]), refusing while a live etcd holds
+/// any file of the member.
+pub fn apply(plan: &MemberPlan, opts: ApplyOptions) -> Result<Applied, Error> {
+    live::refuse_if_live(&plan.inspection.dir.lockable_files())?;
+    Ok(repair::apply(&plan.plan, opts)?)
+}
+
+fn conf_state(c: &etcd_snap::schema::ConfStateJson) -> ConfState {
+    ConfState {
+        voters: c.voters.clone(),
+        learners: c.learners.clone(),
+        voters_outgoing: c.voters_outgoing.clone(),
+        learners_next: c.learners_next.clone(),
+        auto_leave: c.auto_leave,
+    }
+}
+
+/// The plan's inputs: the WAL dir, the db's consistent index, term and ConfState, the
+/// newest readable `.snap` (whose v2 store a rebuild reuses; without one, a v2 store with
+/// the db's members), and the cluster's size.
+pub fn repair_input(ins: &Inspection) -> Result<RepairInput, Error> {
+    let dir = &ins.dir;
+    let member = ins.member.as_ref();
+    let snap_dir = member.and_then(|m| m.snap.as_ref().ok());
+    let db = ins.db();
+    // The newest readable .snap (by name order, as etcd sorts them).
+    let newest = snap_dir.and_then(|d| {
+        d.snaps
+            .iter()
+            .filter(|e| e.problem.is_none() && e.snapshot.is_some())
+            .max_by_key(|e| e.snapshot.as_ref().map(|s| (s.term, s.index)))
+    });
+    let snap = match (newest, &dir.snap) {
+        (Some(e), Some(sd)) => {
+            let path = sd.join(&e.name);
+            let f = etcd_snap::snapfile::read_snap(&path)?;
+            Some(SnapSource {
+                path,
+                term: f.term,
+                index: f.index,
+                conf_state: f.conf_state.clone(),
+                v2_json: f.snapshot.data.clone(),
+            })
+        }
+        _ => None,
+    };
+    // No readable .snap at all (e.g. --snapshot-count never reached): a rebuild needs one,
+    // so make the v2 store's membership from the db (members bucket, confState, term). A
+    // 3.4 db has neither term nor confState: take the term of the WAL entry at the
+    // consistent index and the voters/learners from the members bucket (3.4 keeps it too).
+    let snap = snap.or_else(|| {
+        let d = db?;
+        let ci = d.meta.consistent_index?;
+        // (The rebuild itself prefers the term of the trusted WAL entries around the index;
+        // the HardState's term is the last resort when the entry at `ci` lies past damage.)
+        let term = d
+            .meta
+            .term
+            .or_else(|| ins.history.term_at(ci))
+            .or_else(|| ins.scan.last_hard_state.map(|h| h.term))?;
+        let m = &d.membership.members;
+        let cs = d.meta.conf_state.as_ref().map(conf_state).or_else(|| {
+            let mut voters: Vec<u64> = m.iter().filter(|m| !m.is_learner).map(|m| m.id).collect();
+            let mut learners: Vec<u64> = m.iter().filter(|m| m.is_learner).map(|m| m.id).collect();
+            voters.sort_unstable();
+            learners.sort_unstable();
+            (!voters.is_empty()).then_some(ConfState {
+                voters,
+                learners,
+                ..ConfState::default()
+            })
+        })?;
+        let version = if d.meta.conf_state.is_some() {
+            "3.5.0"
+        } else {
+            "3.4.0"
+        };
+        let mut sorted: Vec<&etcd_snap::schema::Member> = m.iter().collect();
+        sorted.sort_by_key(|m| m.id);
+        let store: Vec<StoreMember<'_>> = sorted
+            .iter()
+            .map(|m| StoreMember {
+                id: m.id,
+                peer_urls: &m.peer_urls,
+                is_learner: m.is_learner,
+                attributes: (!m.name.is_empty() || !m.client_urls.is_empty())
+                    .then_some((m.name.as_str(), m.client_urls.as_slice())),
+            })
+            .collect();
+        Some(SnapSource {
+            path: dir.snap.as_ref()?.join("db"),
+            term,
+            index: ci,
+            conf_state: cs,
+            v2_json: v2_store_json(&store, Some(version)).into_bytes(),
+        })
+    });
+    Ok(RepairInput {
+        wal_dir: dir.wal.clone(),
+        snap_dir: dir.snap.clone(),
+        data_dir: dir.data_dir.clone(),
+        db: db.and_then(|d| {
+            d.meta.consistent_index.map(|ci| DbInfo {
+                consistent_index: ci,
+                term: d.meta.term,
+                conf_state: d.meta.conf_state.as_ref().map(conf_state),
+            })
+        }),
+        snap_files: member.and_then(|m| m.readable_snaps()),
+        snap,
+        voters: member.and_then(|m| m.voters()),
+    })
+}
+
+/// Damage no plan touches because etcd deals with it at start: each unreadable `.snap`
+/// file etcd reaches is renamed `<name>.broken` and an older snapshot is used.
+fn left_to_etcd(snap_dir: &SnapDirReport) -> Vec<String> {
+    let fallback = snap_dir.picked.as_ref().map_or(
+        "no snapshot (it replays the WAL from the start)".to_owned(),
+        |p| format!("member/snap/{p}"),
+    );
+    snap_dir
+        .would_rename_broken
+        .iter()
+        .map(|name| {
+            let why = snap_dir
+                .snaps
+                .iter()
+                .find(|e| &e.name == name)
+                .and_then(|e| e.problem.as_ref())
+                .map_or("unreadable", |p| match p.kind {
+                    SnapErrorKind::SnapCrcMismatch => "crc mismatch",
+                    SnapErrorKind::SnapEmpty => "empty",
+                    _ => "cannot be decoded",
+                });
+            format!(
+                "member/snap/{name} is damaged ({why}); left as it is: etcd renames it {name}.broken at start and uses {fallback}"
+            )
+        })
+        .collect()
+}

@@ -1,0 +1,16 @@
+//! The CLI's tests, in one binary (one link step): `util` runs the binary and checks the
+//! JSON conventions of every `--json` output; each other module covers one area.
+
+mod util;
+
+mod db_keys;
+mod dump;
+mod golden;
+mod live_etcd;
+mod members;
+mod repair;
+mod restore;
+mod robustness;
+mod runbook;
+mod value_check;
+mod verify_fixtures;
