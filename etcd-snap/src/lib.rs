@@ -34,6 +34,7 @@ mod bytes;
 pub mod crosscheck;
 mod error;
 pub mod hash;
+pub mod hashkv;
 pub mod identity;
 pub mod member;
 pub mod mvcc;
