@@ -540,7 +540,11 @@ fn plan(db: &Db, rev: i64, rules: Rules, hash_tail: bool) -> Result<Plan> {
             current_revision: store.current_revision,
         });
     }
-    let rev = if rev == 0 { store.current_revision } else { rev };
+    let rev = if rev == 0 {
+        store.current_revision
+    } else {
+        rev
+    };
     let keep_empty = if scan.n_le_compact == 0
         || scan.last_window_put
         || scan.candidates.values().any(|&(_, tomb)| !tomb)
