@@ -66,14 +66,16 @@
 //!
 //! # How it is computed here
 //!
-//! In bounded memory: pass 1 walks the `key` bucket once, hashing every record in
-//! `(compactRev, rev]` as it goes and remembering, for the records at or below the
-//! compaction (after a finished compaction: about one per key, the compaction's keep set),
-//! the newest revision of each key; a record in the window removes its key from that map.
-//! Pass 2 re-reads only the records at or below the compaction (the first pages of the
-//! bucket), hashes those in `keep` after the bucket name, and the two CRCs are joined with
-//! `crc32c_combine`. Only when the compaction left records, none of them is kept, and the
-//! newest record hashed is a tombstone does a third pass decide whether `keep` is empty
+//! In one pass over the `key` bucket, in bounded memory: every record in
+//! `(compactRev, rev]` is hashed as it goes by; for each record at or below the compaction
+//! (after a finished compaction: about one per key, the compaction's keep set) its own
+//! CRC-32C, length and revision are kept, together with the newest such revision of each
+//! user key, and a record in the window removes its key from that map. At the end the
+//! CRCs of the old records that are in `keep` are joined after the bucket name, and the
+//! window's CRC after them, by CRC concatenation (`crc(A‖B)` from `crc(A)`, `crc(B)` and
+//! `len(B)`, multiplication by `x^(8·len(B))` modulo the Castagnoli polynomial, as zlib's
+//! `crc32_combine`). Only when the compaction left records, none of them is kept, and the
+//! newest record hashed is a tombstone does a second pass decide whether `keep` is empty
 //! (it then holds the keys written since the compaction). Values are never decoded beyond
 //! the `key` field, and never held.
 //!
@@ -381,7 +383,15 @@ fn key_cursor(db: &Db) -> Result<Option<Cursor<'_>>> {
     Ok(db.bucket(KEY_BUCKET)?.map(|b| db.cursor(&b)))
 }
 
-/// What pass 1 learns.
+/// A record at or below the compaction: its share of the hash, if it is in `keep`.
+#[derive(Clone, Copy)]
+struct OldRecord {
+    rk: RevisionKey,
+    crc: u32,
+    len: u64,
+}
+
+/// What the pass over the bucket learns.
 struct Scan {
     /// The compact revision it assumed.
     compact: i64,
@@ -392,6 +402,8 @@ struct Scan {
     /// Newest record of each key at or below `compact`, for keys without a record in
     /// `(compact, bound]`.
     candidates: HashMap<Vec<u8>, (Revision, bool)>,
+    /// The records at or below `compact`, in order (only when hashing).
+    old: Vec<OldRecord>,
     /// CRC-32C (from 0) of the records in `(compact, bound]`, and their bytes / count.
     tail_crc: u32,
     tail_len: u64,
@@ -400,12 +412,13 @@ struct Scan {
     last_window_put: bool,
 }
 
-fn scan(db: &Db, compact: i64, bound: Option<i64>, hash_tail: bool) -> Result<Scan> {
+fn scan(db: &Db, compact: i64, bound: Option<i64>, hashing: bool) -> Result<Scan> {
     let mut s = Scan {
         compact,
         last_main: 0,
         n_le_compact: 0,
         candidates: HashMap::new(),
+        old: Vec::new(),
         tail_crc: 0,
         tail_len: 0,
         tail_records: 0,
@@ -426,10 +439,17 @@ fn scan(db: &Db, compact: i64, bound: Option<i64>, hash_tail: bool) -> Result<Sc
         }
         if main <= compact {
             s.n_le_compact += 1;
+            if hashing {
+                s.old.push(OldRecord {
+                    rk: c.rk,
+                    crc: crc32c::crc32c_append(crc32c::crc32c(&e.key), &e.value),
+                    len: (e.key.len() + e.value.len()) as u64,
+                });
+            }
             s.candidates
                 .insert(c.key.into_owned(), (c.rk.rev, c.rk.tombstone));
         } else {
-            if hash_tail {
+            if hashing {
                 s.tail_crc = crc32c::crc32c_append(s.tail_crc, &e.key);
                 s.tail_crc = crc32c::crc32c_append(s.tail_crc, &e.value);
             }
@@ -454,17 +474,21 @@ struct Plan {
 }
 
 impl Plan {
-    /// Whether the record at or below the compaction is hashed.
-    fn include_old(&self, c: &Checked<'_>) -> bool {
+    /// Whether the record at or below the compaction is hashed, given whether it is in
+    /// `keep`.
+    fn include_old(&self, rk: &RevisionKey, in_keep: bool) -> bool {
         if self.rules.skip_tombstone_at_compact_revision
-            && c.rk.tombstone
-            && c.rk.rev.main == self.store.compact_revision
+            && rk.tombstone
+            && rk.rev.main == self.store.compact_revision
         {
             return false;
         }
-        self.keep_empty
-            || (!c.rk.tombstone
-                && self.scan.candidates.get(c.key.as_ref()) == Some(&(c.rk.rev, false)))
+        self.keep_empty || in_keep
+    }
+
+    /// Whether the record (at or below the compaction) is in `keep`.
+    fn in_keep(&self, c: &Checked<'_>) -> bool {
+        !c.rk.tombstone && self.scan.candidates.get(c.key.as_ref()) == Some(&(c.rk.rev, false))
     }
 }
 
@@ -500,7 +524,8 @@ fn restore(
         current = current.max(sched);
     }
     let mut resumed = None;
-    if sched > compact && sched <= current {
+    // etcd: `scheduledCompact` is 0 when absent, and 0 means "nothing to resume".
+    if sched != 0 && sched > compact && sched <= current {
         compact = sched;
         resumed = Some(sched);
     }
@@ -514,7 +539,7 @@ fn restore(
     }
 }
 
-fn plan(db: &Db, rev: i64, rules: Rules, hash_tail: bool) -> Result<Plan> {
+fn plan(db: &Db, rev: i64, rules: Rules, hashing: bool) -> Result<Plan> {
     let (finished, scheduled) = meta_revisions(db)?;
     let bound = (rev != 0).then_some(rev);
     // Assume the scheduled compaction is resumed; re-scan in the rare case it is not.
@@ -522,10 +547,10 @@ fn plan(db: &Db, rev: i64, rules: Rules, hash_tail: bool) -> Result<Plan> {
         (f, Some(s)) if s > f.unwrap_or(-1) => s,
         (f, _) => f.unwrap_or(-1),
     };
-    let mut scan = scan(db, guess, bound, hash_tail)?;
+    let mut scan = scan(db, guess, bound, hashing)?;
     let store = restore(&rules, finished, scheduled, scan.last_main);
     if store.compact_revision != scan.compact {
-        scan = self::scan(db, store.compact_revision, bound, hash_tail)?;
+        scan = self::scan(db, store.compact_revision, bound, hashing)?;
     }
     let compact = store.compact_revision;
     if rev > 0 && (rev < compact || (rules.refuse_at_compact_revision && rev == compact)) {
@@ -580,6 +605,61 @@ fn alive_in_window(db: &Db, compact: i64, rev: i64) -> Result<bool> {
     Ok(latest.values().any(|&put| put))
 }
 
+// ---------------------------------------------------------------- CRC concatenation
+
+/// CRC-32C's polynomial, reflected.
+const POLY: u32 = 0x82f6_3b78;
+
+/// `a · b` modulo the polynomial (bit-reflected: bit 31 is x^0).
+const fn mult_mod_p(a: u32, mut b: u32) -> u32 {
+    let mut m = 1u32 << 31;
+    let mut p = 0u32;
+    loop {
+        if a & m != 0 {
+            p ^= b;
+            if a & (m - 1) == 0 {
+                return p;
+            }
+        }
+        m >>= 1;
+        b = if b & 1 != 0 { (b >> 1) ^ POLY } else { b >> 1 };
+        if m == 0 {
+            return p;
+        }
+    }
+}
+
+/// `X2N[k]` = x^(2^k) modulo the polynomial. (Evaluated at compile time: an index out
+/// of range would fail the build, not panic.)
+#[allow(clippy::indexing_slicing)]
+const X2N: [u32; 64] = {
+    let mut t = [0u32; 64];
+    t[0] = 1 << 30; // x^1
+    let mut k = 1;
+    while k < 64 {
+        t[k] = mult_mod_p(t[k - 1], t[k - 1]);
+        k += 1;
+    }
+    t
+};
+
+/// CRC-32C of `A‖B` from `crc(A)`, `crc(B)` and `len(B)` (zlib's `crc32_combine`
+/// algorithm: `crc(A) · x^(8·len(B)) + crc(B)`).
+fn crc_concat(crc_a: u32, crc_b: u32, len_b: u64) -> u32 {
+    // x^(8·len) = product of x^(2^(k+3)) over the set bits k of len.
+    let mut p = 1u32 << 31; // x^0
+    let mut n = len_b;
+    let mut k = 3usize;
+    while n != 0 {
+        if n & 1 != 0 {
+            p = mult_mod_p(X2N.get(k % 64).copied().unwrap_or(0), p);
+        }
+        n >>= 1;
+        k += 1;
+    }
+    mult_mod_p(p, crc_a) ^ crc_b
+}
+
 // ---------------------------------------------------------------- public API
 
 /// etcd 3.4.23 / 3.5.1's HashKV of the member whose db this is, at revision `rev` (0 =
@@ -597,30 +677,25 @@ pub fn hash_kv_file(path: impl AsRef<Path>, rev: i64) -> Result<HashKv> {
 /// [`hash_kv`] with the [`Rules`] of another etcd version.
 pub fn hash_kv_with(db: &Db, rev: i64, rules: Rules) -> Result<HashKv> {
     let p = plan(db, rev, rules, true)?;
-    let mut head = crc32c::crc32c(KEY_BUCKET);
+    let mut hash = crc32c::crc32c(KEY_BUCKET);
     let (mut records, mut bytes) = (p.scan.tail_records, p.scan.tail_len);
-    if p.scan.n_le_compact > 0 {
-        if let Some(cursor) = key_cursor(db)? {
-            for e in cursor {
-                let e = e?;
-                let c = check_entry(db, &e)?;
-                let main = c.rk.rev.main;
-                if main > p.store.compact_revision {
-                    break;
-                }
-                if main <= p.rev && p.include_old(&c) {
-                    head = crc32c::crc32c_append(head, &e.key);
-                    head = crc32c::crc32c_append(head, &e.value);
-                    records += 1;
-                    bytes += (e.key.len() + e.value.len()) as u64;
-                }
+    if !p.scan.old.is_empty() {
+        let keep: std::collections::HashSet<Revision> = p
+            .scan
+            .candidates
+            .values()
+            .filter(|(_, tomb)| !tomb)
+            .map(|&(rev, _)| rev)
+            .collect();
+        for o in &p.scan.old {
+            if p.include_old(&o.rk, !o.rk.tombstone && keep.contains(&o.rk.rev)) {
+                hash = crc_concat(hash, o.crc, o.len);
+                records += 1;
+                bytes += o.len;
             }
         }
     }
-    let hash = match usize::try_from(p.scan.tail_len) {
-        Ok(len) if len > 0 => crc32c::crc32c_combine(head, p.scan.tail_crc, len),
-        _ => head,
-    };
+    let hash = crc_concat(hash, p.scan.tail_crc, p.scan.tail_len);
     Ok(HashKv {
         hash,
         hash_revision: p.rev,
@@ -693,7 +768,9 @@ impl HashedRecords<'_> {
             if main > self.plan.rev {
                 return Ok(None);
             }
-            if main <= self.plan.store.compact_revision && !self.plan.include_old(&c) {
+            if main <= self.plan.store.compact_revision
+                && !self.plan.include_old(&c.rk, self.plan.in_keep(&c))
+            {
                 continue;
             }
             let crc = crc32c::crc32c_append(crc32c::crc32c(&e.key), &e.value);
@@ -807,11 +884,33 @@ mod tests {
     }
 
     #[test]
-    fn combine_of_empty_tail() {
+    fn crc_concatenation() {
         let h = crc32c::crc32c(b"key");
+        assert_eq!(crc_concat(h, 0, 0), h);
         assert_eq!(
-            crc32c::crc32c_combine(h, crc32c::crc32c(b"abc"), 3),
+            crc_concat(h, crc32c::crc32c(b"abc"), 3),
             crc32c::crc32c(b"keyabc")
+        );
+        let data: Vec<u8> = (0..70_000u32).map(|i| (i * 7 + i / 251) as u8).collect();
+        for (a, b) in [
+            (0, 1),
+            (1, 0),
+            (17, 18),
+            (4096, 65_000),
+            (3, 69_997),
+            (70_000, 0),
+        ] {
+            let (x, y) = data.split_at(a);
+            let y = &y[..b.min(y.len())];
+            let whole = crc32c::crc32c_append(crc32c::crc32c(x), y);
+            let (cx, cy) = (crc32c::crc32c(x), crc32c::crc32c(y));
+            assert_eq!(crc_concat(cx, cy, y.len() as u64), whole, "{a} {b}");
+            assert_eq!(crc32c::crc32c_combine(cx, cy, y.len()), whole);
+        }
+        // Lengths beyond 2^32 use the upper table entries.
+        assert_eq!(
+            crc_concat(0x1234_5678, 0, 1 << 40),
+            mult_mod_p(X2N[43], 0x1234_5678)
         );
     }
 

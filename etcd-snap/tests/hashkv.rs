@@ -462,11 +462,32 @@ fn fresh_members_keep_set_corners_match_etcdctl() {
             assert!(ok, "{version} etcdctl {args:?}: {out}");
         };
         let _lock = EtcdLock::take();
+        let db = db_of(&data);
+        let check = |phase: &str, revs: &[i64], answers: &[Answer]| {
+            for (rev, answer) in revs.iter().zip(answers) {
+                eprintln!("fresh ({version}) {phase} --rev {rev}: etcdctl {answer:?}");
+                assert_eq!(&ours(&db, *rev), answer, "{version} {phase} --rev {rev}");
+            }
+        };
+        // An empty store: only the bucket name is hashed; never compacted: -1.
         let mut etcd = Etcd::start(version, "m1", &data, port, &[]);
         etcd.wait_healthy();
-        let empty = etcdctl_hashkv(&etcd, 0);
-        assert_eq!(empty, Answer::Hash(crc32c::crc32c(b"key"), 1, -1));
+        let revs = [0, 1, 2];
+        let answers: Vec<Answer> = revs.iter().map(|&r| etcdctl_hashkv(&etcd, r)).collect();
+        drop(etcd);
+        assert_eq!(answers[0], Answer::Hash(crc32c::crc32c(b"key"), 1, -1));
+        check("empty", &revs, &answers);
+        // One key, no compaction.
+        let mut etcd = Etcd::start(version, "m1", &data, port, &[]);
+        etcd.wait_healthy();
         ctl(&etcd, &["put", "a", "1"]); // rev 2
+        let revs = [0, 1, 2, 3];
+        let answers: Vec<Answer> = revs.iter().map(|&r| etcdctl_hashkv(&etcd, r)).collect();
+        drop(etcd);
+        check("uncompacted", &revs, &answers);
+        // Compacted at 2, then no key alive at 4 and 6.
+        let mut etcd = Etcd::start(version, "m1", &data, port, &[]);
+        etcd.wait_healthy();
         ctl(&etcd, &["compact", "2"]);
         ctl(&etcd, &["put", "a", "2"]); // rev 3
         ctl(&etcd, &["del", "a"]); // rev 4: no key alive
@@ -480,11 +501,7 @@ fn fresh_members_keep_set_corners_match_etcdctl() {
         let restarted: Vec<Answer> = revs.iter().map(|&r| etcdctl_hashkv(&etcd, r)).collect();
         drop(etcd);
         assert_eq!(live, restarted, "{version}: before and after the restart");
-        let db = db_of(&data);
-        for (rev, answer) in revs.iter().zip(&restarted) {
-            eprintln!("fresh ({version}) --rev {rev}: etcdctl {answer:?}");
-            assert_eq!(&ours(&db, *rev), answer, "{version} --rev {rev}");
-        }
+        check("compacted", &revs, &restarted);
         // At 3 the key is alive (keep = {a@3}): a@2, below the compaction, is left out; at
         // 4..6 nothing is alive, keep is empty, and a@2 is hashed again.
         let at = |rev| {
