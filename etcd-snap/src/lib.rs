@@ -40,6 +40,7 @@ pub mod bolt;
 mod bytes;
 mod error;
 pub mod hash;
+pub mod hashkv;
 pub mod member;
 pub mod mvcc;
 pub mod restore;
