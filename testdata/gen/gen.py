@@ -921,8 +921,9 @@ def build_case(name, spec):
     mem = "data/%s/member" % spec.get("member_name", cfg["members"][0])
     seg_rel = lambda n: "wal/" + n  # noqa: E731
     case = {"case": name, "clean": config, "etcd_version": VERSIONS[cfg["ver"]]["version"],
-            "suite": spec.get("suite", cfg.get("suite", "default")),
             "member": mem, "data_dir": os.path.dirname(mem), "kind": kind}
+    if spec.get("suite", cfg.get("suite", "default")) != "default":  # absent = default (older JSONs)
+        case["suite"] = spec.get("suite", cfg.get("suite"))
     if spec.get("releases"):
         case["releases"] = [VERSIONS[k]["version"] for k in spec["releases"]]
     if spec.get("start_members"):
@@ -1638,7 +1639,8 @@ def gen_readme():
             "`expected_outcome`: refuses = etcd exited with an error; repairs_tail = started and left a "
             "`.wal.broken`; starts = started without repair. \"put\" = `etcdctl --command-timeout=5s put` "
             "after start (FAILED = the wedged state).", "",
-            "| case | etcd | fault | where | etcd's verdict | expected |", "|---|---|---|---|---|---|"]
+            "| case | suite | etcd | fault | where | etcd's verdict | expected |", "|---|---|---|---|---|---|---|"]
+    cross = []
     for name in sorted(os.listdir(CASES_DIR)):
         if not name.endswith(".json"):
             continue
@@ -1652,29 +1654,70 @@ def gen_readme():
                                                     " idx %s term %s" % (r["index"], r["term"]) if r["index"] else "")
         if gt.get("page_id") is not None:
             where += "; page %s" % gt["page_id"]
-        if v.get("outcome") == "started":
-            a = v.get("after_start", {})
-            verdict = "started%s; revision %s, raft index %s; put %s" % (
-                " (WAL repaired, `.broken` left, records rewritten from offset %s)" % v["repair_point"][
-                    "first_rewritten_record_offset"] if v.get("repair_point") else "",
-                a.get("revision"), a.get("raft_index"), "ok" if (v.get("put") or {}).get("ok") else "FAILED (wedged)")
-            added = [k.rsplit("/", 1)[-1] for k in v.get("files_added", {}) if k.endswith(".broken")]
-            if added and not v.get("repair_point"):
-                verdict += "; added " + ", ".join(added)
-        elif v:
-            ff = v.get("first_fatal") or {}
-            err = ff.get("error") or ff.get("msg") or v.get("error_line") or ""
-            verdict = "exit %s: `%s`" % (v.get("exit_code"), md_escape(err)[:160])
-        else:
-            verdict = "(no verdict yet)"
-        if v.get("other_members"):
-            verdict += "; other members: " + ", ".join(
-                "%s %s" % (m, "put ok" if i.get("put_ok") else ("ready, put FAILED" if i.get("ready") else "not ready"))
-                for m, i in sorted(v["other_members"].items()))
-        out.append("| `%s` | %s | %s | %s | %s | %s |" % (c["case"], c["etcd_version"], md_escape(c["what"]),
-                                                         where, verdict, c.get("expected_outcome")))
+        verdict = verdict_text(v)
+        if c.get("etcd_verdicts"):
+            cross.append(c)
+        out.append("| `%s` | %s | %s | %s | %s | %s | %s |" % (c["case"], c.get("suite", "default"), c["etcd_version"],
+                                                              md_escape(c["what"]), where, verdict,
+                                                              c.get("expected_outcome")))
+    if cross:
+        out += ["", "## Cross-release cases (generated table)", "",
+                "The same damaged bytes (data written by the release in the `data` column) started by every "
+                "release, one at a time on its own scratch copy. `clean:` is what that release did with the "
+                "undamaged copy (`clean_baseline_by_release` in the config's JSON), so a refusal of the data "
+                "as such (e.g. 3.4 on 3.5 data) is told from a verdict on the damage.", "",
+                "| case | data | fault | release | clean | verdict on the damaged copy | expected |",
+                "|---|---|---|---|---|---|---|"]
+        for c in cross:
+            meta = jload(os.path.join(FIX, c["clean"] + ".json"))
+            first = True
+            for rel, v in c["etcd_verdicts"].items():
+                b = (meta.get("clean_baseline_by_release") or {}).get(rel) or {}
+                out.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+                    "`%s`" % c["case"] if first else "", c["etcd_version"] if first else "",
+                    md_escape(c["what"]) if first else "", rel, clean_text(b),
+                    verdict_text(v), v.get("expected_outcome")))
+                first = False
     with open(os.path.join(TD, "README.md"), "w") as f:
         f.write("\n".join(out) + "\n")
+
+
+def clean_text(b):
+    """What a release did with the undamaged copy, short."""
+    if not b:
+        return "?"
+    if b.get("outcome") == "started":
+        return "starts" + ("" if (b.get("put") or {}).get("ok") else " (put FAILED)")
+    ff = b.get("first_fatal") or {}
+    err = ff.get("error") or ff.get("msg") or ""
+    return "%s%s" % (b.get("outcome"), ": `%s`" % md_escape(err)[:100] if err else "")
+
+
+def verdict_text(v):
+    """One line for a verdict (README tables)."""
+    if not v:
+        return "(no verdict yet)"
+    ff = v.get("first_fatal") or {}
+    err = ff.get("error") or ff.get("msg") or v.get("error_line") or ""
+    if v.get("outcome") == "started":
+        a = v.get("after_start", {})
+        verdict = "started%s; revision %s, raft index %s; put %s" % (
+            " (WAL repaired, `.broken` left, records rewritten from offset %s)" % v["repair_point"][
+                "first_rewritten_record_offset"] if v.get("repair_point") else "",
+            a.get("revision"), a.get("raft_index"), "ok" if (v.get("put") or {}).get("ok") else "FAILED (wedged)")
+        added = [k.rsplit("/", 1)[-1] for k in v.get("files_added", {}) if k.endswith(".broken")]
+        if added and not v.get("repair_point"):
+            verdict += "; added " + ", ".join(added)
+    elif v.get("outcome") == "hung":
+        verdict = "hung (neither ready nor exited in 15 s, killed)%s" % (
+            ": `%s`" % md_escape(err)[:160] if err else "")
+    else:
+        verdict = "exit %s: `%s`" % (v.get("exit_code"), md_escape(err)[:160])
+    if v.get("other_members"):
+        verdict += "; other members: " + ", ".join(
+            "%s %s" % (m, "put ok" if i.get("put_ok") else ("ready, put FAILED" if i.get("ready") else "not ready"))
+            for m, i in sorted(v["other_members"].items()))
+    return verdict
 
 
 def selftest(samples_dir):
