@@ -992,6 +992,8 @@ def build_case(name, spec):
                 nv = (wv & 0xFF00000000000000) | 0x0000000002000000 * 100  # 3,355,443,200 > 10 MiB, top byte kept
                 what = "length word of record #%d set to %d bytes (> 10 MiB; top/pad byte kept)" % (
                     r["ordinal"], nv & 0x00FFFFFFFFFFFFFF)
+                if spec.get("segment"):
+                    what += ", %s segment" % spec["segment"]
             else:
                 nv = wv + 16  # low byte += 16: frame 16 bytes too long, misaligns everything after
                 assert (nv & 0xFF) == ((wv & 0xFF) + 16) & 0xFF and nv >> 8 == wv >> 8, "carry"
