@@ -59,24 +59,6 @@ die() {
   exit 1
 }
 
-# --list: what is installed, without taking the lock (installs are atomic renames).
-list_installed() {
-  local v d
-  for v in 3.5.1 3.4.23; do
-    d="$CACHE/v$v"
-    if [[ -x "$d/etcd" ]]; then echo "$v $d"; fi
-  done
-  for v in $ALL_LATEST; do
-    d="$GOCACHE_DIR/$v"
-    if [[ -x "$d/etcd" && -x "$d/etcdctl" && -x "$d/etcdutl" ]]; then echo "$v $d"; fi
-  done
-}
-
-if [[ "${1:-}" == "--list" ]]; then
-  list_installed
-  exit 0
-fi
-
 # Serialize concurrent runs (parallel test processes may call this): one lock per cache dir,
 # taken only when that cache is touched (a minutes-long go build does not block 3.5.1's install).
 LOCAL_LOCKED=0
@@ -308,6 +290,29 @@ $bad
   rm -rf "$work"
   log "etcd $v: installed in $dest ($(secs "$t0" "$(now)") s)"
 }
+
+# --list: what is installed (the same tools testdata's installed_releases() requires), without
+# taking the lock (installs are atomic renames).
+list_installed() {
+  local v d t ok
+  for v in 3.5.1 3.4.23; do
+    d="$CACHE/v$v"
+    ok=1
+    for t in etcd etcdctl $([[ $v == 3.5.1 ]] && echo etcdutl); do [[ -x "$d/$t" ]] || ok=0; done
+    if [[ $ok == 1 ]]; then echo "$v $d"; fi
+  done
+  for v in $ALL_LATEST; do
+    d="$GOCACHE_DIR/$v"
+    ok=1
+    for t in $(go_tools "$v"); do [[ -x "$d/$t" ]] || ok=0; done
+    if [[ $ok == 1 ]]; then echo "$v $d"; fi
+  done
+}
+
+if [[ "${1:-}" == "--list" ]]; then
+  list_installed
+  exit 0
+fi
 
 # ------------------------------------------------------------------ arguments
 

@@ -1333,7 +1333,8 @@ def first_fatal(logtext):
         except Exception:
             continue
         if isinstance(j, dict) and j.get("level") in ("fatal", "panic", "dpanic"):
-            return {"kind": "zap-" + j["level"], "msg": j.get("msg"), "error": j.get("error"),
+            # a panic recovered and re-raised by etcd's scheduler carries its text in "panic"
+            return {"kind": "zap-" + j["level"], "msg": j.get("msg"), "error": j.get("error") or j.get("panic"),
                     "caller": j.get("caller"), "line": ln[:600]}
     for ln in lines:
         if ln.startswith("panic:") or ln.startswith("fatal error:"):
@@ -1480,6 +1481,13 @@ def verdict_for(name, case, ver=None):
             if rc is None:
                 v["outcome"] = "hung"
                 v["exit_code"] = None
+                # Still running but never ready: 3.6+ hold client requests back until the member
+                # has published itself through raft, so a wedged 3.6 looks like this. Probe a put
+                # anyway (before stopping it), and let the log say whether it elected a leader.
+                p = etcdctl(ver, cport, "--command-timeout=5s", "put", "verdict/probe", "x", check=False, timeout=30)
+                outl = (p.stdout + p.stderr).decode(errors="replace").strip().splitlines()
+                v["put"] = {"ok": p.returncode == 0, "command": "etcdctl --command-timeout=5s put verdict/probe x",
+                            "output": outl[-1][:300] if outl else ""}
                 v["stopped_by_us_rc"] = e.stop()
             else:
                 e.stop()
@@ -1503,11 +1511,18 @@ def verdict_for(name, case, ver=None):
                 v["repair_point"] = repair_point(os.path.join(wd, k[:-len(".broken")]), os.path.join(wd, k))
                 v["repair_point"]["file"] = k[:-len(".broken")]
         v["wedged"] = bool(v["outcome"] == "started" and v.get("put") and not v["put"]["ok"])
+        if v["outcome"] == "hung":
+            v["serving"] = "now serving peer/client/metrics" in text or "serving client traffic" in text
+            v["leader_elected"] = " became leader at term " in text
+            # elected itself and serves, but writes never complete: the same wedge as a 3.5 that
+            # reports ready and times out every put
+            v["wedged"] = bool(v["serving"] and v["leader_elected"] and not v["put"]["ok"])
         if v["outcome"] == "exited" and v["exit_code"] not in (0, None):
             exp = "refuses"
-        elif v["outcome"] == "started" and v["wal_repaired"]:
+        elif v["outcome"] in ("started", "hung") and (v["outcome"] == "started" or v["wedged"]) \
+                and v["wal_repaired"]:
             exp = "repairs_tail"
-        elif v["outcome"] == "started":
+        elif v["outcome"] == "started" or v["wedged"]:
             exp = "starts"
         else:
             exp = "refuses"
