@@ -24,7 +24,7 @@ fn starts_on_its_own_fixture(version: &str, config: &str, port: u16) {
         ks["count"], meta["final"]["key_count"],
         "{config}: key count"
     );
-    let (ok, out) = etcd.ctl(&["put", "releases/probe", version]);
+    let (ok, out) = etcd.ctl(&["put", "releases/probe", release.version]);
     assert!(ok, "{config}: {out}");
     let (ok, out) = etcd.ctl(&["get", "releases/probe", "--print-value-only"]);
     assert!(ok && out.trim() == release.version, "{config}: {out}");
