@@ -1693,7 +1693,7 @@ def gen_readme():
                 out.append("| %s | %s | %s | %s | %s | %s | %s |" % (
                     "`%s`" % c["case"] if first else "", c["etcd_version"] if first else "",
                     md_escape(c["what"]) if first else "", rel, clean_text(b),
-                    verdict_text(v), v.get("expected_outcome")))
+                    verdict_text(v, with_msg=True), v.get("expected_outcome")))
                 first = False
     with open(os.path.join(TD, "README.md"), "w") as f:
         f.write("\n".join(out) + "\n")
@@ -1710,8 +1710,8 @@ def clean_text(b):
     return "%s%s" % (b.get("outcome"), ": `%s`" % md_escape(err)[:100] if err else "")
 
 
-def verdict_text(v):
-    """One line for a verdict (README tables)."""
+def verdict_text(v, with_msg=False):
+    """One line for a verdict (README tables); with_msg: the fatal line's msg before its error."""
     if not v:
         return "(no verdict yet)"
     ff = v.get("first_fatal") or {}
@@ -1726,8 +1726,16 @@ def verdict_text(v):
         if added and not v.get("repair_point"):
             verdict += "; added " + ", ".join(added)
     elif v.get("outcome") == "hung":
-        verdict = "hung (neither ready nor exited in 15 s, killed)%s" % (
-            ": `%s`" % md_escape(err)[:160] if err else "")
+        verdict = "hung (never ready in 15 s, killed)%s" % (": `%s`" % md_escape(err)[:160] if err else "")
+        if v.get("serving") is not None:
+            verdict += "; serving %s, leader elected %s, put %s%s" % (
+                "yes" if v["serving"] else "no", "yes" if v.get("leader_elected") else "no",
+                "ok" if (v.get("put") or {}).get("ok") else "FAILED", " (wedged)" if v.get("wedged") else "")
+        if v.get("repair_point"):
+            verdict += "; WAL repaired, `.broken` left, records rewritten from offset %s" % v["repair_point"][
+                "first_rewritten_record_offset"]
+    elif with_msg and ff.get("msg") and ff.get("error") and ff["msg"] != ff["error"]:
+        verdict = "exit %s: `%s` — `%s`" % (v.get("exit_code"), md_escape(ff["msg"]), md_escape(err)[:200])
     else:
         verdict = "exit %s: `%s`" % (v.get("exit_code"), md_escape(err)[:160])
     if v.get("other_members"):
