@@ -1124,6 +1124,15 @@ def build_case(name, spec):
                    "expected_snap_db": "%016x.snap.db" % newest})
         what = ("db behind its newest .snap: meta/consistent_index set from %d to %d (the index of the older %s), "
                 "the newest .snap is at %d; no %016x.snap.db" % (ci, older, snaps[-2], newest, newest))
+        if spec.get("as_snap_db"):
+            # ... and the lowered db is also there as the newest snapshot's <index>.snap.db, so that
+            # etcd's RecoverSnapshotBackend finds it and the index check after it is reached
+            to = "%s/snap/%016x.snap.db" % (mem, newest)
+            edits.append({"op": "copy", "from": f, "to": to})
+            gt["copied_to"] = "snap/%016x.snap.db" % newest
+            what = ("db behind its newest .snap, with that .snap's db present: meta/consistent_index lowered from %d "
+                    "to %d (below the newest .snap's index %d) and the db copied to %016x.snap.db" % (
+                        ci, older, newest, newest))
     elif kind == "db-deleted":
         f = mem + "/snap/db"
         sd = os.path.join(clean_dir(config), mem, "snap")
@@ -1249,6 +1258,7 @@ def case_specs():
     s["v35-roll-len-beyond-file"] = dict(x, clean="v35-rollover", kind="wal-len-beyond-file", segment="middle")
     s["v35-wal-record-malformed"] = dict(x, clean="v35-single", kind="wal-record-malformed", frac=0.75)
     s["v35-db-behind-snap"] = dict(x, clean="v35-single", kind="db-behind-snap")
+    s["v35-db-behind-snap-db"] = dict(x, clean="v35-single", kind="db-behind-snap", as_snap_db=True)
     s["v35-v2store-custom"] = dict(x, clean="v35-v2store", kind="v2store-custom")
     s["v3535-v2store-custom"] = dict(x, clean="v3535-v2store", kind="v2store-custom")
     s["v35-learners-two"] = dict(x, clean="v35-learners", kind="learners-two", start_members=["m1", "m2"])
@@ -1306,6 +1316,8 @@ def apply_edits(root, edits):
             os.remove(os.path.join(root, e["file"]))
         elif op == "rename":
             os.rename(os.path.join(root, e["from"]), os.path.join(root, e["to"]))
+        elif op == "copy":
+            shutil.copyfile(os.path.join(root, e["from"]), os.path.join(root, e["to"]))
         else:
             raise ValueError(op)
 

@@ -369,7 +369,7 @@ impl Case {
     pub fn what(&self) -> &str {
         self.s("/what").unwrap_or_default()
     }
-    /// The edits (`op` = write | zero | truncate | delete | rename).
+    /// The edits (`op` = write | zero | truncate | delete | rename | copy).
     pub fn edits(&self) -> &[Value] {
         self.json
             .get("edits")
@@ -584,6 +584,12 @@ pub fn apply_edits(root: &Path, edits: &[Value]) -> io::Result<()> {
                 rel_path(root, edit_str(e, "from")?)?,
                 rel_path(root, edit_str(e, "to")?)?,
             )?,
+            "copy" => {
+                fs::copy(
+                    rel_path(root, edit_str(e, "from")?)?,
+                    rel_path(root, edit_str(e, "to")?)?,
+                )?;
+            }
             other => return Err(invalid(format!("unknown edit op {other}"))),
         }
     }
