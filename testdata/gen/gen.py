@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -39,12 +40,32 @@ ETCD_CACHE = os.path.join(TD, ".cache", "etcd")
 TOKEN = "wal-inspect-fixtures"
 LOOPBACK = "127.0.0.1"
 
-VERSIONS = {
-    "3.5": {"dir": "v3.5.1", "version": "3.5.1", "restore": ["etcdutl"]},
-    "3.4": {"dir": "v3.4.23", "version": "3.4.23", "restore": ["etcdctl"]},
-}
+# Releases built from etcd's Go modules by scripts/install-etcd.sh (3.5.35, 3.6.16, 3.7.3) live in a
+# per-user cache shared by every clone; 3.5.1 / 3.4.23 in the project-local cache as before.
+GO_ETCD_CACHE = os.environ.get("WAL_INSPECT_ETCD_CACHE") or os.path.join(
+    os.path.expanduser("~"), ".cache", "wal-inspect", "etcd")
 
-# Ports: member i of a config uses client base+2i, peer base+2i+1. Range 23100-23999.
+# key (a config's "ver") -> where the binaries are, the exact version, the restore tool, the
+# install-etcd.sh argument, flags the release does not know (dropped when it runs on data whose
+# config has them, e.g. --enable-v2 for 3.6/3.7).
+VERSIONS = {
+    "3.5": {"dir": os.path.join(ETCD_CACHE, "v3.5.1"), "version": "3.5.1", "restore": ["etcdutl"],
+            "install": "3.5"},
+    "3.4": {"dir": os.path.join(ETCD_CACHE, "v3.4.23"), "version": "3.4.23", "restore": ["etcdctl"],
+            "install": "3.4", "unknown_flags": ["--enable-v2"]},
+    "3.5.35": {"dir": os.path.join(GO_ETCD_CACHE, "3.5.35"), "version": "3.5.35", "restore": ["etcdutl"],
+               "install": "3.5-latest"},
+    "3.6": {"dir": os.path.join(GO_ETCD_CACHE, "3.6.16"), "version": "3.6.16", "restore": ["etcdutl"],
+            "install": "3.6", "unknown_flags": ["--enable-v2"]},
+    "3.7": {"dir": os.path.join(GO_ETCD_CACHE, "3.7.3"), "version": "3.7.3", "restore": ["etcdutl"],
+            "install": "3.7", "unknown_flags": ["--enable-v2"]},
+}
+# Every release, oldest first: the cross-release cases record each one's verdict on the same bytes.
+ALL_RELEASES = ["3.4", "3.5", "3.5.35", "3.6", "3.7"]
+VKEY = {v["version"]: k for k, v in VERSIONS.items()}
+
+# Ports: member i of a config uses client base+2i, peer base+2i+1; base+50/51 for the restore check.
+# 3.5.1/3.4.23 configs: 23100-23899; built releases and special configs: 25100-26599.
 CONFIGS = {
     "v35-single": {"ver": "3.5", "members": ["m1"], "base_port": 23100, "snapshot_count": 500,
                    "workload": "mixed", "ops": 2500, "seed": 3501, "save_restore": True},
@@ -65,6 +86,35 @@ CONFIGS = {
     "v34-removed-member": {"ver": "3.4", "members": ["m1", "m2"], "base_port": 23800, "snapshot_count": 10000,
                            "workload": "membership", "ops": 150, "seed": 3404},
 }
+
+# The same four configs for each built release. Prefix = v<major><minor> of the release; 3.5.35
+# is v3535 because v35 already names 3.5.1's data.
+RELEASE_PREFIX = {"3.5.35": "v3535", "3.6": "v36", "3.7": "v37"}
+for _ver, _pre, _base, _seed in (("3.5.35", "v3535", 25100, 35350), ("3.6", "v36", 25500, 3600),
+                                 ("3.7", "v37", 25900, 3700)):
+    CONFIGS[_pre + "-single"] = {"ver": _ver, "members": ["m1"], "base_port": _base, "snapshot_count": 500,
+                                 "workload": "mixed", "ops": 2500, "seed": _seed + 1, "save_restore": True,
+                                 "suite": "extended"}
+    CONFIGS[_pre + "-rollover"] = {"ver": _ver, "members": ["m1"], "base_port": _base + 100,
+                                   "snapshot_count": 100000, "workload": "large", "ops": 170, "seed": _seed + 2,
+                                   "extra": ["--max-wals", "0", "--quota-backend-bytes", str(8 * 1024 ** 3)],
+                                   "suite": "extended"}
+    CONFIGS[_pre + "-cluster3"] = {"ver": _ver, "members": ["m1", "m2", "m3"], "base_port": _base + 200,
+                                   "snapshot_count": 300, "workload": "mixed", "ops": 600, "seed": _seed + 3,
+                                   "suite": "extended"}
+    CONFIGS[_pre + "-removed-member"] = {"ver": _ver, "members": ["m1", "m2"], "base_port": _base + 300,
+                                         "snapshot_count": 10000, "workload": "membership", "ops": 150,
+                                         "seed": _seed + 4, "suite": "extended"}
+
+# Data only the 3.5 line can write, for the cross-release cases (started later by 3.6/3.7).
+CONFIGS["v35-v2store"] = {"ver": "3.5", "members": ["m1"], "base_port": 26300, "snapshot_count": 50,
+                          "workload": "v2store", "ops": 120, "seed": 3505, "extra": ["--enable-v2"],
+                          "suite": "extended"}
+CONFIGS["v3535-v2store"] = {"ver": "3.5.35", "members": ["m1"], "base_port": 26400, "snapshot_count": 50,
+                            "workload": "v2store", "ops": 120, "seed": 35355, "extra": ["--enable-v2"],
+                            "suite": "extended"}
+CONFIGS["v35-learners"] = {"ver": "3.5", "members": ["m1"], "base_port": 26500, "snapshot_count": 10000,
+                           "workload": "learners", "ops": 60, "seed": 3506, "suite": "extended"}
 
 MiB = 1024 * 1024
 
@@ -98,10 +148,28 @@ def ensure_etcd():
 
 
 def etcd_bin(ver, tool="etcd"):
-    p = os.path.join(ETCD_CACHE, VERSIONS[ver]["dir"], tool)
+    p = os.path.join(VERSIONS[ver]["dir"], tool)
     if not os.path.exists(p):
-        ensure_etcd()
+        subprocess.run(["bash", os.path.join(ROOT, "scripts", "install-etcd.sh"), VERSIONS[ver]["install"]],
+                       check=True)
     return p
+
+
+def drop_unknown_flags(ver, flags):
+    """Flags of a config that release `ver` does not know (and their values) left out."""
+    unknown = set(VERSIONS[ver].get("unknown_flags", []))
+    out = []
+    skip = False
+    for i, a in enumerate(flags):
+        if skip:
+            skip = False
+            continue
+        if a in unknown:
+            # a boolean flag (next is another flag or nothing) or one with a value
+            skip = i + 1 < len(flags) and not flags[i + 1].startswith("--")
+            continue
+        out.append(a)
+    return out
 
 
 def clean_env():
@@ -115,6 +183,12 @@ def clean_env():
 
 def url(port):
     return "http://%s:%d" % (LOOPBACK, port)
+
+
+def all_members(cfg):
+    """Members a config's workload starts with plus those it adds later (same port scheme)."""
+    later = {"membership": ["m3"], "learners": ["m2", "m3"]}.get(cfg["workload"], [])
+    return list(cfg["members"]) + later
 
 
 def member_ports(cfg, i):
@@ -229,7 +303,10 @@ def b64(b):
 def etcdctl(ver, port, *args, timeout=60, check=True, inp=None):
     cmd = [etcd_bin(ver, "etcdctl"), "--endpoints", url(port)] + list(args)
     check_loopback(cmd)
-    p = subprocess.run(cmd, capture_output=True, env=clean_env(), timeout=timeout, input=inp)
+    env = clean_env()
+    if ver in ("3.6", "3.7"):
+        env.pop("ETCDCTL_API")  # v2 is gone: 3.6+ warns "unrecognized environment variable" on stderr
+    p = subprocess.run(cmd, capture_output=True, env=env, timeout=timeout, input=inp)
     if check and p.returncode != 0:
         raise RuntimeError("etcdctl %s failed: %s %s" % (args, p.stdout[-2000:], p.stderr[-2000:]))
     return p
@@ -371,6 +448,66 @@ def workload_large(ver, port, ops, seed):
             "value_size": 1000000, "compacted_at_revision": rev, "seconds": round(time.time() - t0, 1)}
 
 
+def v2_put(port, key, value):
+    """PUT /v2/keys/<key> (the v2 API, served by 3.5 with --enable-v2)."""
+    body = urllib.parse.urlencode({"value": value}).encode()
+    req = urllib.request.Request(url(port) + "/v2/keys/" + key, data=body, method="PUT",
+                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+    with _opener.open(req, timeout=10) as r:
+        return json.loads(r.read() or b"{}")
+
+
+def workload_v2store(ver, port, ops, seed):
+    """Custom v2 store content (a directory with keys, written through the v2 API), then enough v3
+    puts that a .snap (whose v2 store JSON carries it) is taken after it."""
+    rng = random.Random(seed)
+    t0 = time.time()
+    v2 = []
+    for i in range(3):
+        k = "wal-inspect/custom/k%d" % i
+        res = v2_put(port, k, "v2 value %d" % i)
+        v2.append({"key": "/" + k, "action": res.get("action"),
+                   "modifiedIndex": (res.get("node") or {}).get("modifiedIndex")})
+    for i in range(ops):
+        api(port, "/v3/kv/put", {"key": b64("v3/%03d" % i), "value": b64(rand_value(rng, i))})
+    return {"ops": ops + 3, "counts": {"v2_put": 3, "put": ops}, "v2_keys": v2, "seconds": round(time.time() - t0, 1)}
+
+
+def workload_learners(cfg, procs, data, logs, meta):
+    """etcd 3.5.1 (<= 3.5.19, etcd#19557): m1 alone; add m2 as learner, start it, promote it (the v2
+    store makes it a voter, the db keeps isLearner=true), then add m3 as a learner (not started):
+    the db's members bucket then holds two learners while the v2 store counts one."""
+    ver = cfg["ver"]
+    p1 = procs["m1"].cport
+    rng = random.Random(cfg["seed"])
+    steps = []
+    for i in range(20):
+        api(p1, "/v3/kv/put", {"key": b64("pre/%03d" % i), "value": b64(rand_value(rng, i))})
+    c2, pp2 = member_ports(cfg, 1)
+    out = etcdctl_retry(ver, p1, "member", "add", "m2", "--peer-urls", url(pp2), "--learner", "-w", "json")
+    m2id = json.loads(out.stdout)["member"]["ID"]
+    steps.append({"step": "member add m2 --learner", "id": hex16(m2id)})
+    fl = flags_for(cfg, "m2", os.path.join(data, "m2"), state="existing",
+                   cluster=initial_cluster(cfg, ["m1", "m2"]))
+    procs["m2"] = Etcd(ver, fl, os.path.join(logs, "m2.log"), c2)
+    meta["members"].append({"name": "m2", "client_port": c2, "peer_port": pp2, "data_dir": "data/m2",
+                            "member_dir": "data/m2/member", "flags": [a.replace(data + "/", "data/") for a in fl]})
+    procs["m2"].wait_ready(30)
+    for i in range(20):
+        api(p1, "/v3/kv/put", {"key": b64("learner/%03d" % i), "value": b64(rand_value(rng, i))})
+    etcdctl_retry(ver, p1, "member", "promote", "%x" % m2id, tries=80)
+    steps.append({"step": "member promote m2", "id": hex16(m2id)})
+    for i in range(10):
+        api(p1, "/v3/kv/put", {"key": b64("voter/%03d" % i), "value": b64(rand_value(rng, i))})
+    c3, pp3 = member_ports(cfg, 2)
+    out = etcdctl_retry(ver, p1, "member", "add", "m3", "--peer-urls", url(pp3), "--learner", "-w", "json")
+    m3id = json.loads(out.stdout)["member"]["ID"]
+    steps.append({"step": "member add m3 --learner (never started)", "id": hex16(m3id)})
+    for i in range(10):
+        api(p1, "/v3/kv/put", {"key": b64("after/%03d" % i), "value": b64(rand_value(rng, i))})
+    return {"ops": 60, "steps": steps, "promoted_member": hex16(m2id), "learner_member": hex16(m3id)}
+
+
 # ------------------------------------------------------------------ archives
 
 
@@ -417,7 +554,7 @@ def wal_summary(member_dir):
 def gen_clean(name):
     cfg = dict(CONFIGS[name])
     ver = cfg["ver"]
-    cfg["all_members"] = list(cfg["members"]) + (["m3"] if cfg["workload"] == "membership" else [])
+    cfg["all_members"] = all_members(cfg)
     wd = os.path.join(WORK, "clean", name)
     if os.path.exists(wd):
         shutil.rmtree(wd)
@@ -427,7 +564,8 @@ def gen_clean(name):
     os.makedirs(data)
     log("clean %s: etcd %s, members %s" % (name, VERSIONS[ver]["version"], cfg["members"]))
     procs = {}
-    meta = {"config": name, "etcd_version": VERSIONS[ver]["version"], "initial_cluster_token": TOKEN,
+    meta = {"config": name, "etcd_version": VERSIONS[ver]["version"], "suite": cfg.get("suite", "default"),
+            "initial_cluster_token": TOKEN,
             "snapshot_count": cfg["snapshot_count"], "members": [], "archive": name + ".tar.zst",
             "layout": "data/<member>/member/{wal,snap}"}
     try:
@@ -449,6 +587,10 @@ def gen_clean(name):
             meta["workload"] = workload_large(ver, port, cfg["ops"], cfg["seed"])
         elif cfg["workload"] == "membership":
             meta["workload"] = workload_membership(cfg, procs, data, logs, meta)
+        elif cfg["workload"] == "v2store":
+            meta["workload"] = workload_v2store(ver, port, cfg["ops"], cfg["seed"])
+        elif cfg["workload"] == "learners":
+            meta["workload"] = workload_learners(cfg, procs, data, logs, meta)
         time.sleep(1.0)
         live = [n for n in procs if procs[n].alive()]
         port = procs[live[0]].cport
@@ -481,6 +623,10 @@ def gen_clean(name):
         if os.path.isdir(md):
             meta["wal"][n], _ = wal_summary(md)
             meta["wal"][n]["snap_files"] = sorted(x for x in os.listdir(os.path.join(md, "snap")) if x.endswith(".snap"))
+    for n in cfg["all_members"]:
+        md = os.path.join(data, n, "member")
+        if cfg["workload"] in ("learners", "v2store") and os.path.isdir(md):
+            meta.setdefault("membership_on_disk", {})[n] = membership_on_disk(md)
     if cfg.get("save_restore"):
         meta["save_restore"] = save_restore(cfg, wd, logs)
     shutil.rmtree(os.path.join(wd, "scratch"), ignore_errors=True)
@@ -500,6 +646,64 @@ def gen_clean(name):
         name, meta["final"]["revision"], meta["final"]["key_count"], meta["final"]["raft_index"],
         meta["archive_size"]))
     return meta
+
+
+def v2_custom_nodes(v2):
+    """Top-level v2 store nodes other than /0 (membership) that have children: what etcd 3.6's
+    membership.IsMetaStoreOnly calls custom content (a /2 auth node only if a child of it has children)."""
+    out = []
+    for node in ((v2.get("Root") or {}).get("Children") or {}).values():
+        path = node.get("Path", "")
+        kids = node.get("Children") or {}
+        if path == "/0" or not kids:
+            continue
+        if path == "/2" and not any((k.get("Children") or {}) for k in kids.values()):
+            continue
+        out.append(path)
+    return sorted(out)
+
+
+def v2_leaf_keys(node, out):
+    kids = node.get("Children")
+    if kids:
+        for k in kids.values():
+            v2_leaf_keys(k, out)
+    elif node.get("Path") and not node.get("Dir"):
+        out.append(node["Path"])
+    return out
+
+
+def membership_on_disk(md):
+    """Members as the bbolt db records them (isLearner) and as the newest .snap's v2 store does,
+    by our own decoders (walfmt), plus the custom v2 content of that .snap."""
+    with open(os.path.join(md, "snap", "db"), "rb") as f:
+        db = f.read()
+    out = {"db_members": []}
+    for k, vo, vl in walfmt.bolt_bucket_items(db, "members"):
+        m = json.loads(db[vo:vo + vl])
+        out["db_members"].append({"key": k.decode(), "name": m.get("name", ""),
+                                  "is_learner": bool(m.get("isLearner", False))})
+    out["db_learners"] = sum(1 for m in out["db_members"] if m["is_learner"])
+    snaps = sorted(x for x in os.listdir(os.path.join(md, "snap")) if x.endswith(".snap"))
+    out["snap_files"] = snaps
+    if snaps:
+        with open(os.path.join(md, "snap", snaps[-1]), "rb") as f:
+            buf = f.read()
+        sn = walfmt.parse_snap(buf)
+        v2 = json.loads(buf[sn["v2_off"]:sn["v2_off"] + sn["v2_len"]])
+        out["newest_snap"] = {"file": snaps[-1], "index": sn["index"], "term": sn["term"]}
+        members = ((v2["Root"]["Children"].get("0") or {}).get("Children") or {}).get("members") or {}
+        out["v2_members"] = []
+        for mnode in sorted((members.get("Children") or {}).values(), key=lambda x: x["Path"]):
+            ra = (mnode.get("Children") or {}).get("raftAttributes")
+            attrs = json.loads(ra["Value"]) if ra else {}
+            out["v2_members"].append({"id": mnode["Path"].rsplit("/", 1)[-1],
+                                      "is_learner": bool(attrs.get("isLearner", False))})
+        out["v2_learners"] = sum(1 for m in out["v2_members"] if m["is_learner"])
+        out["v2_custom_nodes"] = v2_custom_nodes(v2)
+        out["v2_custom_keys"] = sorted(k for n in out["v2_custom_nodes"]
+                                       for k in v2_leaf_keys(v2["Root"]["Children"][n.strip("/")], []))
+    return out
 
 
 def restore_flags(cfg, rname, rport):
@@ -718,6 +922,10 @@ def build_case(name, spec):
     seg_rel = lambda n: "wal/" + n  # noqa: E731
     case = {"case": name, "clean": config, "etcd_version": VERSIONS[cfg["ver"]]["version"],
             "member": mem, "data_dir": os.path.dirname(mem), "kind": kind}
+    if spec.get("suite", cfg.get("suite", "default")) != "default":  # absent = default (older JSONs)
+        case["suite"] = spec.get("suite", cfg.get("suite"))
+    if spec.get("releases"):
+        case["releases"] = [VERSIONS[k]["version"] for k in spec["releases"]]
     if spec.get("start_members"):
         case["start_members"] = spec["start_members"]
     gt = {}
@@ -784,6 +992,8 @@ def build_case(name, spec):
                 nv = (wv & 0xFF00000000000000) | 0x0000000002000000 * 100  # 3,355,443,200 > 10 MiB, top byte kept
                 what = "length word of record #%d set to %d bytes (> 10 MiB; top/pad byte kept)" % (
                     r["ordinal"], nv & 0x00FFFFFFFFFFFFFF)
+                if spec.get("segment"):
+                    what += ", %s segment" % spec["segment"]
             else:
                 nv = wv + 16  # low byte += 16: frame 16 bytes too long, misaligns everything after
                 assert (nv & 0xFF) == ((wv & 0xFF) + 16) & 0xFF and nv >> 8 == wv >> 8, "carry"
@@ -791,6 +1001,66 @@ def build_case(name, spec):
                     r["ordinal"], wv & 0xFF, nv & 0xFF)
             new = nv.to_bytes(8, "little")
             edits.append(op_write(f, r["offset"], old, new))
+        elif kind == "wal-len-beyond-file":
+            # the last entry record of a (full) middle segment claims 4096 bytes more than the file
+            # has after its length word: < 10 MiB, so 3.5.1's fixed limit does not catch it
+            r = [x for x in recs if x["type"] == "entry"][-1]
+            old = buf[r["offset"]:r["offset"] + 8]
+            wv = int.from_bytes(old, "little")
+            claim = len(buf) - (r["offset"] + 8) + 4096
+            assert claim < 10 * MiB - 8, claim
+            nv = (wv & 0xFF00000000000000) | claim
+            edits.append(op_write(f, r["offset"], old, nv.to_bytes(8, "little")))
+            gt["claimed_len"] = claim
+            gt["file_size"] = len(buf)
+            what = ("length word of record #%d (the last entry of a middle segment) set to %d bytes: %d more than "
+                    "the %d-byte file holds after it (< 10 MiB; top/pad byte kept)" % (
+                        r["ordinal"], claim, 4096, len(buf)))
+        elif kind == "wal-record-malformed":
+            # walpb.Record framing and frame length intact, but its data field's length varint claims
+            # more bytes than the record has (same varint width): gogo returns io.ErrUnexpectedEOF,
+            # protobuf-go "cannot parse invalid wire-format data"
+            def data_len_varint(r):
+                i = r["offset"] + 8
+                end = i + r["rec_len"]
+                for fno, wt, v, voff, vlen in walfmt.fields(buf, i, end):
+                    if fno == 3 and wt == 2:
+                        # the varint ends at voff; find where it starts (after the key byte 0x1a)
+                        k = voff - 1
+                        while buf[k - 1] & 0x80:
+                            k -= 1
+                        return k, voff
+                return None
+            r = pick(recs, spec.get("frac", 0.75), lambda r: r["type"] == "entry" and r["data_len"] >= 40
+                     and data_len_varint(r) is not None)
+            a, b = data_len_varint(r)
+            old = buf[a:b]
+            v = walfmt.varint(buf, a, b)[0]
+            nv = v + 16
+            enc = bytearray()
+            x = nv
+            while True:
+                if x < 0x80:
+                    enc.append(x)
+                    break
+                enc.append((x & 0x7F) | 0x80)
+                x >>= 7
+            assert len(enc) == len(old), "varint width changed"
+            edits.append(op_write(f, a, old, bytes(enc)))
+            gt["data_len_varint_offset"] = a
+            gt["data_len_claimed"] = nv
+            what = ("walpb.Record #%d (entry %d) malformed: its data field's length varint says %d bytes, the "
+                    "record holds %d (frame length and CRC untouched), last segment" % (
+                        r["ordinal"], r["index"], nv, v))
+        elif kind == "wal-last-empty":
+            summ, walks = walks_for(config, mem)
+            lname, lw = walks[-1]
+            f = "%s/wal/%s" % (mem, lname)
+            seg_name = lname
+            recs = lw["records"]
+            r = recs[0]
+            edits.append({"op": "truncate", "file": f, "size": 0, "old_size": len(read(config, f))})
+            what = "last WAL segment %s truncated to 0 bytes (the previous segment ends cleanly)" % lname
         elif kind == "wal-delete-segment":
             summ, walks = walks_for(config, mem)
             dname, _ = walks[len(walks) // 2]
@@ -835,6 +1105,65 @@ def build_case(name, spec):
                    "other_snaps": [x for x in sorted(os.listdir(os.path.dirname(os.path.join(clean_dir(config), f))))
                                    if x.endswith(".snap") and x != sname]})
         what = "one byte XOR 0xff in the middle of the newest .snap file's payload (crc no longer matches)"
+    elif kind == "db-behind-snap":
+        f = mem + "/snap/db"
+        buf = read(config, f)
+        info = walfmt.bolt_info(buf)
+        off, val = walfmt.bolt_get(buf, "meta", b"consistent_index")
+        ci = int.from_bytes(val, "big")
+        sd = os.path.join(clean_dir(config), mem, "snap")
+        snaps = sorted(x for x in os.listdir(sd) if x.endswith(".snap"))
+        idx = [walfmt.parse_wal_name(x.replace(".snap", ".wal"))[1] for x in snaps]  # term-index
+        newest, older = idx[-1], idx[-2]
+        assert older < newest <= ci, (older, newest, ci)
+        edits.append(op_write(f, off, val, older.to_bytes(8, "big"), why="meta/consistent_index %d -> %d" % (
+            ci, older)))
+        gt.update({"file": "snap/db", "record": None, "offset": off, "page_id": None, "page_size": info["page_size"],
+                   "consistent_index": ci, "consistent_index_new": older, "newest_snap": snaps[-1],
+                   "newest_snap_index": newest, "snap_files": snaps,
+                   "expected_snap_db": "%016x.snap.db" % newest})
+        what = ("db behind its newest .snap: meta/consistent_index set from %d to %d (the index of the older %s), "
+                "the newest .snap is at %d; no %016x.snap.db" % (ci, older, snaps[-2], newest, newest))
+        if spec.get("as_snap_db"):
+            # ... and the lowered db is also there as the newest snapshot's <index>.snap.db, so that
+            # etcd's RecoverSnapshotBackend finds it and the index check after it is reached
+            to = "%s/snap/%016x.snap.db" % (mem, newest)
+            edits.append({"op": "copy", "from": f, "to": to})
+            gt["copied_to"] = "snap/%016x.snap.db" % newest
+            what = ("db behind its newest .snap, with that .snap's db present: meta/consistent_index lowered from %d "
+                    "to %d (below the newest .snap's index %d) and the db copied to %016x.snap.db" % (
+                        ci, older, newest, newest))
+    elif kind == "db-deleted":
+        f = mem + "/snap/db"
+        sd = os.path.join(clean_dir(config), mem, "snap")
+        snaps = sorted(x for x in os.listdir(sd) if x.endswith(".snap"))
+        buf = read(config, f)
+        info = walfmt.bolt_info(buf)
+        edits.append({"op": "delete", "file": f})
+        newest = walfmt.parse_wal_name(snaps[-1].replace(".snap", ".wal"))[1]
+        gt.update({"file": "snap/db", "record": None, "offset": 0, "size": len(buf), "txid": info["txid"],
+                   "snap_files": snaps, "newest_snap_index": newest, "expected_snap_db": "%016x.snap.db" % newest})
+        what = "snap/db deleted while %d .snap files exist (newest at index %d)" % (len(snaps), newest)
+    elif kind in ("v2store-custom", "learners-two"):
+        # the condition was written by etcd itself (the config's workload); nothing is edited
+        meta = jload(os.path.join(FIX, config + ".json"))
+        md = meta["membership_on_disk"][os.path.basename(os.path.dirname(mem))]
+        case["as_written"] = True
+        if kind == "v2store-custom":
+            assert md["v2_custom_nodes"], md
+            gt.update({"file": "snap/" + md["newest_snap"]["file"], "record": None, "offset": None,
+                       "v2_custom_nodes": md["v2_custom_nodes"], "v2_custom_keys": md["v2_custom_keys"],
+                       "newest_snap": md["newest_snap"]})
+            what = ("etcd %s data dir (--enable-v2) with custom v2 store content written through the v2 API: %s "
+                    "in the newest .snap" % (case["etcd_version"], ", ".join(md["v2_custom_keys"])))
+        else:
+            assert md["db_learners"] >= 2, md
+            gt.update({"file": "snap/db", "record": None, "offset": None, "db_members": md["db_members"],
+                       "db_learners": md["db_learners"], "v2_members": md.get("v2_members"),
+                       "v2_learners": md.get("v2_learners")})
+            what = ("etcd %s data dir whose db holds %d learners (a promoted learner still isLearner=true in "
+                    "the db, etcd#19557, plus a second learner added after the promotion)" % (
+                        case["etcd_version"], md["db_learners"]))
     elif kind.startswith("db-"):
         f = mem + "/snap/db"
         buf = read(config, f)
@@ -894,7 +1223,7 @@ def build_case(name, spec):
 
 def case_specs():
     s = {}
-    for v in ("v35", "v34"):
+    for v in ("v35", "v34") + tuple(RELEASE_PREFIX.values()):
         c = v + "-single"
         s[v + "-wal-flip-entry-mid"] = {"clean": c, "kind": "wal-flip-entry", "frac": 0.5}
         s[v + "-wal-flip-last-record"] = {"clean": c, "kind": "wal-flip-last-record"}
@@ -909,20 +1238,37 @@ def case_specs():
         s[v + "-db-leaf-flags"] = {"clean": c, "kind": "db-leaf-flags"}
         s[v + "-save-flip"] = {"clean": c, "kind": "save-flip"}
         s[v + "-save-no-trailer"] = {"clean": c, "kind": "save-no-trailer"}
-    for v in ("v35", "v34"):
+    for v in ("v35", "v34") + tuple(RELEASE_PREFIX.values()):
         c = v + "-cluster3"
         both = ["m1", "m2", "m3"]
         s[v + "-cluster3-m2-wal-flip-entry"] = {"clean": c, "kind": "wal-flip-entry", "frac": 0.5,
                                                 "member_name": "m2", "start_members": both}
         s[v + "-cluster3-m2-torn-tail"] = {"clean": c, "kind": "wal-torn-tail", "member_name": "m2",
                                            "start_members": both}
-    for v in ("v35", "v34"):
+    for v in ("v35", "v34") + tuple(RELEASE_PREFIX.values()):
         r = v + "-rollover"
         s[v + "-roll-delete-middle"] = {"clean": r, "kind": "wal-delete-segment"}
         s[v + "-roll-rename-last"] = {"clean": r, "kind": "wal-rename-segment"}
         s[v + "-roll-flip-middle"] = {"clean": r, "kind": "wal-flip-entry", "segment": "middle", "frac": 0.5}
         s[v + "-roll-zero-512-middle"] = {"clean": r, "kind": "wal-zero-512-inside", "segment": "middle"}
         s[v + "-roll-torn-tail"] = {"clean": r, "kind": "wal-torn-tail"}
+    # Cross-release cases: one set of bytes (3.5 data), every release's verdict (`etcd_verdicts`).
+    x = {"suite": "extended", "releases": ALL_RELEASES}
+    s["v35-roll-len-huge-middle"] = dict(x, clean="v35-rollover", kind="wal-len-huge", segment="middle", frac=0.5)
+    s["v35-roll-len-beyond-file"] = dict(x, clean="v35-rollover", kind="wal-len-beyond-file", segment="middle")
+    s["v35-wal-record-malformed"] = dict(x, clean="v35-single", kind="wal-record-malformed", frac=0.75)
+    s["v35-db-behind-snap"] = dict(x, clean="v35-single", kind="db-behind-snap")
+    s["v35-db-behind-snap-db"] = dict(x, clean="v35-single", kind="db-behind-snap", as_snap_db=True)
+    s["v35-v2store-custom"] = dict(x, clean="v35-v2store", kind="v2store-custom")
+    s["v3535-v2store-custom"] = dict(x, clean="v3535-v2store", kind="v2store-custom")
+    s["v35-learners-two"] = dict(x, clean="v35-learners", kind="learners-two", start_members=["m1", "m2"])
+    # issue 15 (3.5.1's verdict is the one asked for; every release's is recorded too)
+    s["v35-roll-last-empty"] = dict(x, clean="v35-rollover", kind="wal-last-empty")
+    s["v35-db-deleted"] = dict(x, clean="v35-single", kind="db-deleted")
+    # per-release suites: the cases of a built release's data are in the extended suite
+    for name, spec in s.items():
+        if CONFIGS[spec["clean"]].get("suite") == "extended":
+            spec.setdefault("suite", "extended")
     return s
 
 
@@ -941,6 +1287,8 @@ def gen_cases(names=None):
             if "etcd_verdict" in old and old.get("edits") == case["edits"]:
                 case["etcd_verdict"] = old["etcd_verdict"]
                 case["expected_outcome"] = old.get("expected_outcome")
+                if "etcd_verdicts" in old:
+                    case["etcd_verdicts"] = old["etcd_verdicts"]
         jdump(case, path)
         log("case %s: %s" % (name, case["what"]))
 
@@ -968,6 +1316,8 @@ def apply_edits(root, edits):
             os.remove(os.path.join(root, e["file"]))
         elif op == "rename":
             os.rename(os.path.join(root, e["from"]), os.path.join(root, e["to"]))
+        elif op == "copy":
+            shutil.copyfile(os.path.join(root, e["from"]), os.path.join(root, e["to"]))
         else:
             raise ValueError(op)
 
@@ -995,7 +1345,8 @@ def first_fatal(logtext):
         except Exception:
             continue
         if isinstance(j, dict) and j.get("level") in ("fatal", "panic", "dpanic"):
-            return {"kind": "zap-" + j["level"], "msg": j.get("msg"), "error": j.get("error"),
+            # a panic recovered and re-raised by etcd's scheduler carries its text in "panic"
+            return {"kind": "zap-" + j["level"], "msg": j.get("msg"), "error": j.get("error") or j.get("panic"),
                     "caller": j.get("caller"), "line": ln[:600]}
     for ln in lines:
         if ln.startswith("panic:") or ln.startswith("fatal error:"):
@@ -1041,11 +1392,13 @@ def repair_point(seg, broken):
     return {"first_rewritten_record_offset": w["end_of_data"], "post_run_size": len(new)}
 
 
-def verdict_for(name, case):
+def verdict_for(name, case, ver=None):
+    """Real etcd `ver` (default: the config's own release) on a scratch copy of the damaged data."""
     config = case["clean"]
     cfg = dict(CONFIGS[config])
-    cfg["all_members"] = list(cfg["members"]) + (["m3"] if cfg["workload"] == "membership" else [])
-    ver = cfg["ver"]
+    cfg["all_members"] = all_members(cfg)
+    ver = ver or cfg["ver"]
+    cfg["extra"] = drop_unknown_flags(ver, cfg.get("extra", []))
     wd = os.path.join(WORK, "verdict", name)
     logs = os.path.join(WORK, "logs", "verdict")
     os.makedirs(logs, exist_ok=True)
@@ -1054,6 +1407,11 @@ def verdict_for(name, case):
     before = listing(wd)
     t0 = time.time()
     v = {"etcd": VERSIONS[ver]["version"]}
+    if VERSIONS[ver]["version"] != VERSIONS[CONFIGS[config]["ver"]]["version"]:
+        v["data_written_by"] = VERSIONS[CONFIGS[config]["ver"]]["version"]
+        dropped = [a for a in CONFIGS[config].get("extra", []) if a in VERSIONS[ver].get("unknown_flags", [])]
+        if dropped:
+            v["flags_dropped"] = dropped
     if case["kind"].startswith("save-"):
         rname, rport = "r1", cfg["base_port"] + 51
         out = os.path.join(wd, "restore-out")
@@ -1135,6 +1493,13 @@ def verdict_for(name, case):
             if rc is None:
                 v["outcome"] = "hung"
                 v["exit_code"] = None
+                # Still running but never ready: 3.6+ hold client requests back until the member
+                # has published itself through raft, so a wedged 3.6 looks like this. Probe a put
+                # anyway (before stopping it), and let the log say whether it elected a leader.
+                p = etcdctl(ver, cport, "--command-timeout=5s", "put", "verdict/probe", "x", check=False, timeout=30)
+                outl = (p.stdout + p.stderr).decode(errors="replace").strip().splitlines()
+                v["put"] = {"ok": p.returncode == 0, "command": "etcdctl --command-timeout=5s put verdict/probe x",
+                            "output": outl[-1][:300] if outl else ""}
                 v["stopped_by_us_rc"] = e.stop()
             else:
                 e.stop()
@@ -1158,11 +1523,18 @@ def verdict_for(name, case):
                 v["repair_point"] = repair_point(os.path.join(wd, k[:-len(".broken")]), os.path.join(wd, k))
                 v["repair_point"]["file"] = k[:-len(".broken")]
         v["wedged"] = bool(v["outcome"] == "started" and v.get("put") and not v["put"]["ok"])
+        if v["outcome"] == "hung":
+            v["serving"] = "now serving peer/client/metrics" in text or "serving client traffic" in text
+            v["leader_elected"] = " became leader at term " in text
+            # elected itself and serves, but writes never complete: the same wedge as a 3.5 that
+            # reports ready and times out every put
+            v["wedged"] = bool(v["serving"] and v["leader_elected"] and not v["put"]["ok"])
         if v["outcome"] == "exited" and v["exit_code"] not in (0, None):
             exp = "refuses"
-        elif v["outcome"] == "started" and v["wal_repaired"]:
+        elif v["outcome"] in ("started", "hung") and (v["outcome"] == "started" or v["wedged"]) \
+                and v["wal_repaired"]:
             exp = "repairs_tail"
-        elif v["outcome"] == "started":
+        elif v["outcome"] == "started" or v["wedged"]:
             exp = "starts"
         else:
             exp = "refuses"
@@ -1173,6 +1545,8 @@ def verdict_for(name, case):
 
 BASELINES = {"v35-single": ["m1"], "v34-single": ["m1"], "v35-rollover": ["m1"], "v34-rollover": ["m1"],
              "v35-removed-member": ["m3"], "v34-removed-member": ["m3"]}
+for _pre in RELEASE_PREFIX.values():
+    BASELINES.update({_pre + "-single": ["m1"], _pre + "-rollover": ["m1"], _pre + "-removed-member": ["m3"]})
 
 
 def gen_baselines(names=None):
@@ -1195,6 +1569,35 @@ def gen_baselines(names=None):
         jdump(meta, path)
 
 
+def log_verdict(name, v, exp):
+    ff = v.get("first_fatal") or {}
+    log("verdict %s [%s]: %s exit=%s %s put=%s -> %s" % (
+        name, v.get("etcd"), v["outcome"], v.get("exit_code"),
+        ff.get("error") or ff.get("msg") or v.get("error_line") or "", (v.get("put") or {}).get("ok"), exp))
+
+
+def release_baselines(config, releases):
+    """Every release started on a scratch copy of the *clean* data of `config` (one member, or the
+    config's start set), as `clean_baseline_by_release` in fixtures/<config>.json: tells a verdict on
+    damaged bytes from a release that refuses this data anyway (e.g. 3.4 on 3.5 data)."""
+    path = os.path.join(FIX, config + ".json")
+    meta = jload(path)
+    have = meta.setdefault("clean_baseline_by_release", {})
+    start = {"v35-learners": ["m1", "m2"]}.get(config)
+    for k in releases:
+        rel = VERSIONS[k]["version"]
+        if rel in have:
+            continue
+        fake = {"clean": config, "edits": [], "kind": "baseline", "data_dir": "data/m1"}
+        if start:
+            fake["start_members"] = start
+        v, exp = verdict_for("baseline-%s@%s" % (config, rel), fake, ver=k)
+        v["expected_outcome"] = exp
+        have[rel] = v
+        log_verdict("baseline-%s" % config, v, exp)
+        jdump(meta, path)
+
+
 def gen_verdicts(names=None):
     specs = available_cases()
     for name in names or sorted(specs):
@@ -1202,14 +1605,24 @@ def gen_verdicts(names=None):
         if not os.path.exists(path):
             gen_cases([name])
         case = jload(path)
-        v, exp = verdict_for(name, case)
+        own = CONFIGS[case["clean"]]["ver"]
+        releases = [VKEY[r] for r in case.get("releases", [])]
+        if releases:
+            release_baselines(case["clean"], releases)
+            case["etcd_verdicts"] = {}
+            for k in releases:
+                v, exp = verdict_for("%s@%s" % (name, VERSIONS[k]["version"]), case, ver=k)
+                v["expected_outcome"] = exp
+                case["etcd_verdicts"][VERSIONS[k]["version"]] = v
+                log_verdict(name, v, exp)
+            v = dict(case["etcd_verdicts"][VERSIONS[own]["version"]])
+            exp = v.pop("expected_outcome")
+        else:
+            v, exp = verdict_for(name, case)
+            log_verdict(name, v, exp)
         case["etcd_verdict"] = v
         case["expected_outcome"] = exp
         jdump(case, path)
-        ff = v.get("first_fatal") or {}
-        log("verdict %s: %s exit=%s %s put=%s -> %s" % (name, v["outcome"], v.get("exit_code"),
-                                                        ff.get("error") or ff.get("msg") or v.get("error_line") or "",
-                                                        (v.get("put") or {}).get("ok"), exp))
 
 
 README_HEAD = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "README.head.md")).read() \
@@ -1255,7 +1668,8 @@ def gen_readme():
             "`expected_outcome`: refuses = etcd exited with an error; repairs_tail = started and left a "
             "`.wal.broken`; starts = started without repair. \"put\" = `etcdctl --command-timeout=5s put` "
             "after start (FAILED = the wedged state).", "",
-            "| case | etcd | fault | where | etcd's verdict | expected |", "|---|---|---|---|---|---|"]
+            "| case | suite | etcd | fault | where | etcd's verdict | expected |", "|---|---|---|---|---|---|---|"]
+    cross = []
     for name in sorted(os.listdir(CASES_DIR)):
         if not name.endswith(".json"):
             continue
@@ -1269,29 +1683,78 @@ def gen_readme():
                                                     " idx %s term %s" % (r["index"], r["term"]) if r["index"] else "")
         if gt.get("page_id") is not None:
             where += "; page %s" % gt["page_id"]
-        if v.get("outcome") == "started":
-            a = v.get("after_start", {})
-            verdict = "started%s; revision %s, raft index %s; put %s" % (
-                " (WAL repaired, `.broken` left, records rewritten from offset %s)" % v["repair_point"][
-                    "first_rewritten_record_offset"] if v.get("repair_point") else "",
-                a.get("revision"), a.get("raft_index"), "ok" if (v.get("put") or {}).get("ok") else "FAILED (wedged)")
-            added = [k.rsplit("/", 1)[-1] for k in v.get("files_added", {}) if k.endswith(".broken")]
-            if added and not v.get("repair_point"):
-                verdict += "; added " + ", ".join(added)
-        elif v:
-            ff = v.get("first_fatal") or {}
-            err = ff.get("error") or ff.get("msg") or v.get("error_line") or ""
-            verdict = "exit %s: `%s`" % (v.get("exit_code"), md_escape(err)[:160])
-        else:
-            verdict = "(no verdict yet)"
-        if v.get("other_members"):
-            verdict += "; other members: " + ", ".join(
-                "%s %s" % (m, "put ok" if i.get("put_ok") else ("ready, put FAILED" if i.get("ready") else "not ready"))
-                for m, i in sorted(v["other_members"].items()))
-        out.append("| `%s` | %s | %s | %s | %s | %s |" % (c["case"], c["etcd_version"], md_escape(c["what"]),
-                                                         where, verdict, c.get("expected_outcome")))
+        verdict = verdict_text(v)
+        if c.get("etcd_verdicts"):
+            cross.append(c)
+        out.append("| `%s` | %s | %s | %s | %s | %s | %s |" % (c["case"], c.get("suite", "default"), c["etcd_version"],
+                                                              md_escape(c["what"]), where, verdict,
+                                                              c.get("expected_outcome")))
+    if cross:
+        out += ["", "## Cross-release cases (generated table)", "",
+                "The same damaged bytes (data written by the release in the `data` column) started by every "
+                "release, one at a time on its own scratch copy. `clean:` is what that release did with the "
+                "undamaged copy (`clean_baseline_by_release` in the config's JSON), so a refusal of the data "
+                "as such (e.g. 3.4 on 3.5 data) is told from a verdict on the damage.", "",
+                "| case | data | fault | release | clean | verdict on the damaged copy | expected |",
+                "|---|---|---|---|---|---|---|"]
+        for c in cross:
+            meta = jload(os.path.join(FIX, c["clean"] + ".json"))
+            first = True
+            for rel, v in c["etcd_verdicts"].items():
+                b = (meta.get("clean_baseline_by_release") or {}).get(rel) or {}
+                out.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+                    "`%s`" % c["case"] if first else "", c["etcd_version"] if first else "",
+                    md_escape(c["what"]) if first else "", rel, clean_text(b),
+                    verdict_text(v, with_msg=True), v.get("expected_outcome")))
+                first = False
     with open(os.path.join(TD, "README.md"), "w") as f:
         f.write("\n".join(out) + "\n")
+
+
+def clean_text(b):
+    """What a release did with the undamaged copy, short."""
+    if not b:
+        return "?"
+    if b.get("outcome") == "started":
+        return "starts" + ("" if (b.get("put") or {}).get("ok") else " (put FAILED)")
+    ff = b.get("first_fatal") or {}
+    err = ff.get("error") or ff.get("msg") or ""
+    return "%s%s" % (b.get("outcome"), ": `%s`" % md_escape(err)[:100] if err else "")
+
+
+def verdict_text(v, with_msg=False):
+    """One line for a verdict (README tables); with_msg: the fatal line's msg before its error."""
+    if not v:
+        return "(no verdict yet)"
+    ff = v.get("first_fatal") or {}
+    err = ff.get("error") or ff.get("msg") or v.get("error_line") or ""
+    if v.get("outcome") == "started":
+        a = v.get("after_start", {})
+        verdict = "started%s; revision %s, raft index %s; put %s" % (
+            " (WAL repaired, `.broken` left, records rewritten from offset %s)" % v["repair_point"][
+                "first_rewritten_record_offset"] if v.get("repair_point") else "",
+            a.get("revision"), a.get("raft_index"), "ok" if (v.get("put") or {}).get("ok") else "FAILED (wedged)")
+        added = [k.rsplit("/", 1)[-1] for k in v.get("files_added", {}) if k.endswith(".broken")]
+        if added and not v.get("repair_point"):
+            verdict += "; added " + ", ".join(added)
+    elif v.get("outcome") == "hung":
+        verdict = "hung (never ready in 15 s, killed)%s" % (": `%s`" % md_escape(err)[:160] if err else "")
+        if v.get("serving") is not None:
+            verdict += "; serving %s, leader elected %s, put %s%s" % (
+                "yes" if v["serving"] else "no", "yes" if v.get("leader_elected") else "no",
+                "ok" if (v.get("put") or {}).get("ok") else "FAILED", " (wedged)" if v.get("wedged") else "")
+        if v.get("repair_point"):
+            verdict += "; WAL repaired, `.broken` left, records rewritten from offset %s" % v["repair_point"][
+                "first_rewritten_record_offset"]
+    elif with_msg and ff.get("msg") and ff.get("error") and ff["msg"] != ff["error"]:
+        verdict = "exit %s: `%s` — `%s`" % (v.get("exit_code"), md_escape(ff["msg"]), md_escape(err)[:200])
+    else:
+        verdict = "exit %s: `%s`" % (v.get("exit_code"), md_escape(err)[:160])
+    if v.get("other_members"):
+        verdict += "; other members: " + ", ".join(
+            "%s %s" % (m, "put ok" if i.get("put_ok") else ("ready, put FAILED" if i.get("ready") else "not ready"))
+            for m, i in sorted(v["other_members"].items()))
+    return verdict
 
 
 def selftest(samples_dir):

@@ -355,3 +355,48 @@ def bolt_info(buf):
         info["key_bucket_root_flags"] = page_header(buf, ps, kroot)["flags"]
         info["key_bucket_leaves"] = walk_leaves(kroot)
     return info
+
+
+def bolt_bucket_items(buf, bucket):
+    """Items of a top-level bucket of the current meta's tree: [(key, value_offset, value_len)].
+    Handles inline buckets (root 0: the page follows the 16-byte bucket header in the value) and
+    branch/leaf trees; nested buckets are listed with their raw header as value."""
+    info = bolt_info(buf)
+    ps = info["page_size"]
+    cur = info["metas"][info["current_meta_page"]]
+
+    def leaf_pages(pgid):
+        h = page_header(buf, ps, pgid)
+        if h["flags"] & 0x02:
+            return [h["offset"]]
+        if h["flags"] & 0x01:
+            out = []
+            for _k, child in branch_elems(buf, h["offset"], h["count"]):
+                out += leaf_pages(child)
+            return out
+        raise ValueError("page %d has flags %#x" % (pgid, h["flags"]))
+
+    for off in leaf_pages(cur["root"]):
+        h = page_header(buf, ps, off // ps)
+        for fl, k, (voff, vlen) in leaf_elems(buf, off, h["count"]):
+            if not (fl & 1) or k != bucket.encode():
+                continue
+            broot = struct.unpack_from("<Q", buf, voff)[0]
+            if broot == 0:  # inline bucket
+                poff = voff + 16
+                _pid, flags, count, _ovf = struct.unpack_from("<QHHI", buf, poff)
+                return [(kk, vo, vl) for _f, kk, (vo, vl) in leaf_elems(buf, poff, count)]
+            out = []
+            for loff in leaf_pages(broot):
+                hh = page_header(buf, ps, loff // ps)
+                out += [(kk, vo, vl) for _f, kk, (vo, vl) in leaf_elems(buf, loff, hh["count"])]
+            return out
+    raise KeyError(bucket)
+
+
+def bolt_get(buf, bucket, key):
+    """(value_offset, value bytes) of bucket/key in the current tree, or None."""
+    for k, vo, vl in bolt_bucket_items(buf, bucket):
+        if k == key:
+            return vo, bytes(buf[vo:vo + vl])
+    return None

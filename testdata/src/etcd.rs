@@ -78,7 +78,7 @@ impl Drop for Etcd {
 }
 
 impl Etcd {
-    /// Start etcd `version` ("3.5.1" or "3.4.23") as `name` on `data_dir`: client port
+    /// Start etcd `version` (any release or alias of [`crate::RELEASES`]) as `name` on `data_dir`: client port
     /// `cport`, peer port `cport + 1`, both on 127.0.0.1. With `extra` empty it adds a
     /// one-member `--initial-cluster` (ignored by etcd for an existing data dir);
     /// otherwise `extra` carries the cluster flags.
@@ -168,8 +168,14 @@ impl Etcd {
 
     /// Run etcdctl (same version, API 3, 5 s command timeout): (success, stdout + stderr).
     pub fn ctl(&self, args: &[&str]) -> (bool, String) {
-        let out = Command::new(crate::etcd_bin(&self.version, "etcdctl"))
-            .env("ETCDCTL_API", "3")
+        let mut cmd = Command::new(crate::etcd_bin(&self.version, "etcdctl"));
+        // 3.4/3.5 etcdctl choose the API by ETCDCTL_API; 3.6+ only warn about it on stderr.
+        if self.version.starts_with("3.4") || self.version.starts_with("3.5") {
+            cmd.env("ETCDCTL_API", "3");
+        } else {
+            cmd.env_remove("ETCDCTL_API");
+        }
+        let out = cmd
             .args(["--endpoints", &self.client, "--command-timeout=5s"])
             .args(args)
             .output()

