@@ -21,8 +21,14 @@ pub(super) fn try_fix(scan: &Scan, c: &Collected) -> Result<FileChange, String> 
     };
     if first.kind != FindingKind::CrcMismatch {
         return Err(format!(
-            "the damage is {}, not a CRC mismatch inside a record (a damaged length word lies outside the CRC)",
-            first.kind
+            "the damage is {}, not a CRC mismatch inside a record's data{}",
+            first.kind,
+            match first.kind {
+                FindingKind::OversizedLength
+                | FindingKind::TruncatedRecord
+                | FindingKind::TornWrite => " (a damaged length word lies outside the CRC)",
+                _ => "",
+            }
         ));
     }
     if !scan.beyond.is_some_and(|b| b.intact) {

@@ -234,6 +234,10 @@ fn render_human(v: &Inspection, out: &mut dyn Write) -> anyhow::Result<()> {
         .any(|f| matches!(f.kind, FindingKind::Wal(_)));
     let what = match v.outcome() {
         Outcome::Starts if findings.is_empty() => "etcd will start normally.".to_string(),
+        Outcome::Starts if s.findings.first().map(|f| f.kind) == Some(WalKind::EmptySegment) => {
+            "etcd will start WITHOUT noticing: it reads the empty segment as the end of the log."
+                .to_string()
+        }
         Outcome::Starts if silent => {
             "etcd will start WITHOUT noticing: it silently drops what follows the damage."
                 .to_string()
@@ -253,6 +257,19 @@ fn render_human(v: &Inspection, out: &mut dyn Write) -> anyhow::Result<()> {
         ),
     };
     writeln!(out, "{what}")?;
+    if let (Some(f), Some(ci)) = (
+        s.findings
+            .first()
+            .filter(|f| f.kind == WalKind::EmptySegment),
+        v.db_consistent_index(),
+    ) {
+        if let Some(first) = f.index.filter(|&i| i <= ci) {
+            writeln!(
+                out,
+                "Lost with the empty segment: entries {first}..{ci} at least (the db has applied up to {ci}, so the log held them)."
+            )?;
+        }
+    }
     if v.wedged() {
         writeln!(
             out,

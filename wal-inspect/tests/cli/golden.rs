@@ -300,6 +300,13 @@ fn verify_damaged_snap() {
     verify_case("v35-snap-flip-newest", "verify-snap-flip-newest-v35");
 }
 
+/// The two verdicts issue 15 corrected: an empty last segment, a deleted db.
+#[test]
+fn verify_empty_last_segment_and_deleted_db() {
+    verify_case("v35-roll-last-empty", "verify-roll-last-empty-v35");
+    verify_case("v35-db-deleted", "verify-db-deleted-v35");
+}
+
 #[test]
 fn verify_damaged_db() {
     for (name, golden) in [
@@ -429,6 +436,7 @@ fn repair_plans() {
             "repair-wal-zero-512-lenword-v34",
         ),
         ("v35-snap-flip-newest", "repair-snap-flip-newest-v35"),
+        ("v35-roll-last-empty", "repair-roll-last-empty-v35"),
     ] {
         let (dir, env, _c) = case(name);
         let before = crate::util::fingerprint(dir.path());
@@ -442,7 +450,6 @@ fn repair_plans() {
     }
 }
 
-/// Names and sizes of every file under `root`.
 // ------------------------------------------------------------------ snapshot
 
 #[test]

@@ -368,6 +368,7 @@ fn etcd_v35_serves_repaired_wals() {
         ("v35-roll-flip-middle", "fix"),
         ("v35-roll-zero-512-middle", "rebuild"),
         ("v35-roll-torn-tail", "rebuild"),
+        ("v35-roll-last-empty", "rebuild"),
     ] {
         repaired_etcd_serves_everything(name, kind, 24700);
     }

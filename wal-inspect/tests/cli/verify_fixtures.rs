@@ -200,3 +200,44 @@ fn damaged_wal_fixtures_name_the_record_and_etcd_outcome() {
     }
     assert!(checked >= 10, "only {checked} WAL cases checked");
 }
+
+/// The two verdicts issue 15 found wrong, on real etcd 3.5.1 data with 3.5.1's recorded
+/// verdict: a last WAL segment truncated to 0 bytes is damage (etcd starts from the end of
+/// the previous segment and every write times out), and a deleted db while `.snap` files
+/// exist makes etcd panic looking for the snapshot's `.snap.db`.
+#[test]
+fn an_empty_last_segment_and_a_deleted_db_are_damage() {
+    for (name, kind, offset) in [
+        ("v35-roll-last-empty", "empty_segment", Some(0)),
+        ("v35-db-deleted", "db_missing", None),
+    ] {
+        let (dir, case) = testdata::case(name).unwrap();
+        let member = case.member_dir(dir.path()).unwrap();
+        let (code, lines) = verify_json(&member);
+        assert_eq!(code, 1, "{name}: exit code");
+        let first = lines.iter().find(|l| l["type"] == "finding").unwrap();
+        assert_eq!(first["kind"], kind, "{name}: {first}");
+        assert_eq!(first["decisive"], true, "{name}: {first}");
+        assert_eq!(first["file"], case.file(), "{name}: {first}");
+        if let Some(o) = offset {
+            assert_eq!(first["offset"], o, "{name}: {first}");
+        }
+        let s = lines.iter().find(|l| l["type"] == "summary").unwrap();
+        let verdict = case.verdict_of("3.5.1").expect("3.5.1's verdict");
+        assert_eq!(
+            s["etcd_outcome"].as_str(),
+            case.expected_outcome_of("3.5.1"),
+            "{name}: {s}"
+        );
+        if let Some(w) = verdict["wedged"].as_bool() {
+            assert_eq!(s["wedged"].as_bool(), Some(w), "{name}: wedged {s}");
+        }
+        if let Some(e) = case.etcd_error_of("3.5.1") {
+            assert_eq!(s["etcd_error"], e, "{name}: {s}");
+            assert_eq!(
+                s["etcd_log_message"], "failed to recover v3 backend from snapshot",
+                "{name}"
+            );
+        }
+    }
+}
