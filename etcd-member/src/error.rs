@@ -85,7 +85,12 @@ impl Error {
     /// Whether this is a refusal (a live etcd, data that changed under us) rather than a
     /// failure to run: the CLI's exit code 3.
     pub fn is_refusal(&self) -> bool {
-        matches!(self, Error::LiveEtcd { .. })
+        matches!(
+            self,
+            Error::LiveEtcd { .. }
+                | Error::Wal(etcd_wal::Error::ChangedSinceRepair { .. })
+                | Error::Wal(etcd_wal::Error::BadManifest { .. })
+        )
     }
 
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {

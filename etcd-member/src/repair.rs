@@ -57,6 +57,46 @@ pub fn apply(plan: &MemberPlan, opts: ApplyOptions) -> Result<Applied, Error> {
     Ok(repair::apply(&plan.plan, opts)?)
 }
 
+/// What an undo would do, and what changed since the repair.
+#[derive(Debug, Clone)]
+pub struct MemberUndo {
+    /// The plan (files restored and removed, files changed since the repair).
+    pub plan: etcd_wal::repair::UndoPlan,
+    /// Entries the log holds now beyond where the repair left it (etcd appended them):
+    /// lost by the undo.
+    pub entries_appended: Option<u64>,
+}
+
+/// Plan the undo of the newest repair of the member at `dir` (read-only): only files under
+/// its data dir and WAL dir, with what changed since.
+pub fn plan_undo(dir: &crate::MemberDir) -> Result<MemberUndo, Error> {
+    let plan = repair::plan_undo(&dir.data_dir, &dir.wal)?;
+    let entries_appended = if plan.changed.is_empty() {
+        None
+    } else {
+        let now = etcd_wal::scan::scan_dir(&dir.wal)
+            .ok()
+            .and_then(|s| s.last_index());
+        match (now, plan.last_index_after_repair) {
+            (Some(now), Some(then)) => Some(now.saturating_sub(then)),
+            _ => None,
+        }
+    };
+    Ok(MemberUndo {
+        plan,
+        entries_appended,
+    })
+}
+
+/// Carry the undo out, refusing while a live etcd holds any file of the member or any file
+/// the undo touches, and (unless `opts.force`) when files changed since the repair.
+pub fn undo(u: &MemberUndo, dir: &crate::MemberDir, opts: ApplyOptions) -> Result<Applied, Error> {
+    let mut files = dir.lockable_files();
+    files.extend(u.plan.files());
+    live::refuse_if_live(&files)?;
+    Ok(repair::undo(&u.plan, opts)?)
+}
+
 fn conf_state(c: &etcd_snap::schema::ConfStateJson) -> ConfState {
     ConfState {
         voters: c.voters.clone(),

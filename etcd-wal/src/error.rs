@@ -39,6 +39,12 @@ pub enum Error {
         /// The data dir searched.
         path: PathBuf,
     },
+    /// Files an undo would restore changed since the repair (etcd ran on them).
+    #[error("{} changed since the repair (etcd ran on the repaired dir?); nothing was restored", files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))]
+    ChangedSinceRepair {
+        /// The files.
+        files: Vec<PathBuf>,
+    },
     /// A backup folder's manifest is unreadable, or describes files elsewhere.
     #[error("{}: {what}", path.display())]
     BadManifest {
@@ -65,6 +71,8 @@ pub enum ErrorKind {
     NoBackup,
     /// [`Error::BadManifest`].
     BadManifest,
+    /// [`Error::ChangedSinceRepair`].
+    ChangedSinceRepair,
 }
 
 impl Error {
@@ -77,6 +85,7 @@ impl Error {
             Error::NotApplicable(_) => ErrorKind::NotApplicable,
             Error::NoBackup { .. } => ErrorKind::NoBackup,
             Error::BadManifest { .. } => ErrorKind::BadManifest,
+            Error::ChangedSinceRepair { .. } => ErrorKind::ChangedSinceRepair,
         }
     }
 

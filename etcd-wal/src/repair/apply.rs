@@ -44,6 +44,8 @@ pub struct ApplyOptions {
     /// Stop after this many steps (1 backup, 2 stage, 3 exchange, 4 cleanup), leaving the
     /// rest undone, as a crash would: for testing interruption.
     pub stop_after: Option<u32>,
+    /// [`undo`]: restore even files that changed since the repair (etcd ran on them).
+    pub force: bool,
 }
 
 /// What [`apply`] / [`undo`] did.
@@ -335,6 +337,24 @@ fn rel(base: &Path, p: &Path) -> PathBuf {
     )
 }
 
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    let d = sha2::Sha256::digest(bytes);
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn sha256_file(path: &Path) -> Result<Option<String>, Error> {
+    match fs::read(path) {
+        Ok(b) => Ok(Some(sha256_hex(&b))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
+
+fn absolute_or_given(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
 /// Check that every file still is as the plan saw it.
 fn check_fresh(plan: &RepairPlan) -> Result<(), Error> {
     let size = |p: &Path| fs::metadata(p).map(|m| m.len()).map_err(io(p));
@@ -419,6 +439,9 @@ pub fn apply(plan: &RepairPlan, opts: ApplyOptions) -> Result<Applied, Error> {
     })?;
     let name = |p: &Path| backup_name(&plan.data_dir, &plan.wal_dir, p);
     let mut origins = serde_json::Map::new();
+    // What each touched file holds before and after (sha256): undo restores only files
+    // still in one of these states.
+    let mut states = serde_json::Map::new();
 
     // 1. backup
     fs::DirBuilder::new()
@@ -435,6 +458,15 @@ pub fn apply(plan: &RepairPlan, opts: ApplyOptions) -> Result<Applied, Error> {
                 let r = name(&path);
                 origins.insert(r.display().to_string(), path.display().to_string().into());
                 created.push(r);
+                let before = states
+                    .get(&path.display().to_string())
+                    .and_then(|v| v.get("before"))
+                    .cloned()
+                    .unwrap_or(serde_json::Value::Null);
+                states.insert(
+                    path.display().to_string(),
+                    serde_json::json!({"before": before, "after": sha256_hex(bytes)}),
+                );
                 actions.insert(path, Action::Bytes(bytes.clone()));
                 continue;
             }
@@ -465,14 +497,45 @@ pub fn apply(plan: &RepairPlan, opts: ApplyOptions) -> Result<Applied, Error> {
         if let Some(parent) = dst.parent() {
             fsync_dir(parent)?;
         }
+        let original = fs::read(&dst).map_err(io(&dst))?;
+        let after = match actions.get(&path) {
+            Some(Action::Truncate(n)) => {
+                let n = usize::try_from(*n)
+                    .unwrap_or(usize::MAX)
+                    .min(original.len());
+                serde_json::Value::from(sha256_hex(original.get(..n).unwrap_or(&[])))
+            }
+            Some(Action::Patch(off, byte)) => {
+                let mut b = original.clone();
+                if let Some(x) = usize::try_from(*off).ok().and_then(|o| b.get_mut(o)) {
+                    *x = *byte;
+                }
+                serde_json::Value::from(sha256_hex(&b))
+            }
+            _ => serde_json::Value::Null,
+        };
+        // A file removed and created again (a rebuilt first segment) keeps the "after" of
+        // its creation.
+        let prev_after = states
+            .get(&path.display().to_string())
+            .and_then(|v| v.get("after"))
+            .cloned()
+            .filter(|v| !v.is_null());
+        states.insert(
+            path.display().to_string(),
+            serde_json::json!({"before": sha256_hex(&original), "after": prev_after.unwrap_or(after)}),
+        );
         saved.push(r);
     }
     let manifest = serde_json::json!({
         "tool": "wal-inspect repair",
+        "version": 2,
+        "states": states,
+        "last_index": plan.kept.last_index,
         "plan": plan.kind.as_str(),
         "summary": plan.summary,
-        "data_dir": plan.data_dir,
-        "wal_dir": plan.wal_dir,
+        "data_dir": absolute_or_given(&plan.data_dir),
+        "wal_dir": absolute_or_given(&plan.wal_dir),
         "root": roots.last(),
         "roots": roots,
         "saved": saved,
@@ -521,13 +584,51 @@ pub fn newest_backup(data_dir: &Path) -> Option<PathBuf> {
     found.pop()
 }
 
-/// Put the newest backup in `data_dir` back: every saved file restored, every file the
-/// repair created removed, in one exchange like [`apply`]; the folder is then renamed
-/// `<name>.undone`.
-pub fn undo(data_dir: &Path, wal_dir: &Path, opts: ApplyOptions) -> Result<Applied, Error> {
-    clean_leftovers(data_dir, wal_dir)?;
-    let backup = newest_backup(data_dir).ok_or_else(|| Error::NoBackup {
-        path: data_dir.to_path_buf(),
+/// A file undo would restore that no longer holds what the repair left there (nor what it
+/// found): something wrote to it since — etcd, when it ran on the repaired dir.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct Changed {
+    /// The file (absolute).
+    pub path: PathBuf,
+    /// What it holds now.
+    pub what: String,
+}
+
+/// What [`undo`] would do, computed read-only from the newest backup.
+#[derive(Debug, Clone)]
+pub struct UndoPlan {
+    /// The backup folder.
+    pub backup: PathBuf,
+    /// Files put back from the backup (absolute, under the data dir or WAL dir given).
+    pub restore: Vec<PathBuf>,
+    /// Files the repair created, removed again.
+    pub remove: Vec<PathBuf>,
+    /// Files changed since the repair.
+    pub changed: Vec<Changed>,
+    /// The last raft index of the log the repair left (to say how many entries etcd
+    /// appended since).
+    pub last_index_after_repair: Option<u64>,
+    roots: Vec<PathBuf>,
+    actions: BTreeMap<PathBuf, Action>,
+}
+
+impl UndoPlan {
+    /// Every file the undo changes.
+    pub fn files(&self) -> Vec<PathBuf> {
+        self.actions.keys().cloned().collect()
+    }
+}
+
+/// Plan putting the newest backup in `data_dir` back. The backup names the paths it was
+/// made for; when the data dir (or the WAL dir) has moved since, they are taken relative to
+/// the dirs given here, and a path outside both is refused: undo touches nothing but the
+/// dir it is given.
+pub fn plan_undo(data_dir: &Path, wal_dir: &Path) -> Result<UndoPlan, Error> {
+    let data_dir = absolute_or_given(data_dir);
+    let wal_dir = absolute_or_given(wal_dir);
+    let backup = newest_backup(&data_dir).ok_or_else(|| Error::NoBackup {
+        path: data_dir.clone(),
     })?;
     let mpath = backup.join(MANIFEST);
     let bad = |what: String| Error::BadManifest {
@@ -536,6 +637,39 @@ pub fn undo(data_dir: &Path, wal_dir: &Path, opts: ApplyOptions) -> Result<Appli
     };
     let text = fs::read_to_string(&mpath).map_err(io(&mpath))?;
     let m: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    if m.get("version").and_then(serde_json::Value::as_u64) != Some(2) {
+        return Err(bad(
+            "a backup made by an older wal-inspect (its paths may be relative to another \
+             working directory): restore it by hand from this folder"
+                .into(),
+        ));
+    }
+    let path_of = |k: &str| -> Result<PathBuf, Error> {
+        m.get(k)
+            .and_then(serde_json::Value::as_str)
+            .map(PathBuf::from)
+            .ok_or_else(|| bad(format!("no {k}")))
+    };
+    let was_data = path_of("data_dir")?;
+    let was_wal = path_of("wal_dir")?;
+    // A path as it was at apply time, now: below the data dir or WAL dir given.
+    let rebase = |p: &Path| -> Result<PathBuf, Error> {
+        let under = |now: &Path, then: &Path| p.strip_prefix(then).ok().map(|r| now.join(r));
+        let wal_separate = !was_wal.starts_with(&was_data);
+        let r = if wal_separate {
+            under(&wal_dir, &was_wal).or_else(|| under(&data_dir, &was_data))
+        } else {
+            under(&data_dir, &was_data)
+        };
+        r.ok_or_else(|| {
+            bad(format!(
+                "{} lies outside the data dir ({}) and WAL dir ({}) the backup was made for",
+                p.display(),
+                was_data.display(),
+                was_wal.display()
+            ))
+        })
+    };
     let list = |k: &str| -> Result<Vec<PathBuf>, Error> {
         m.get(k)
             .and_then(serde_json::Value::as_array)
@@ -550,34 +684,68 @@ pub fn undo(data_dir: &Path, wal_dir: &Path, opts: ApplyOptions) -> Result<Appli
     };
     let saved = list("saved")?;
     let created = list("created")?;
-    // Apply's roots in reverse (WAL dir first), or the one `root` of older manifests.
-    let mut roots: Vec<PathBuf> = match m.get("roots").and_then(serde_json::Value::as_array) {
-        Some(a) => a
-            .iter()
-            .map(|v| v.as_str().map(PathBuf::from))
-            .collect::<Option<_>>()
-            .ok_or_else(|| bad("roots: not a string".into()))?,
-        None => vec![
-            m.get("root")
-                .and_then(serde_json::Value::as_str)
-                .map(PathBuf::from)
-                .ok_or_else(|| bad("no root".into()))?,
-        ],
-    };
+    let mut roots: Vec<PathBuf> = list("roots")?
+        .iter()
+        .map(|r| rebase(r))
+        .collect::<Result<_, _>>()?;
     roots.reverse();
-    // Where each backed-up name came from (older manifests: relative to the data dir).
-    let origin = |r: &Path| -> PathBuf {
-        m.get("origins")
+    let origin = |r: &Path| -> Result<PathBuf, Error> {
+        let o = m
+            .get("origins")
             .and_then(|o| o.get(r.display().to_string()))
             .and_then(serde_json::Value::as_str)
-            .map_or_else(|| data_dir.join(r), PathBuf::from)
+            .ok_or_else(|| bad(format!("no origin for {}", r.display())))?;
+        rebase(Path::new(o))
+    };
+    let state = |abs_then: &str, k: &str| -> Option<String> {
+        m.get("states")?
+            .get(abs_then)?
+            .get(k)?
+            .as_str()
+            .map(str::to_owned)
+    };
+    let then_of = |r: &Path| -> Option<String> {
+        m.get("origins")?
+            .get(r.display().to_string())?
+            .as_str()
+            .map(str::to_owned)
     };
     let mut actions: BTreeMap<PathBuf, Action> = BTreeMap::new();
+    let mut remove = Vec::new();
+    let mut restore = Vec::new();
     for c in &created {
-        actions.insert(origin(c), Action::Drop);
+        let p = origin(c)?;
+        actions.insert(p.clone(), Action::Drop);
+        remove.push(p);
     }
-    for s in &saved {
-        actions.insert(origin(s), Action::CopyFrom(backup.join(s)));
+    for sv in &saved {
+        let p = origin(sv)?;
+        actions.insert(p.clone(), Action::CopyFrom(backup.join(sv)));
+        restore.push(p);
+    }
+    let mut changed = Vec::new();
+    let mut checked: Vec<PathBuf> = Vec::new();
+    for r in created.iter().chain(&saved) {
+        let (Some(then), Ok(now)) = (then_of(r), origin(r)) else {
+            continue;
+        };
+        if checked.contains(&now) {
+            continue;
+        }
+        checked.push(now.clone());
+        let before = state(&then, "before");
+        let after = state(&then, "after");
+        let current = sha256_file(&now)?;
+        if current == after || current == before {
+            continue;
+        }
+        changed.push(Changed {
+            what: match &current {
+                None => "it is gone".into(),
+                Some(_) => "its content is neither what the repair wrote nor what it found".into(),
+            },
+            path: now,
+        });
     }
     if let Some(p) = actions
         .keys()
@@ -593,19 +761,50 @@ pub fn undo(data_dir: &Path, wal_dir: &Path, opts: ApplyOptions) -> Result<Appli
                 .join(" and ")
         )));
     }
+    Ok(UndoPlan {
+        backup,
+        restore,
+        remove,
+        changed,
+        last_index_after_repair: m.get("last_index").and_then(serde_json::Value::as_u64),
+        roots,
+        actions,
+    })
+}
+
+/// Put the backup of `plan` back: every saved file restored, every file the repair created
+/// removed, in one exchange like [`apply`]; the folder is then renamed `<name>.undone`.
+/// Refused ([`Error::ChangedSinceRepair`]) when files changed since the repair, unless
+/// `opts.force`. The caller has checked that no live etcd holds the files.
+pub fn undo(plan: &UndoPlan, opts: ApplyOptions) -> Result<Applied, Error> {
+    if !plan.changed.is_empty() && !opts.force {
+        return Err(Error::ChangedSinceRepair {
+            files: plan.changed.iter().map(|c| c.path.clone()).collect(),
+        });
+    }
+    let data_dir = plan
+        .backup
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    for root in &plan.roots {
+        let staged = staged_path(root);
+        if staged.exists() {
+            fs::remove_dir_all(&staged).map_err(io(&staged))?;
+        }
+    }
     let mut done = 1;
-    let completed = commit(&roots, &actions, &mut done, opts)?;
+    let completed = commit(&plan.roots, &plan.actions, &mut done, opts)?;
     if completed {
-        let mut to = backup.as_os_str().to_os_string();
+        let mut to = plan.backup.as_os_str().to_os_string();
         to.push(UNDONE_SUFFIX);
-        fs::rename(&backup, &to).map_err(io(&backup))?;
-        fsync_dir(data_dir)?;
+        fs::rename(&plan.backup, &to).map_err(io(&plan.backup))?;
+        fsync_dir(&data_dir)?;
     }
     Ok(Applied {
-        backup,
+        backup: plan.backup.clone(),
         steps: if completed { 4 } else { done },
         completed,
-        files: actions.into_keys().collect(),
+        files: plan.files(),
     })
 }
 

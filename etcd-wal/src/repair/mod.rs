@@ -38,7 +38,7 @@ use etcd_proto::pb::raftpb::ConfState;
 use crate::finding::Finding;
 use crate::payload::KeyRange;
 
-pub use apply::{Applied, ApplyOptions, apply, undo};
+pub use apply::{Applied, ApplyOptions, Changed, UndoPlan, apply, plan_undo, undo};
 pub use plan::plan;
 
 /// Most distinct keys listed for the writes a plan drops.

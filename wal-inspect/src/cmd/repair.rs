@@ -51,9 +51,15 @@ pub struct RepairArgs {
     /// Allow a plan that loses committed data.
     #[arg(long)]
     pub allow_data_loss: bool,
-    /// Put the newest backup back.
+    /// Put the newest backup back (only files under PATH: the data dir and, with
+    /// --wal-dir, the WAL dir). Refused when a restored file changed since the repair (etcd
+    /// ran on it) unless --force.
     #[arg(long, conflicts_with = "apply")]
     pub undo: bool,
+    /// With --undo: restore files that changed since the repair too (what etcd wrote since
+    /// is lost).
+    #[arg(long, requires = "undo")]
+    pub force: bool,
     /// Print the plan as JSON.
     #[arg(long)]
     pub json: bool,
@@ -221,6 +227,7 @@ pub fn run(args: &RepairArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
         &mp,
         ApplyOptions {
             stop_after: stop_after(),
+            force: false,
         },
     )?;
     let start = runbook::start(ctx);
@@ -262,18 +269,45 @@ pub fn run(args: &RepairArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
 
 fn undo(args: &RepairArgs, options: &Options, out: &mut dyn Write) -> anyhow::Result<Exit> {
     let dir = etcd_member::MemberDir::resolve(&args.path, options.wal_dir.as_deref())?;
-    if let Err(e) = etcd_member::live::refuse_if_live(&dir.lockable_files()) {
-        return output::refuse(out, args.json, e.to_string());
-    }
-    let done = repair::undo(
-        &dir.data_dir,
-        &dir.wal,
-        ApplyOptions {
-            stop_after: stop_after(),
-        },
-    )?;
     if args.json {
         output::begin(out, "repair")?;
+    }
+    let u = etcd_member::repair::plan_undo(&dir)?;
+    if !u.plan.changed.is_empty() && !args.force {
+        let files: Vec<String> = u
+            .plan
+            .changed
+            .iter()
+            .map(|c| format!("{} ({})", c.path.display(), c.what))
+            .collect();
+        let appended = match u.entries_appended {
+            Some(n) if n > 0 => format!(
+                "; etcd appended {n} entries to the log since (it ends {n} entries after where the repair left it), which an undo would lose"
+            ),
+            _ => String::new(),
+        };
+        return output::refuse(
+            out,
+            args.json,
+            format!(
+                "files changed since the repair: {}{appended}; nothing was restored (add --force to restore anyway)",
+                files.join(", ")
+            ),
+        );
+    }
+    let done = match etcd_member::repair::undo(
+        &u,
+        &dir,
+        ApplyOptions {
+            stop_after: stop_after(),
+            force: args.force,
+        },
+    ) {
+        Ok(d) => d,
+        Err(e) if e.is_refusal() => return output::refuse(out, args.json, e.to_string()),
+        Err(e) => return Err(e.into()),
+    };
+    if args.json {
         #[derive(Serialize)]
         struct Undone<'a> {
             #[serde(rename = "type")]
@@ -294,6 +328,9 @@ fn undo(args: &RepairArgs, options: &Options, out: &mut dyn Write) -> anyhow::Re
             done.backup.display(),
             done.files.len()
         )?;
+        for f in &done.files {
+            writeln!(out, "  {}", f.display())?;
+        }
     }
     Ok(if done.completed {
         Exit::Clean

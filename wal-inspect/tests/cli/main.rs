@@ -12,5 +12,6 @@ mod repair;
 mod restore;
 mod robustness;
 mod runbook;
+mod undo;
 mod value_check;
 mod verify_fixtures;
