@@ -252,8 +252,11 @@ fn exchange(a: &Path, b: &Path) -> Result<(), Error> {
     })
 }
 
+/// `<root>.wal-inspect-new`, beside `root` (never inside it: a trailing separator is
+/// dropped first).
 fn staged_path(root: &Path) -> PathBuf {
-    let mut s = root.as_os_str().to_os_string();
+    let root: PathBuf = root.components().collect();
+    let mut s = root.into_os_string();
     s.push(STAGED_SUFFIX);
     PathBuf::from(s)
 }
@@ -654,7 +657,16 @@ pub fn plan_undo(data_dir: &Path, wal_dir: &Path) -> Result<UndoPlan, Error> {
     let was_wal = path_of("wal_dir")?;
     // A path as it was at apply time, now: below the data dir or WAL dir given.
     let rebase = |p: &Path| -> Result<PathBuf, Error> {
-        let under = |now: &Path, then: &Path| p.strip_prefix(then).ok().map(|r| now.join(r));
+        // `now.join("")` would end in a separator (and `staged_path` of that lies inside it).
+        let under = |now: &Path, then: &Path| {
+            p.strip_prefix(then).ok().map(|r| {
+                if r.as_os_str().is_empty() {
+                    now.to_path_buf()
+                } else {
+                    now.join(r)
+                }
+            })
+        };
         let wal_separate = !was_wal.starts_with(&was_data);
         let r = if wal_separate {
             under(&wal_dir, &was_wal).or_else(|| under(&data_dir, &was_data))
@@ -817,5 +829,18 @@ mod tests {
         let t = timestamp();
         assert_eq!(t.len(), "20260101.000000.000000".len(), "{t}");
         assert!(t.starts_with("20"));
+    }
+
+    /// The staged copy lies beside its root however the root is spelt (an undo once
+    /// rebased a WAL dir to `wal/` and staged into itself without end).
+    #[test]
+    fn staged_path_is_beside_the_root() {
+        for root in ["/d/wal", "/d/wal/", "/d/wal//", "/d/./wal"] {
+            assert_eq!(
+                staged_path(Path::new(root)),
+                PathBuf::from("/d/wal.wal-inspect-new"),
+                "{root}"
+            );
+        }
     }
 }

@@ -272,6 +272,10 @@ fn undo(args: &RepairArgs, options: &Options, out: &mut dyn Write) -> anyhow::Re
     if args.json {
         output::begin(out, "repair")?;
     }
+    // A live etcd is the first reason to refuse: it also explains any file changed since.
+    if let Err(e) = etcd_member::live::refuse_if_live(&dir.lockable_files()) {
+        return output::refuse(out, args.json, e.to_string());
+    }
     let u = etcd_member::repair::plan_undo(&dir)?;
     if !u.plan.changed.is_empty() && !args.force {
         let files: Vec<String> = u

@@ -698,3 +698,32 @@ fn rejoin_steps_cover_a_dedicated_wal_dir() {
         "{start:?}"
     );
 }
+
+/// `repair <member>/wal` reads the member's `snap/db` and `.snap` files exactly as
+/// `repair <member>` does: the same plan on every damaged fixture (issue 14's case: the
+/// WAL dir alone once proposed a truncate that dropped entries below the db's index).
+#[test]
+fn the_wal_dir_gives_the_same_plan_as_the_member_dir() {
+    let mut compared = 0;
+    for name in testdata::cases() {
+        let case = testdata::Case::load(&name).unwrap();
+        let Some(_) = case.member_rel() else { continue };
+        let (dir, case) = testdata::case(&name).unwrap();
+        let member = case.member_dir(dir.path()).unwrap();
+        if !member.join("wal").is_dir() {
+            continue;
+        }
+        let (code_m, mut from_member) = plan_json(&member);
+        let (code_w, mut from_wal) = plan_json(&member.join("wal"));
+        assert_eq!(code_m, code_w, "{name}");
+        for p in [&mut from_member, &mut from_wal] {
+            // The one difference: the dir the damage's file is named relative to.
+            if let Some(d) = p.get_mut("damage").and_then(|d| d.as_object_mut()) {
+                d.remove("file");
+            }
+        }
+        assert_eq!(from_member, from_wal, "{name}");
+        compared += 1;
+    }
+    assert!(compared >= 20, "only {compared} fixtures compared");
+}
