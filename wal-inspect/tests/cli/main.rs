@@ -8,6 +8,7 @@ mod dump;
 mod golden;
 mod live_etcd;
 mod members;
+mod rejoin;
 mod repair;
 mod restore;
 mod robustness;
