@@ -108,6 +108,35 @@ impl ClusterView {
         v
     }
 
+    /// The view from every source given: the inspected member, other members' data dirs
+    /// (`--peer-dir`, each inspected read-only), its configuration, and a name the
+    /// operator gave; with the cluster each peer dir belongs to.
+    pub fn gather(
+        ins: &Inspection,
+        peer_dirs: &[std::path::PathBuf],
+        config: Option<&Config>,
+        name: Option<&str>,
+    ) -> Result<(ClusterView, Vec<crate::configcheck::PeerCluster>), crate::Error> {
+        let mut view = ClusterView::of(ins);
+        let mut peers = Vec::new();
+        for p in peer_dirs {
+            let peer = crate::inspect(p, &crate::Options::default())?;
+            let pv = ClusterView::of(&peer);
+            peers.push(crate::configcheck::PeerCluster {
+                path: p.clone(),
+                cluster_id: pv.cluster_id,
+            });
+            view.merge_peer(&pv);
+        }
+        if let Some(c) = config {
+            view.merge_config(c);
+        }
+        if let Some(n) = name {
+            view.set_name(n);
+        }
+        Ok((view, peers))
+    }
+
     /// Take what another member's dir knows (of the same cluster only).
     pub fn merge_peer(&mut self, peer: &ClusterView) {
         if peer.cluster_id.is_some()

@@ -36,6 +36,9 @@ pub enum FindingKind {
     DbValueMismatch,
     /// The member's own WAL removes it from the cluster.
     MemberRemoved,
+    /// The member's configuration (`--config`) does not fit its data or its cluster
+    /// (see [`crate::configcheck`]).
+    ConfigMismatch,
 }
 
 impl FindingKind {
@@ -51,6 +54,7 @@ impl FindingKind {
             FindingKind::DbMissing => "db_missing",
             FindingKind::DbValueMismatch => "db_value_mismatch",
             FindingKind::MemberRemoved => "member_removed",
+            FindingKind::ConfigMismatch => "config_mismatch",
         }
     }
 }
@@ -140,6 +144,15 @@ pub enum Detail {
         committed: bool,
         /// What to do, in order (one command or step each).
         advice: Vec<String>,
+    },
+    /// A configuration problem: the flag, when it bites, the fix.
+    Config {
+        /// The flag (without `--`), as etcd names it.
+        flag: String,
+        /// On this data dir as it is, or on an empty one.
+        when: crate::configcheck::ConfigWhen,
+        /// What to change.
+        fix: String,
     },
     /// Nothing more.
     None,
@@ -256,6 +269,11 @@ impl serde::Serialize for Finding {
             Detail::Removal { committed, advice } => {
                 m.serialize_entry("committed", committed)?;
                 m.serialize_entry("advice", advice)?;
+            }
+            Detail::Config { flag, when, fix } => {
+                m.serialize_entry("flag", flag)?;
+                m.serialize_entry("when", when)?;
+                m.serialize_entry("fix", fix)?;
             }
             Detail::None => {}
         }

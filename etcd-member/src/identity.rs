@@ -201,39 +201,29 @@ fn fill(id: &mut Identity, db: Option<&Member>, wal: Option<&MemberState>, snap:
         .or(snap.map(|m| m.is_learner));
 }
 
-/// What to do with a removed member's data dir, in order, with its real name and URLs:
-/// etcd refuses to serve it ("the member has been permanently removed from the cluster …
-/// the data-dir used by this member must be removed"), and the member ID can never be
-/// re-added, so it joins again as a new member.
+/// What to do with a removed member's data dir, in order: etcd refuses to serve it ("the
+/// member has been permanently removed from the cluster … the data-dir used by this member
+/// must be removed"), and the member ID can never be re-added, so it joins again as a new
+/// member. The commands themselves are `wal-inspect repair`'s rejoin runbook (literal,
+/// complete, tested against real etcd); this names it and what it will do, with the real
+/// name and URLs where known and never a placeholder in a command.
 pub fn rejoin_steps(id: &Identity, data_dir: &str) -> Vec<String> {
-    let name = id
-        .name
-        .as_ref()
-        .map_or("<name>", |n| n.value.as_str())
-        .to_owned();
-    let peers = id
-        .peer_urls
-        .as_ref()
-        .map_or("<peer-urls>".to_owned(), |p| p.value.join(","));
-    let clients = id.client_urls.as_ref().map(|c| c.value.join(","));
-    let member = id
-        .member_id
-        .map_or("<id>".to_owned(), etcd_proto::text::member_id);
-    let mut start = format!(
-        "start etcd again with --name {name} --data-dir {data_dir} \
-         --initial-advertise-peer-urls {peers} --initial-cluster <the ETCD_INITIAL_CLUSTER \
-         printed by member add> --initial-cluster-state existing"
-    );
-    if let Some(c) = clients {
-        start.push_str(&format!(" --advertise-client-urls {c}"));
-    }
+    let dir = crate::paths::absolute(std::path::Path::new(data_dir))
+        .map_or_else(|_| data_dir.to_owned(), |p| p.display().to_string());
+    let name = id.name.as_ref().map(|n| n.value.clone());
+    let peers = id.peer_urls.as_ref().map(|p| p.value.join(","));
+    let add = match (&name, &peers) {
+        (Some(n), Some(p)) => format!("etcdctl member add {n} --peer-urls={p}"),
+        _ => "etcdctl member add (its name and peer URLs are not recorded here: add --config FILE or --peer-dir DIR to the repair command)".to_owned(),
+    };
     vec![
         format!(
-            "remove the data dir (keep a copy: mv {data_dir} {data_dir}.removed-{member}); \
-             etcd will not serve it again"
+            "run `wal-inspect repair {}`: it prints the commands that bring the member back, each complete and literal",
+            crate::runbook::shell_quote(&dir)
         ),
-        format!("on a running member: etcdctl member add {name} --peer-urls={peers}"),
-        start,
+        format!(
+            "they are: {add} against a healthy member, move this data dir aside (keep it: it is the evidence), start etcd on an empty data dir with --initial-cluster-state existing"
+        ),
     ]
 }
 
@@ -432,11 +422,15 @@ mod tests {
     }
 
     #[test]
-    fn rejoin_steps_are_in_order_and_use_placeholders_when_unknown() {
+    fn rejoin_steps_name_the_repair_command_and_never_a_placeholder() {
         let steps = rejoin_steps(&Identity::default(), "/var/lib/etcd");
-        assert_eq!(steps.len(), 3);
-        assert!(steps[0].starts_with("remove the data dir"));
-        assert!(steps[1].contains("member add <name> --peer-urls=<peer-urls>"));
-        assert!(steps[2].contains("--initial-cluster-state existing"));
+        assert_eq!(steps.len(), 2);
+        assert!(
+            steps[0].contains("`wal-inspect repair /var/lib/etcd`"),
+            "{}",
+            steps[0]
+        );
+        assert!(!steps.concat().contains('<'), "{steps:?}");
+        assert!(steps[1].contains("--initial-cluster-state existing"));
     }
 }

@@ -31,6 +31,8 @@
 //! - [`cluster`], [`config`], [`runbook`]: the cluster's names and URLs from every source,
 //!   the member's configuration (env file, config file, static pod), and every command the
 //!   tool tells an operator to run, as literal argv.
+//! - [`configcheck`]: what that configuration does with this data dir and its cluster
+//!   (etcd's start rules, with etcd's error texts).
 #![deny(missing_docs)]
 #![cfg_attr(
     not(test),
@@ -40,6 +42,7 @@
 pub mod boot;
 pub mod cluster;
 pub mod config;
+pub mod configcheck;
 pub mod crosscheck;
 mod error;
 pub mod finding;

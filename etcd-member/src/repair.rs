@@ -36,7 +36,29 @@ pub fn plan(path: &Path, options: &Options) -> Result<MemberPlan, Error> {
 /// Plan the repair of an inspected member (read-only).
 pub fn plan_for(inspection: Inspection) -> Result<MemberPlan, Error> {
     let input = repair_input(&inspection)?;
-    let plan = repair::plan(&input)?;
+    let mut plan = repair::plan(&input)?;
+    // etcd replays this member's own removal and stops (`the member has been permanently
+    // removed from the cluster`): nothing local brings it back; it is added again with an
+    // empty data dir (no `member remove`: it is no longer a member).
+    if inspection.boot.decided_by == crate::boot::DecidedBy::Removal
+        && matches!(plan.kind, repair::PlanKind::Nothing)
+    {
+        plan.kind = repair::PlanKind::Rejoin;
+        plan.rejoin_offered = true;
+        plan.reasons.push(format!(
+            "etcd refuses to start: {} (its own WAL records its removal)",
+            inspection
+                .boot
+                .etcd_error
+                .as_deref()
+                .unwrap_or("the member has been permanently removed from the cluster")
+        ));
+        plan.etcd_now = format!(
+            "refuses to start: {}",
+            inspection.boot.etcd_error.as_deref().unwrap_or("?")
+        );
+        plan.summary = "rejoin: this member was removed from the cluster; add it back and start it with an empty data dir (steps below)".into();
+    }
     let left_to_etcd = inspection
         .member
         .as_ref()

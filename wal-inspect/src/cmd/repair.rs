@@ -76,18 +76,9 @@ struct Sources {
 }
 
 fn sources(args: &RepairArgs, ins: &Inspection) -> anyhow::Result<Sources> {
-    let mut cluster = ClusterView::of(ins);
-    for p in &args.peer_dirs {
-        let peer = etcd_member::inspect(p, &Options::default())?;
-        cluster.merge_peer(&ClusterView::of(&peer));
-    }
     let config = args.config.as_deref().map(Config::read).transpose()?;
-    if let Some(c) = &config {
-        cluster.merge_config(c);
-    }
-    if let Some(n) = &args.name {
-        cluster.set_name(n);
-    }
+    let (cluster, _) =
+        ClusterView::gather(ins, &args.peer_dirs, config.as_ref(), args.name.as_deref())?;
     Ok(Sources { cluster, config })
 }
 
@@ -182,12 +173,20 @@ pub fn run(args: &RepairArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
                 live_etcd: live.clone(),
             },
         )?;
-    } else {
+    } else if !args.apply {
         render_plan(&mp, rejoin.as_ref(), &live, args, out)?;
     }
+    // With --apply the human output says what changed, not the plan again; the plan is
+    // shown only when the apply is refused (it says why).
+    let refuse = |out: &mut dyn Write, why: String| -> anyhow::Result<Exit> {
+        if !args.json {
+            render_plan(&mp, rejoin.as_ref(), &live, args, out)?;
+        }
+        output::refuse(out, args.json, why)
+    };
     if args.apply {
         if let Err(e) = etcd_member::live::refuse_if_live(&ins.dir.lockable_files()) {
-            return output::refuse(out, args.json, e.to_string());
+            return refuse(out, e.to_string());
         }
     }
     if !args.apply {
@@ -198,28 +197,27 @@ pub fn run(args: &RepairArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
         });
     }
     match plan.kind {
-        PlanKind::Nothing => return Ok(Exit::Clean),
+        PlanKind::Nothing => {
+            if !args.json {
+                render_plan(&mp, rejoin.as_ref(), &live, args, out)?;
+            }
+            return Ok(Exit::Clean);
+        }
         PlanKind::Impossible => {
-            return output::refuse(
-                out,
-                args.json,
-                "nothing can be done here (see the plan)".into(),
-            );
+            return refuse(out, "nothing can be done here (see the plan)".into());
         }
         PlanKind::Rejoin => {
-            return output::refuse(
+            return refuse(
                 out,
-                args.json,
-                "this member must be removed and re-added: run the steps above against the cluster"
+                "this member must be added again with an empty data dir: nothing local to apply; run the steps above"
                     .into(),
             );
         }
         _ => {}
     }
     if plan.loses_committed_data && !args.allow_data_loss {
-        return output::refuse(
+        return refuse(
             out,
-            args.json,
             "the plan loses committed data; add --allow-data-loss".into(),
         );
     }
@@ -248,7 +246,6 @@ pub fn run(args: &RepairArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
             },
         )?;
     } else {
-        writeln!(out)?;
         writeln!(
             out,
             "applied: {} (backup in {})",
@@ -328,9 +325,10 @@ fn undo(args: &RepairArgs, options: &Options, out: &mut dyn Write) -> anyhow::Re
     } else {
         writeln!(
             out,
-            "undone: restored from {} ({} files)",
+            "undone: restored from {} ({} file{})",
             done.backup.display(),
-            done.files.len()
+            done.files.len(),
+            if done.files.len() == 1 { "" } else { "s" }
         )?;
         for f in &done.files {
             writeln!(out, "  {}", f.display())?;

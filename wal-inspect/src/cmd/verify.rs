@@ -5,6 +5,9 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
+use etcd_member::cluster::ClusterView;
+use etcd_member::config::Config;
+use etcd_member::configcheck::ConfigWhen;
 use etcd_member::{Detail, FindingKind, Inspection, NoteKind, Options, Outcome};
 use etcd_wal::FindingKind as WalKind;
 
@@ -27,11 +30,22 @@ pub struct VerifyArgs {
     /// value bytes damaged in the db, which bolt cannot see. Reads the db once more.
     #[arg(long)]
     pub check_values: bool,
+    /// The member's etcd configuration (an environment file as /etc/etcd/etcd.conf, an
+    /// etcd `--config-file` YAML, or a Kubernetes static pod manifest): also predict what
+    /// etcd does with this data dir, and on an empty one, under that configuration
+    /// (findings of kind config_mismatch, with etcd's error text and the fix).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Another member's data dir (repeatable): its cluster ID, names and URLs.
+    #[arg(long = "peer-dir", value_name = "DIR")]
+    pub peer_dirs: Vec<PathBuf>,
 }
 
 /// `wal-inspect verify`.
 pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
-    let v = etcd_member::inspect(
+    // A configuration that cannot be read is bad input: before the data dir is read.
+    let config = args.config.as_deref().map(Config::read).transpose()?;
+    let mut v = etcd_member::inspect(
         &args.path,
         &Options {
             wal_dir: args.wal_dir.clone(),
@@ -39,10 +53,20 @@ pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
             interrupt: None,
         },
     )?;
+    if config.is_some() || !args.peer_dirs.is_empty() {
+        let (cluster, peers) = ClusterView::gather(&v, &args.peer_dirs, config.as_ref(), None)?;
+        if let Some(c) = &config {
+            v.findings
+                .extend(etcd_member::configcheck::check(&cluster, c, &peers));
+        }
+    }
     if args.json {
         render_json(&v, out)?;
     } else {
         render_human(&v, out)?;
+        if let Some(next) = next_command(args, &v)? {
+            writeln!(out, "\nnext: {next}")?;
+        }
     }
     Ok(if v.findings().is_empty() {
         Exit::Clean
@@ -71,6 +95,41 @@ fn render_json(v: &Inspection, out: &mut dyn Write) -> anyhow::Result<()> {
 
 fn hex_id(id: u64) -> String {
     etcd_proto::text::member_id(id)
+}
+
+/// The command to run next when the data is damaged: the repair plan (read-only), with
+/// the paths absolute and the options that shape it, shell-quoted.
+fn next_command(args: &VerifyArgs, v: &Inspection) -> anyhow::Result<Option<String>> {
+    if !v
+        .findings()
+        .iter()
+        .any(|f| f.kind != FindingKind::ConfigMismatch)
+    {
+        return Ok(None);
+    }
+    let abs = |p: &std::path::Path| -> anyhow::Result<String> {
+        Ok(etcd_member::absolute(p)?.display().to_string())
+    };
+    let mut argv = vec![
+        "wal-inspect".to_owned(),
+        "repair".to_owned(),
+        abs(&args.path)?,
+    ];
+    if let Some(w) = &args.wal_dir {
+        argv.push(format!("--wal-dir={}", abs(w)?));
+    }
+    if let Some(c) = &args.config {
+        argv.push(format!("--config={}", abs(c)?));
+    }
+    for p in &args.peer_dirs {
+        argv.push(format!("--peer-dir={}", abs(p)?));
+    }
+    Ok(Some(
+        argv.iter()
+            .map(|a| etcd_member::runbook::shell_quote(a))
+            .collect::<Vec<_>>()
+            .join(" "),
+    ))
 }
 
 fn render_human(v: &Inspection, out: &mut dyn Write) -> anyhow::Result<()> {
@@ -155,7 +214,10 @@ fn render_human(v: &Inspection, out: &mut dyn Write) -> anyhow::Result<()> {
         None => {}
     }
     writeln!(out)?;
-    let findings = v.findings();
+    let (config, findings): (Vec<&etcd_member::Finding>, Vec<&etcd_member::Finding>) = v
+        .findings()
+        .iter()
+        .partition(|f| f.kind == FindingKind::ConfigMismatch);
     if findings.is_empty() {
         writeln!(
             out,
@@ -280,6 +342,32 @@ fn render_human(v: &Inspection, out: &mut dyn Write) -> anyhow::Result<()> {
     }
     if let Some(l) = &p.later_releases {
         writeln!(out, "Note: {l}.")?;
+    }
+    if let Some(first) = config.first() {
+        writeln!(
+            out,
+            "\nCONFIG {}: {} problem(s) with this data dir and its cluster",
+            first.file,
+            config.len()
+        )?;
+        for f in &config {
+            let Detail::Config { flag, when, fix } = &f.detail else {
+                continue;
+            };
+            writeln!(
+                out,
+                "- --{flag}, {}: {}",
+                match when {
+                    ConfigWhen::ThisDataDir => "on this data dir",
+                    ConfigWhen::EmptyDataDir => "on an empty data dir",
+                },
+                f.message
+            )?;
+            if let Some(e) = &f.etcd_error {
+                writeln!(out, "    etcd says: {e}")?;
+            }
+            writeln!(out, "    fix: {fix}")?;
+        }
     }
     Ok(())
 }

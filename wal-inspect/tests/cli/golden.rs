@@ -65,7 +65,7 @@ impl Env {
         for (from, to) in &self.subst {
             out = out.replace(from.as_str(), to);
         }
-        out
+        backup_times(&out)
     }
 
     /// Runs `wal-inspect args…` and renders the transcript that the golden file holds.
@@ -183,6 +183,36 @@ fn line_diff(expected: &str, actual: &str) -> String {
         }
         shown += 1;
     }
+    out
+}
+
+/// A backup folder's timestamp (`wal-inspect-repair.YYYYMMDD.HHMMSS.ffffff`, the only time
+/// any output holds) replaced by `<TIME>`.
+fn backup_times(text: &str) -> String {
+    const PREFIX: &str = "wal-inspect-repair.";
+    let shape = |s: &str| {
+        s.len() >= 22
+            && s.bytes().take(22).enumerate().all(|(i, b)| {
+                if i == 8 || i == 15 {
+                    b == b'.'
+                } else {
+                    b.is_ascii_digit()
+                }
+            })
+    };
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find(PREFIX) {
+        let (head, tail) = rest.split_at(i + PREFIX.len());
+        out.push_str(head);
+        if shape(tail) {
+            out.push_str("<TIME>");
+            rest = &tail[22..];
+        } else {
+            rest = tail;
+        }
+    }
+    out.push_str(rest);
     out
 }
 
@@ -448,6 +478,76 @@ fn repair_plans() {
         );
         check(golden, &out);
     }
+}
+
+/// A cluster member's plan: the local plan with the rejoin beside it as the alternative,
+/// names and URLs from the data, every command literal (executed in `rejoin.rs`).
+#[test]
+fn repair_cluster_member_plans() {
+    for (name, golden) in [
+        (
+            "v35-cluster3-m2-wal-flip-entry",
+            "repair-cluster3-m2-wal-flip-entry-v35",
+        ),
+        (
+            "v34-cluster3-m2-torn-tail",
+            "repair-cluster3-m2-torn-tail-v34",
+        ),
+    ] {
+        let (_dir, env, c) = case(name);
+        let out = env.run(&["repair", c.data_dir_rel().unwrap()]);
+        assert!(out.contains("[exit 1]"), "{out}");
+        assert!(out.contains("etcdctl --endpoints="), "{out}");
+        check(golden, &out);
+    }
+}
+
+/// `--apply` prints what changed and the command that starts etcd (not the plan again);
+/// `--undo` puts it back; a second `--undo` has nothing to undo.
+#[test]
+fn repair_apply_and_undo() {
+    let (_dir, env, _c) = case("v35-wal-flip-entry-mid");
+    let mut out = env.run(&["repair", "data/m1", "--apply"]);
+    assert!(out.contains("[exit 0]"), "{out}");
+    assert!(out.contains("now start etcd"), "{out}");
+    out.push_str(&env.run(&["verify", "data/m1"]));
+    out.push_str(&env.run(&["repair", "data/m1", "--undo"]));
+    out.push_str(&env.run(&["repair", "data/m1", "--undo"]));
+    check("repair-apply-undo-wal-flip-entry-mid-v35", &out);
+}
+
+/// `verify --config`: what the configuration does with this data dir and on an empty one
+/// (each prediction is checked against real etcd in `rejoin.rs`); a malformed file is
+/// bad input (exit 2) naming the file and line.
+#[test]
+fn verify_with_config() {
+    let env = pristine("v35-cluster3");
+    let tmp = tempfile::tempdir().unwrap();
+    let mut env2 = Env::new(&env.cwd);
+    env2.add(tmp.path(), "<TMP>");
+    let conf = tmp.path().join("etcd.conf");
+    fs::write(
+        &conf,
+        "# /etc/etcd/etcd.conf\nETCD_NAME=\"etcd-1\"\nETCD_DATA_DIR=\"/var/lib/etcd\"\n\
+         ETCD_LISTEN_PEER_URLS=\"http://127.0.0.1:2380\"\n\
+         ETCD_INITIAL_CLUSTER=\"etcd-1=http://127.0.0.1:23401,m2=http://127.0.0.1:23403\"\n\
+         ETCD_INITIAL_CLUSTER_STATE=\"existing\"\nETCD_FORCE_NEW_CLUSTER=\"true\"\n",
+    )
+    .unwrap();
+    let c = conf.display().to_string();
+    let mut out = env2.run(&["verify", "data/m1", "--config", &c, "--peer-dir", "data/m2"]);
+    assert!(out.contains("[exit 1]"), "{out}");
+    let bad = tmp.path().join("bad.conf");
+    fs::write(
+        &bad,
+        "ETCD_NAME=m1\nETCD_INITIAL_CLUSTER=\"m1=http://127.0.0.1:23401\n",
+    )
+    .unwrap();
+    let b = bad.display().to_string();
+    let e = env2.run(&["verify", "data/m1", "--config", &b]);
+    assert!(e.contains("[exit 2]") && e.contains("bad.conf:2"), "{e}");
+    out.push_str(&e);
+    check("verify-config-cluster3-v35", &out);
 }
 
 // ------------------------------------------------------------------ snapshot

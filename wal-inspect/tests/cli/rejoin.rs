@@ -600,3 +600,209 @@ fn write_env_file(c: &Cluster, i: usize, root: &Path) -> PathBuf {
     std::fs::write(&p, text).unwrap();
     p
 }
+
+/// `ETCD_*` variables of an env file, as systemd's `EnvironmentFile=` loads them.
+fn env_of(file: &Path) -> Vec<(String, String)> {
+    std::fs::read_to_string(file)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .filter(|(k, _)| k.starts_with("ETCD_"))
+        .map(|(k, v)| (k.to_owned(), v.trim_matches('"').to_owned()))
+        .collect()
+}
+
+/// Start etcd on an empty data dir with nothing but the env file's variables (its data dir
+/// replaced by `empty`) and return what it logged within `wait`, stopping it then.
+fn start_from_env_file(version: &str, file: &Path, empty: &Path, wait: Duration) -> String {
+    let log = empty.with_extension("log");
+    let mut child = Command::new(testdata::etcd_bin(version, "etcd"))
+        .env_clear()
+        .envs(env_of(file))
+        .env("ETCD_DATA_DIR", empty)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let end = Instant::now() + wait;
+    while Instant::now() < end {
+        if let Ok(Some(_)) = child.try_wait() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    // 3.5 logs JSON: its quotes come escaped.
+    std::fs::read_to_string(&log).unwrap().replace("\\\"", "\"")
+}
+
+/// `verify --config` on m3's data dir predicts what each configuration does when m3 starts
+/// on an empty data dir, with etcd's own error text; real etcd, started with exactly the
+/// env file's variables on an empty dir next to the running m1 and m2, says it.
+fn config_predictions(version: &str, base: u16) {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let _lock = EtcdLock::take();
+    let mut c = Cluster::form(version, root, base, None);
+    c.members[2].stop();
+    let m3 = c.members[2].data.clone();
+    let all = c.initial(3);
+    let two: String = all.split(',').skip(1).collect::<Vec<_>>().join(",");
+    let variants: [(&str, String, &str, &str); 3] = [
+        ("count", two, "existing", "member count is unequal"),
+        ("state-new", all.clone(), "new", "cluster ID mismatch"),
+        (
+            "name",
+            all.clone(),
+            "existing",
+            "couldn't find local name \"etcd-3\"",
+        ),
+    ];
+    for (label, initial, state, etcd_says) in variants {
+        let m = &c.members[2];
+        let name = if label == "name" {
+            "etcd-3"
+        } else {
+            m.name.as_str()
+        };
+        let file = root.join(format!("{label}.conf"));
+        std::fs::write(
+            &file,
+            format!(
+                "ETCD_NAME=\"{name}\"\nETCD_DATA_DIR=\"{data}\"\nETCD_LISTEN_PEER_URLS=\"{peer}\"\n\
+                 ETCD_LISTEN_CLIENT_URLS=\"{client}\"\nETCD_ADVERTISE_CLIENT_URLS=\"{client}\"\n\
+                 ETCD_INITIAL_ADVERTISE_PEER_URLS=\"{peer}\"\nETCD_INITIAL_CLUSTER=\"{initial}\"\n\
+                 ETCD_INITIAL_CLUSTER_STATE=\"{state}\"\nETCD_INITIAL_CLUSTER_TOKEN=\"wal-inspect-rejoin\"\n",
+                data = m3.display(),
+                peer = m.peer,
+                client = m.client,
+            ),
+        )
+        .unwrap();
+        let out = util::run(&[
+            "verify".to_owned(),
+            m3.display().to_string(),
+            "--json".to_owned(),
+            format!("--config={}", file.display()),
+        ]);
+        assert_eq!(out.code, 1, "{label}: {}{}", out.stdout, out.stderr);
+        let lines = util::json_lines(&out, Some("verify"));
+        let predicted: Vec<&Value> = lines
+            .iter()
+            .filter(|l| l["kind"] == "config_mismatch" && l["when"] == "empty_data_dir")
+            .collect();
+        assert_eq!(predicted.len(), 1, "{label}: {lines:?}");
+        let want = predicted[0]["etcd_error"].as_str().unwrap();
+        assert!(want.contains(etcd_says), "{label}: predicted {want:?}");
+        // The cluster-ID mismatch is logged by both sides while the new member keeps
+        // trying; the others exit at once.
+        let wait = Duration::from_secs(if state == "new" { 8 } else { 20 });
+        let empty = root.join(format!("{label}-empty"));
+        let logged = start_from_env_file(version, &file, &empty, wait);
+        let peers_logged: String = (0..2)
+            .map(|i| std::fs::read_to_string(root.join(format!("m{}.log", i + 1))).unwrap())
+            .collect();
+        // etcd logs the "request cluster ID mismatch" of rafthttp on the receiving side.
+        let want_text = if state == "new" {
+            "cluster ID mismatch"
+        } else {
+            want
+        };
+        assert!(
+            logged.contains(want_text) || (state == "new" && peers_logged.contains(want_text)),
+            "{label}: etcd did not say {want_text:?}:\n{logged}"
+        );
+        eprintln!("{version} {label}: predicted and etcd said {want:?}");
+    }
+    // The running members are untouched: still serving.
+    c.write("after-config-tries", 3);
+
+    // On m3's own data dir: another name is published (the cluster lists m3 under it);
+    // --force-new-cluster makes m3 a one-member cluster of its own.
+    let m = &c.members[2];
+    for (label, extra, check) in [
+        ("rename", "ETCD_NAME=\"etcd-3\"\n", "name"),
+        (
+            "force",
+            "ETCD_FORCE_NEW_CLUSTER=\"true\"\n",
+            "force-new-cluster",
+        ),
+    ] {
+        let file = root.join(format!("{label}.conf"));
+        let mut text = format!(
+            "ETCD_DATA_DIR=\"{data}\"\nETCD_LISTEN_PEER_URLS=\"{peer}\"\n\
+             ETCD_LISTEN_CLIENT_URLS=\"{client}\"\nETCD_ADVERTISE_CLIENT_URLS=\"{client}\"\n\
+             ETCD_INITIAL_CLUSTER=\"{all}\"\nETCD_INITIAL_CLUSTER_STATE=\"existing\"\n{extra}",
+            data = m3.display(),
+            peer = m.peer,
+            client = m.client,
+        );
+        if label != "rename" {
+            // The name the rename published, now the recorded one.
+            text.push_str("ETCD_NAME=\"etcd-3\"\n");
+        }
+        std::fs::write(&file, text).unwrap();
+        let out = util::run(&[
+            "verify".to_owned(),
+            m3.display().to_string(),
+            "--json".to_owned(),
+            format!("--config={}", file.display()),
+        ]);
+        let lines = util::json_lines(&out, Some("verify"));
+        let flags: Vec<&str> = lines
+            .iter()
+            .filter(|l| l["kind"] == "config_mismatch" && l["when"] == "this_data_dir")
+            .filter_map(|l| l["flag"].as_str())
+            .collect();
+        assert_eq!(flags, [check], "{label}: {lines:?}");
+        // Start m3 on its own data dir, exactly with the file's variables.
+        let log = root.join(format!("{label}.log"));
+        let child = Command::new(testdata::etcd_bin(version, "etcd"))
+            .env_clear()
+            .envs(env_of(&file))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let mut started = Member {
+            name: "m3".into(),
+            data: m3.clone(),
+            client: m.client.clone(),
+            peer: m.peer.clone(),
+            child: Some(child),
+        };
+        c.wait_healthy(&started.client, &log);
+        let end = Instant::now() + Duration::from_secs(20);
+        loop {
+            let (ok, list) = c.ctl(&started.client, &["member", "list", "-w", "json"]);
+            let v: Value = serde_json::from_str(&list).unwrap_or(Value::Null);
+            let members = v["members"].as_array().cloned().unwrap_or_default();
+            let names: Vec<&str> = members.iter().filter_map(|x| x["name"].as_str()).collect();
+            let done = ok
+                && match label {
+                    "rename" => names.contains(&"etcd-3") && members.len() == 3,
+                    _ => members.len() == 1,
+                };
+            if done {
+                eprintln!("{version} {label}: predicted, and etcd's member list is {names:?}");
+                break;
+            }
+            assert!(Instant::now() < end, "{label}: member list {list}");
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        started.stop();
+    }
+}
+
+#[test]
+fn config_predictions_match_etcd_v35() {
+    config_predictions("3.5.1", 25170);
+}
+
+#[test]
+fn config_predictions_match_etcd_v34() {
+    config_predictions("3.4.23", 25180);
+}

@@ -727,3 +727,91 @@ fn the_wal_dir_gives_the_same_plan_as_the_member_dir() {
     }
     assert!(compared >= 20, "only {compared} fixtures compared");
 }
+
+/// A removed member (its own WAL replays its RemoveNode; etcd stops on it): `verify` ends
+/// with `next: wal-inspect repair <dir>`; that command, run literally (the binary on
+/// `PATH`), plans a rejoin without `member remove`; its runbook, executed literally next
+/// to the fixture's running m1 and m2, brings m3 back: three members, m3 among them, and
+/// m3 serves a write made through m1.
+#[test]
+fn removed_member_rejoins_by_following_verify_and_repair() {
+    for config in ["v35-removed-member", "v34-removed-member"] {
+        let meta = testdata::config_meta(config).unwrap();
+        let dir = testdata::clean(config).unwrap();
+        let data = |m: &str| dir.path().join("data").join(m);
+        let out = util::run(&["verify".to_owned(), data("m3").display().to_string()]);
+        assert_eq!(out.code, 1, "{}", out.stdout);
+        let next = out
+            .stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("next: "))
+            .expect("verify says what to run next")
+            .to_owned();
+        let bin_dir = Path::new(util::BIN).parent().unwrap();
+        let path = format!(
+            "{}:{}",
+            bin_dir.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let shown = Command::new("sh")
+            .args(["-c", &format!("{next} --json")])
+            .env("PATH", &path)
+            .output()
+            .unwrap();
+        assert_eq!(shown.status.code(), Some(1), "{next}: {shown:?}");
+        let lines = util::json_lines(
+            &util::Out {
+                code: 1,
+                stdout: String::from_utf8(shown.stdout).unwrap(),
+                stderr: String::new(),
+            },
+            Some("repair"),
+        );
+        let plan = &lines[0];
+        assert_eq!(plan["kind"], "rejoin", "{plan}");
+        assert_eq!(plan["runbook"]["kind"], "rejoin_removed", "{plan}");
+        let steps = &plan["runbook"]["steps"];
+        assert!(!steps.to_string().contains("member remove"), "{steps}");
+
+        let version = meta["etcd_version"].as_str().unwrap().to_owned();
+        let port = |i: usize| meta["members"][i]["client_port"].as_u64().unwrap() as u16;
+        let _lock = EtcdLock::take();
+        let m1 = Etcd::start(&version, "m1", &data("m1"), port(0), &[]);
+        let mut m2 = Etcd::start(&version, "m2", &data("m2"), port(1), &[]);
+        m2.wait_healthy();
+        let mut daemons =
+            crate::runbook::execute(steps, &version, dir.path(), &dir.path().join("logs"));
+        let m3 = daemons.pop().expect("the runbook starts m3");
+        let (ok, out) = m1.ctl(&["put", "repair/removed-probe", "back"]);
+        assert!(ok, "{out}");
+        let client = format!("http://127.0.0.1:{}", port(2));
+        let end = Instant::now() + Duration::from_secs(40);
+        loop {
+            let out = Command::new(testdata::etcd_bin(&version, "etcdctl"))
+                .env("ETCDCTL_API", "3")
+                .args([
+                    "--endpoints",
+                    &client,
+                    "get",
+                    "repair/removed-probe",
+                    "--consistency=s",
+                ])
+                .output()
+                .unwrap();
+            if String::from_utf8_lossy(&out.stdout).contains("back") {
+                break;
+            }
+            assert!(
+                Instant::now() < end,
+                "{config}: m3 did not catch up: {}",
+                m3.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        let (ok, members) = m1.ctl(&["member", "list"]);
+        assert!(ok, "{members}");
+        assert_eq!(members.lines().count(), 3, "{members}");
+        assert!(members.contains(", m3, "), "{members}");
+        eprintln!("{config}: verify → {next} → rejoin runbook: m3 is back");
+    }
+}
