@@ -125,6 +125,9 @@ impl ClusterView {
             peers.push(crate::configcheck::PeerCluster {
                 path: p.clone(),
                 cluster_id: pv.cluster_id,
+                removes_this: view
+                    .this
+                    .and_then(|me| etcd_wal::membership::removed_self(&peer.history, me)),
             });
             view.merge_peer(&pv);
         }

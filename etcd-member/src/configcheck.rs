@@ -49,6 +49,57 @@ pub struct PeerCluster {
     pub path: PathBuf,
     /// Its cluster ID (WAL metadata), when readable.
     pub cluster_id: Option<u64>,
+    /// The RemoveNode of the inspected member in this peer's WAL (the inspected member may
+    /// have been down when the cluster removed it: its own data then does not know).
+    pub removes_this: Option<etcd_wal::membership::Removal>,
+}
+
+/// The inspected member's removal as other members' WALs record it (of the same cluster):
+/// one [`FindingKind::MemberRemoved`] per peer dir that records it, when the member's own
+/// data does not. etcd starts on such a dir, and stops as soon as a member of the cluster
+/// answers it: `the member has been permanently removed from the cluster` (checked on
+/// 3.5.1 and 3.4.23).
+pub fn peer_removals(ins: &crate::Inspection, peers: &[PeerCluster]) -> Vec<Finding> {
+    if ins.identity.removed() {
+        return Vec::new();
+    }
+    let steps = crate::identity::rejoin_steps(&ins.identity, &ins.dir.given.display().to_string());
+    peers
+        .iter()
+        .filter(|p| p.cluster_id.is_none() || p.cluster_id == ins.identity.cluster_id)
+        .filter_map(|p| {
+            let r = p.removes_this.as_ref()?;
+            Some(Finding {
+                kind: FindingKind::MemberRemoved,
+                file: p.path.join(r.at.file_name()).display().to_string(),
+                path: p.path.join(r.at.file_name()),
+                location: Location::Wal(r.at),
+                record_type: Some(etcd_wal::record::RecordType::Entry),
+                index: Some(r.index),
+                term: Some(r.term),
+                etcd_error: Some(crate::boot::REMOVED_ERROR.into()),
+                message: format!(
+                    "{}'s WAL removes this member ({}) by the RemoveNode at index {}{}; this dir does not know it: etcd starts on it, and stops as soon as a member answers it (\"{}\"). What to do, in this order: {}",
+                    p.path.display(),
+                    hex(ins.identity.member_id.unwrap_or(0)),
+                    r.index,
+                    if r.committed { "" } else { " (not yet committed there)" },
+                    crate::boot::REMOVED_ERROR,
+                    steps
+                        .iter()
+                        .enumerate()
+                        .map(|(i, s)| format!("{}. {s}", i + 1))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                ),
+                decisive: false,
+                detail: Detail::Removal {
+                    committed: r.committed,
+                    advice: steps.clone(),
+                },
+            })
+        })
+        .collect()
 }
 
 /// Every problem `cfg` causes with the data dir whose cluster is `cluster` (this member
@@ -598,6 +649,7 @@ mod tests {
         let peers = [PeerCluster {
             path: "/peer".into(),
             cluster_id: Some(42),
+            removes_this: None,
         }];
         let f = check(&cluster(), &config("m3", ALL, Some("existing")), &peers);
         assert_eq!(errors(&f), ["request cluster ID mismatch"]);

@@ -72,6 +72,28 @@ pub fn plan_for(inspection: Inspection) -> Result<MemberPlan, Error> {
     })
 }
 
+/// Make the plan a rejoin when the cluster (other members' dirs) records this member's
+/// removal and no local plan is needed: etcd would start on the dir and stop as soon as a
+/// member answers it. Nothing changes when the member's own data records it already, or
+/// the plan repairs damage (the rejoin is then offered beside it).
+pub fn removed_by_cluster(plan: &mut MemberPlan, cluster: &crate::cluster::ClusterView) {
+    let removed = cluster.this_member().is_some_and(|m| m.removed);
+    if !removed || plan.inspection.identity.removed() {
+        return;
+    }
+    let p = &mut plan.plan;
+    p.rejoin_offered = true;
+    if matches!(p.kind, repair::PlanKind::Nothing) {
+        p.kind = repair::PlanKind::Rejoin;
+        p.reasons.push(format!(
+            "another member's WAL removes this member: etcd starts on this dir and stops as soon as a member answers it ({})",
+            crate::boot::REMOVED_ERROR
+        ));
+        p.etcd_now = format!("starts, then stops: {}", crate::boot::REMOVED_ERROR);
+        p.summary = "rejoin: the cluster removed this member; add it back and start it with an empty data dir (steps below)".into();
+    }
+}
+
 /// Carry the plan out (see [`etcd_wal::repair::apply`]), refusing while a live etcd holds
 /// any file of the member.
 pub fn apply(plan: &MemberPlan, opts: ApplyOptions) -> Result<Applied, Error> {

@@ -45,6 +45,38 @@ pub struct Dir {
     pub history: History,
     /// Damage found in the dir (the same inspection as `verify`).
     pub findings: Vec<Finding>,
+    /// Other dirs given whose WAL removes this member (its own may not: it was down when
+    /// the cluster removed it), with the RemoveNode.
+    pub removed_by: Vec<(String, membership::Removal)>,
+}
+
+impl Dir {
+    /// Removed: by its own data, or by another dir's WAL.
+    fn removed(&self) -> bool {
+        self.identity.removed() || !self.removed_by.is_empty()
+    }
+}
+
+/// Fill each dir's [`Dir::removed_by`] from the others' WALs.
+fn cross_removals(dirs: &mut [Dir]) {
+    let found: Vec<Vec<(String, membership::Removal)>> = dirs
+        .iter()
+        .map(|d| {
+            let Some(me) = d.identity.member_id else {
+                return Vec::new();
+            };
+            dirs.iter()
+                .filter(|o| o.identity.member_id != Some(me))
+                .filter(|o| o.identity.cluster_id == d.identity.cluster_id)
+                .filter_map(|o| {
+                    membership::removed_self(&o.history, me).map(|r| (o.path.clone(), r))
+                })
+                .collect()
+        })
+        .collect();
+    for (d, f) in dirs.iter_mut().zip(found) {
+        d.removed_by = f;
+    }
 }
 
 /// Read one data dir (read-only).
@@ -62,6 +94,7 @@ pub fn read_dir(path: &std::path::Path) -> anyhow::Result<Dir> {
         identity,
         history,
         findings,
+        removed_by: Vec::new(),
     })
 }
 
@@ -70,35 +103,40 @@ pub fn run(args: &MembersArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
     if args.json {
         crate::output::begin(out, "members")?;
     }
-    let mut dirs = Vec::new();
-    let mut failed = false;
-    for p in &args.paths {
-        match read_dir(p) {
-            Ok(d) => {
-                if args.json {
-                    writeln!(out, "{}", member_json(&d))?;
-                } else {
-                    render_member(&d, out)?;
-                }
-                dirs.push(d);
-            }
-            Err(e) => {
-                failed = true;
-                if args.json {
-                    let line = json!({"type": "error", "path": p.display().to_string(),
-                        "message": crate::output::message(&e)});
-                    writeln!(out, "{line}")?;
-                } else {
-                    // The same prefix as every other command's errors; the path only once
-                    // (most errors already start with it).
-                    let msg = crate::output::message(&e);
-                    let path = p.display().to_string();
-                    if msg.starts_with(&path) {
-                        eprintln!("wal-inspect: error: {msg}");
-                    } else {
-                        eprintln!("wal-inspect: error: {path}: {msg}");
-                    }
-                }
+    // Every dir is read first: one dir's removal may be recorded only in another's WAL.
+    let read: Vec<(&PathBuf, anyhow::Result<Dir>)> =
+        args.paths.iter().map(|p| (p, read_dir(p))).collect();
+    let mut dirs: Vec<Dir> = Vec::new();
+    let mut errors = Vec::new();
+    for (p, r) in read {
+        match r {
+            Ok(d) => dirs.push(d),
+            Err(e) => errors.push((p, e)),
+        }
+    }
+    cross_removals(&mut dirs);
+    let failed = !errors.is_empty();
+    for d in &dirs {
+        if args.json {
+            writeln!(out, "{}", member_json(d))?;
+        } else {
+            render_member(d, out)?;
+        }
+    }
+    for (p, e) in errors {
+        if args.json {
+            let line = json!({"type": "error", "path": p.display().to_string(),
+                "message": crate::output::message(&e)});
+            writeln!(out, "{line}")?;
+        } else {
+            // The same prefix as every other command's errors; the path only once (most
+            // errors already start with it).
+            let msg = crate::output::message(&e);
+            let path = p.display().to_string();
+            if msg.starts_with(&path) {
+                eprintln!("wal-inspect: error: {msg}");
+            } else {
+                eprintln!("wal-inspect: error: {path}: {msg}");
             }
         }
     }
@@ -189,7 +227,13 @@ fn member_json(d: &Dir) -> Value {
         "client_urls": if clients.is_null() { json!([]) } else { clients },
         "is_learner": id.is_learner,
         "sources": {"name": name_src, "peer_urls": peers_src, "client_urls": clients_src},
-        "removed": id.removed(),
+        "removed": d.removed(),
+        "removed_by": d.removed_by.iter().map(|(path, r)| json!({
+            "path": path,
+            "index": r.index,
+            "term": r.term,
+            "committed": r.committed,
+        })).collect::<Vec<_>>(),
         "removal": id.removal.as_ref().map(|r| json!({
             "index": r.index,
             "term": r.term,
@@ -202,7 +246,7 @@ fn member_json(d: &Dir) -> Value {
         "removed_in_snap": id.removed_in_snap,
         // Measured on 3.5.1 / 3.4.23: etcd replays its own RemoveNode and stops.
         "etcd_outcome": id.removal.as_ref().map(|_| "refuses"),
-        "advice": if id.removed() { identity::rejoin_steps(id, &d.data_dir) } else { Vec::new() },
+        "advice": if d.removed() { identity::rejoin_steps(id, &d.data_dir) } else { Vec::new() },
         "last_index": id.last_index(),
         "last_term": id.last_term(),
         "commit": id.commit,
@@ -243,7 +287,7 @@ fn cluster_json(dirs: &[Dir], cmp: &Comparison) -> Value {
         "most_up_to_date": best.map_or(Value::Null, |d| hex(d.identity.member_id)),
         "most_up_to_date_path": best.map(|d| d.path.clone()),
         "duplicate_members": cmp.duplicate_members.iter().map(|&m| etcd_proto::text::member_id(m)).collect::<Vec<_>>(),
-        "removed": dirs.iter().filter(|d| d.identity.removed()).map(|d| hex(d.identity.member_id)).collect::<Vec<_>>(),
+        "removed": dirs.iter().filter(|d| d.removed()).map(|d| hex(d.identity.member_id)).collect::<Vec<_>>(),
         "logs": logs,
     })
 }
@@ -333,7 +377,21 @@ fn render_member(d: &Dir, out: &mut dyn Write) -> anyhow::Result<()> {
         };
         writeln!(out, "  REMOVED     according to {by}")?;
     }
-    if id.removed() {
+    // The others' record matters when this dir's own data does not know (it was down).
+    for (path, r) in d.removed_by.iter().filter(|_| !id.removed()) {
+        writeln!(
+            out,
+            "  REMOVED     according to {path}'s WAL: RemoveNode at index {} (term {}){}; etcd would refuse this dir once a member tells it (\"the member has been permanently removed from the cluster\")",
+            r.index,
+            r.term,
+            if r.committed {
+                ""
+            } else {
+                ", not yet committed there"
+            }
+        )?;
+    }
+    if d.removed() {
         writeln!(out, "  what to do, in this order:")?;
         for (k, step) in identity::rejoin_steps(id, &d.data_dir).iter().enumerate() {
             writeln!(out, "    {}. {step}", k + 1)?;

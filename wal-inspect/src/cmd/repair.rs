@@ -140,12 +140,13 @@ pub fn run(args: &RepairArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
     if args.undo {
         return undo(args, &options, out);
     }
-    let mp = etcd_member::repair::plan(&args.path, &options)?;
+    let mut mp = etcd_member::repair::plan(&args.path, &options)?;
+    let src = sources(args, &mp.inspection)?;
+    etcd_member::repair::removed_by_cluster(&mut mp, &src.cluster);
     let ins = &mp.inspection;
-    let src = sources(args, ins)?;
     let ctx = context(ins, &src);
     let plan = &mp.plan;
-    let removed = ins.identity.removed();
+    let removed = ins.identity.removed() || src.cluster.this_member().is_some_and(|m| m.removed);
     let rejoin = (plan.kind == PlanKind::Rejoin || plan.rejoin_offered)
         .then(|| runbook::rejoin(ctx, removed));
     let live: Vec<String> = ins.holders.iter().map(|h| h.describe()).collect();

@@ -55,6 +55,8 @@ pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
     )?;
     if config.is_some() || !args.peer_dirs.is_empty() {
         let (cluster, peers) = ClusterView::gather(&v, &args.peer_dirs, config.as_ref(), None)?;
+        let removals = etcd_member::configcheck::peer_removals(&v, &peers);
+        v.findings.extend(removals);
         if let Some(c) = &config {
             v.findings
                 .extend(etcd_member::configcheck::check(&cluster, c, &peers));
@@ -303,6 +305,16 @@ fn render_human(v: &Inspection, out: &mut dyn Write) -> anyhow::Result<()> {
         Outcome::Starts if silent => {
             "etcd will start WITHOUT noticing: it silently drops what follows the damage."
                 .to_string()
+        }
+        Outcome::Starts
+            if findings
+                .iter()
+                .any(|f| f.kind == FindingKind::MemberRemoved) =>
+        {
+            format!(
+                "etcd will start, then stop as soon as a member of the cluster answers it: \"{}\".",
+                etcd_member::boot::REMOVED_ERROR
+            )
         }
         Outcome::Starts => "etcd will start (the damage above does not stop it).".to_string(),
         Outcome::RepairsTail => match &p.repair {

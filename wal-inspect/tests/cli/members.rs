@@ -63,6 +63,7 @@ struct MemberLine {
     is_learner: Option<bool>,
     sources: Sources,
     removed: bool,
+    removed_by: Vec<Value>,
     removal: Option<Removal>,
     removed_in_db: bool,
     removed_in_snap: bool,

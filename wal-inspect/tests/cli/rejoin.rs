@@ -149,6 +149,13 @@ impl Cluster {
     }
 
     fn start(&mut self, i: usize, initial: &str, state: &str) {
+        let log = self.spawn(i, initial, state);
+        let ep = self.members[i].client.clone();
+        self.wait_healthy(&ep, &log);
+    }
+
+    /// Start member `i` without waiting for it (a member alone cannot elect a leader).
+    fn spawn(&mut self, i: usize, initial: &str, state: &str) -> PathBuf {
         let flags = self.flags(i, initial, state);
         let log = self.root.join(format!("{}.log", self.members[i].name));
         let child = Command::new(testdata::etcd_bin(&self.version, "etcd"))
@@ -160,8 +167,7 @@ impl Cluster {
             .spawn()
             .unwrap();
         self.members[i].child = Some(child);
-        let ep = self.members[i].client.clone();
-        self.wait_healthy(&ep, &log);
+        log
     }
 
     fn wait_healthy(&self, endpoint: &str, log: &Path) {
@@ -805,4 +811,143 @@ fn config_predictions_match_etcd_v35() {
 #[test]
 fn config_predictions_match_etcd_v34() {
     config_predictions("3.4.23", 25180);
+}
+
+/// A member removed while it was down: its own WAL and db know nothing of it; `members`
+/// over the three dirs flags it removed by the others' WALs; real etcd started on it is
+/// told so by the cluster and stops with "the member has been permanently removed".
+fn removed_while_down(version: &str, base: u16) {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let _lock = EtcdLock::take();
+    let mut c = Cluster::form(version, root, base, None);
+    let m3_id = {
+        let out = util::run(&[
+            "members".to_owned(),
+            c.members[2].data.display().to_string(),
+            "--json".to_owned(),
+        ]);
+        util::json_lines(&out, Some("members"))[0]["member_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    c.members[2].stop();
+    let eps = c.running_endpoints();
+    let (ok, out) = c.ctl(&eps, &["member", "remove", &m3_id]);
+    assert!(ok, "{out}");
+    c.write("after-removal", 5);
+    c.members[0].stop();
+    c.members[1].stop();
+    let dirs: Vec<String> = c
+        .members
+        .iter()
+        .map(|m| m.data.display().to_string())
+        .collect();
+    let mut args = vec!["members".to_owned(), "--json".to_owned()];
+    args.extend(dirs.iter().cloned());
+    let out = util::run(&args);
+    let lines = util::json_lines(&out, Some("members"));
+    let m3 = lines
+        .iter()
+        .find(|l| l["member_id"] == m3_id.as_str())
+        .unwrap();
+    assert_eq!(m3["removed"], true, "{m3}");
+    assert_eq!(
+        m3["removal"],
+        Value::Null,
+        "its own WAL does not record it: {m3}"
+    );
+    let by: Vec<&str> = m3["removed_by"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["path"].as_str())
+        .collect();
+    assert_eq!(by, [dirs[0].as_str(), dirs[1].as_str()], "{m3}");
+    let cluster = lines.iter().find(|l| l["type"] == "cluster").unwrap();
+    assert_eq!(cluster["removed"], serde_json::json!([m3_id]), "{cluster}");
+    // Real etcd on m3's dir, with m1 and m2 back: the cluster tells it.
+    let initial = c.initial(3);
+    let logs = [
+        c.spawn(0, &initial, "existing"),
+        c.spawn(1, &initial, "existing"),
+    ];
+    for (i, log) in logs.iter().enumerate() {
+        let ep = c.members[i].client.clone();
+        c.wait_healthy(&ep, log);
+    }
+    let flags = c.flags(2, &initial, "existing");
+    let log = root.join("m3-removed.log");
+    let mut child = Command::new(testdata::etcd_bin(version, "etcd"))
+        .args(&flags)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let end = Instant::now() + Duration::from_secs(30);
+    let exited = loop {
+        if let Ok(Some(st)) = child.try_wait() {
+            break Some(st);
+        }
+        if Instant::now() > end {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        exited.is_some(),
+        "etcd kept running on a removed member's dir:\n{text}"
+    );
+    assert!(text.contains("permanently removed"), "{text}");
+    c.members[2].child = None;
+
+    // verify with the others' dirs says so; repair with them plans the rejoin of a removed
+    // member, whose runbook (no `member remove`) brings m3 back.
+    let peer_args = [
+        format!("--peer-dir={}", dirs[0]),
+        format!("--peer-dir={}", dirs[1]),
+    ];
+    let mut v = vec!["verify".to_owned(), dirs[2].clone(), "--json".to_owned()];
+    v.extend(peer_args.iter().cloned());
+    let out = util::run(&v);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    let found = util::json_lines(&out, Some("verify"));
+    assert!(
+        found.iter().any(|l| l["kind"] == "member_removed"
+            && l["etcd_error"] == "the member has been permanently removed from the cluster"),
+        "{found:?}"
+    );
+    let mut r = vec!["repair".to_owned(), dirs[2].clone(), "--json".to_owned()];
+    r.extend(peer_args.iter().cloned());
+    let out = util::run(&r);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    let plan = &util::json_lines(&out, Some("repair"))[0];
+    assert_eq!(plan["kind"], "rejoin", "{plan}");
+    assert_eq!(plan["runbook"]["kind"], "rejoin_removed", "{plan}");
+    let mut daemons =
+        runbook::execute(&plan["runbook"]["steps"], version, root, &root.join("logs"));
+    let m3 = daemons.pop().expect("the runbook starts m3");
+    let eps: Vec<String> = c.members.iter().map(|m| m.client.clone()).collect();
+    c.wait_healthy(&eps[2], &m3.log);
+    c.write("after-rejoin", 5);
+    c.assert_three_started_with(&c.running_endpoints(), "m3");
+    c.assert_converged(&eps, &eps[2]);
+    eprintln!(
+        "{version}: m3 removed while down: members flags it, etcd stops on it; verify and repair with --peer-dir bring it back"
+    );
+}
+
+#[test]
+fn removed_while_down_v35() {
+    removed_while_down("3.5.1", 25190);
+}
+
+#[test]
+fn removed_while_down_v34() {
+    removed_while_down("3.4.23", 25200);
 }
