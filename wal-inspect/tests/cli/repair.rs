@@ -815,3 +815,54 @@ fn removed_member_rejoins_by_following_verify_and_repair() {
         eprintln!("{config}: verify → {next} → rejoin runbook: m3 is back");
     }
 }
+
+/// A malformed `--config` (each of the three formats) is bad input: `verify` and `repair`
+/// exit 2 with one error naming the file and the line, and write nothing.
+#[test]
+fn malformed_configs_are_bad_input_naming_file_and_line() {
+    let (dir, case) = testdata::case("v35-wal-flip-entry-mid").unwrap();
+    let data = damaged_dir(&case, dir.path());
+    let cfg = tempfile::tempdir().unwrap();
+    for (file, text, line) in [
+        ("etcd.conf", "ETCD_NAME=m1\nETCD_DATA_DIR\n", Some(2)),
+        (
+            "etcd.conf",
+            "ETCD_NAME=m1\nETCD_INITIAL_CLUSTER=m1\n",
+            Some(2),
+        ),
+        ("etcd.yml", "name: m1\n  bad: [\n", None),
+        (
+            "etcd.yaml",
+            "kind: Pod\nspec:\n  containers:\n  - name: other\n    command: [sleep]\n",
+            None,
+        ),
+    ] {
+        let path = cfg.path().join(file);
+        std::fs::write(&path, text).unwrap();
+        let before = fingerprint(dir.path());
+        for cmd in ["verify", "repair"] {
+            let out = util::run(&[
+                cmd.to_owned(),
+                data.display().to_string(),
+                format!("--config={}", path.display()),
+            ]);
+            assert_eq!(out.code, 2, "{cmd} {file}: {}{}", out.stdout, out.stderr);
+            let want = match line {
+                Some(l) => format!("wal-inspect: error: {}:{l}: ", path.display()),
+                None => format!("wal-inspect: error: {}", path.display()),
+            };
+            assert!(
+                out.stderr.starts_with(&want),
+                "{cmd} {file}: {}",
+                out.stderr
+            );
+            assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+            assert!(out.stdout.is_empty(), "{cmd}: {}", out.stdout);
+        }
+        assert_eq!(
+            before,
+            fingerprint(dir.path()),
+            "{file}: something was written"
+        );
+    }
+}
