@@ -446,18 +446,21 @@ fn render_plan(
             writeln!(out, "    …")?;
         }
     }
-    writeln!(
-        out,
-        "  after: log up to index {}{}{}",
-        plan.kept.last_index,
-        plan.kept.snapshot.map_or(String::new(), |s| format!(
-            ", snapshot at {} (term {})",
-            s.index, s.term
-        )),
-        plan.kept
-            .db_consistent_index
-            .map_or(String::new(), |ci| format!(", db consistent index {ci}"))
-    )?;
+    // A rejoin keeps nothing of this dir (it is moved aside): no "after" to speak of.
+    if plan.kind != PlanKind::Rejoin {
+        writeln!(
+            out,
+            "  after: log up to index {}{}{}",
+            plan.kept.last_index,
+            plan.kept.snapshot.map_or(String::new(), |s| format!(
+                ", snapshot at {} (term {})",
+                s.index, s.term
+            )),
+            plan.kept
+                .db_consistent_index
+                .map_or(String::new(), |ci| format!(", db consistent index {ci}"))
+        )?;
+    }
     if let Some(r) = rejoin {
         if plan.kind == PlanKind::Rejoin {
             render_runbook(r, "steps", out)?;

@@ -502,6 +502,19 @@ fn repair_cluster_member_plans() {
     }
 }
 
+/// A removed member: the plan is the rejoin of a removed member (no `member remove`),
+/// executed literally in `repair::removed_member_rejoins_by_following_verify_and_repair`.
+#[test]
+fn repair_removed_member_plan() {
+    let out = pristine("v35-removed-member").run(&["repair", "data/m3"]);
+    assert!(
+        out.contains("[exit 1]") && out.contains("plan: rejoin"),
+        "{out}"
+    );
+    assert!(!out.contains("member remove"), "{out}");
+    check("repair-removed-member-v35", &out);
+}
+
 /// `--apply` prints what changed and the command that starts etcd (not the plan again);
 /// `--undo` puts it back; a second `--undo` has nothing to undo.
 #[test]
