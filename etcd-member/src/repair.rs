@@ -94,7 +94,7 @@ pub fn removed_by_cluster(plan: &mut MemberPlan, cluster: &crate::cluster::Clust
     }
 }
 
-/// Carry the plan out (see [`etcd_wal::repair::apply`]), refusing while a live etcd holds
+/// Carry the plan out (see [`etcd_wal::repair::apply()`]), refusing while a live etcd holds
 /// any file of the member.
 pub fn apply(plan: &MemberPlan, opts: ApplyOptions) -> Result<Applied, Error> {
     live::refuse_if_live(&plan.inspection.dir.lockable_files())?;

@@ -23,7 +23,7 @@
 //! API structure:
 //! - [`bolt`]: our own bbolt reader ([`bolt::Db`], [`bolt::Cursor`], [`bolt::Db::check`]).
 //! - [`mvcc`]: the `key` bucket — revisions, live keys, a key's history.
-//! - [`crosscheck`]: the db's values against the WAL's writes (silent value damage).
+//! - the db's values against the WAL's writes (silent value damage): `etcd_member::crosscheck`.
 //! - [`schema`]: `meta`, `members`, `lease`, `alarm`, `cluster`, `auth*` buckets.
 //! - [`snapfile`]: `.snap` files; [`v2store`]: the members in their v2 store JSON.
 //! - [`snapdir`]: which `.snap` etcd would load ([`snapdir::inspect_snap_dir`]), leftovers.

@@ -44,7 +44,7 @@ mod tests {
     #[test]
     fn check_value_and_chaining() {
         assert_eq!(append(0, b"123456789"), 0xE306_9283);
-        // etcd's TestNew.wal vector (spec 4.4).
+        // etcd's TestNew.wal vector (wal/wal_test.go).
         let a = append(0, b"somedata");
         assert_eq!(a, 0x741f_6a05);
         assert_eq!(append(a, &[0x08, 0x00, 0x10, 0x00]), 0x1820_6d80);

@@ -231,7 +231,7 @@ mod tests {
 
     #[test]
     fn decodes_etcd_test_vector_records() {
-        // From etcd's TestNew.wal (spec 4.4): crc record, metadata "somedata".
+        // From etcd's TestNew.wal (wal/wal_test.go): crc record, metadata "somedata".
         let crc = [0x08, 0x04, 0x10, 0x00];
         let r = Record::decode(&crc).unwrap();
         assert_eq!(r.record_type(), Some(RecordType::Crc));

@@ -168,7 +168,7 @@ mod tests {
     #[test]
     fn reproduces_etcd_test_vector() {
         // etcd server/storage/wal/testdata/TestNew.wal: crc(0), metadata "somedata",
-        // snapshot {0, 0} (spec 4.4), 72 bytes.
+        // snapshot {0, 0} (etcd's wal.Create), 72 bytes.
         let mut b = SegmentBuilder::new(0);
         b.push(RecordType::Metadata, b"somedata");
         b.snapshot(0, 0, None);

@@ -5,7 +5,8 @@ use clap::{Parser, Subcommand};
 const EXIT_CODES: &str = "\
 Exit codes:
   0  clean (no damage found / nothing to do / done)
-  1  damage found (verify, dump, snapshot status, db), a repair plan exists (repair)
+  1  damage found (verify, dump, snapshot status, db; verify --config: also a configuration
+     problem), a repair plan exists (repair)
   2  could not run (bad arguments, unreadable input)
   3  refused (a live etcd holds the data dir, data loss not allowed, target not empty)";
 
@@ -25,14 +26,16 @@ pub enum Command {
     /// where, and what etcd will do on start.
     #[command(after_help = EXIT_CODES)]
     Verify(crate::cmd::verify::VerifyArgs),
-    /// `snapshot save` files and dbs: status (hash, revision, keys, trailer).
-    #[command(subcommand)]
+    /// `snapshot save` files and dbs: status (hash, revision, keys, trailer), and restore into
+    /// a new data dir.
+    #[command(subcommand, after_help = EXIT_CODES)]
     Snapshot(SnapshotCommand),
     /// Read the keyspace of a db: live keys, one key's value, one key's history.
     #[command(after_help = EXIT_CODES)]
     Db(crate::cmd::snapshot::DbArgs),
     /// Print every WAL record and entry, decoded (puts, txns, leases, membership changes…).
-    #[command(after_help = EXIT_CODES)]
+    // (No after_help here: it would replace DumpArgs' own, which lists the entry kinds and
+    // dump's exit codes.)
     Dump(crate::cmd::dump::DumpArgs),
     /// Who a data dir belongs to: member and cluster IDs, membership history, removal.
     #[command(after_help = EXIT_CODES)]

@@ -79,7 +79,7 @@ struct Checker<'a, 'v> {
 
 impl Db {
     /// Walk every reachable page and report damage (see the module docs of
-    /// [`check`](crate::bolt::check)). `Err` only for I/O errors.
+    /// `bolt::check`). `Err` only for I/O errors.
     pub fn check(&self) -> Result<CheckReport> {
         self.check_with(&mut |_| {})
     }

@@ -52,7 +52,7 @@ pub enum FindingKind {
         file_size: u64,
     },
     /// A page's header names another id than its position
-    /// (bbolt: "Page expected to be: <a>, but self identifies as <b>").
+    /// (bbolt: "Page expected to be: `<a>`, but self identifies as `<b>`").
     PageIdMismatch {
         /// The id in the page header.
         found: u64,

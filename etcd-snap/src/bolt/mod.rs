@@ -7,7 +7,7 @@
 //! [`Cursor`] holds one page per tree level.
 //!
 //! Layout references: bbolt `internal/common/{page,meta,bucket}.go`, `db.go`, `tx_check.go`
-//! (format identical in bbolt 1.3.x–1.5.x). See also `docs/snap-format.md`.
+//! (format identical in bbolt 1.3.x–1.5.x).
 
 mod check;
 mod cursor;

@@ -15,7 +15,7 @@
 //! - **rejoin**: a member of a multi-member cluster that would lose entries it may have
 //!   acknowledged: nothing local is safe; remove and re-add it (steps spelled out).
 //!
-//! [`apply`] is the only code in this crate that writes to existing files: it backs up
+//! [`apply()`] is the only code in this crate that writes to existing files: it backs up
 //! every file it changes or removes into a dated folder, stages the new state beside the
 //! old one (hard links for unchanged files) and swaps it in with one atomic directory
 //! exchange, fsyncing files and directories. Interrupted at any point, the data dir is
@@ -285,7 +285,7 @@ impl From<crate::scan::HardStateAt> for KeptHardState {
     }
 }
 
-/// A repair plan: computed read-only, carried out by [`apply`].
+/// A repair plan: computed read-only, carried out by [`apply()`].
 #[derive(Debug, Clone)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct RepairPlan {

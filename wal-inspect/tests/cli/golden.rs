@@ -563,6 +563,37 @@ fn verify_with_config() {
     check("verify-config-cluster3-v35", &out);
 }
 
+// ------------------------------------------------------------------ help
+
+/// `--help` of every command and subcommand, pinned: what an operator reads first.
+#[test]
+fn help() {
+    let tmp = tempfile::tempdir().unwrap();
+    let env = Env::new(tmp.path());
+    for (golden, args) in [
+        ("help", &["--help"][..]),
+        ("help-verify", &["verify", "--help"]),
+        ("help-repair", &["repair", "--help"]),
+        ("help-members", &["members", "--help"]),
+        ("help-dump", &["dump", "--help"]),
+        ("help-db", &["db", "--help"]),
+        ("help-snapshot", &["snapshot", "--help"]),
+        ("help-snapshot-status", &["snapshot", "status", "--help"]),
+        ("help-snapshot-restore", &["snapshot", "restore", "--help"]),
+    ] {
+        let out = env.run(args);
+        assert!(out.contains("[exit 0]"), "{out}");
+        assert!(
+            out.contains("Exit codes:"),
+            "{golden}: no exit codes:\n{out}"
+        );
+        check(golden, &out);
+    }
+    // dump's own help (entry kinds) is not replaced by the generic block.
+    let dump = env.run(&["dump", "--help"]);
+    assert!(dump.contains("Entry kinds (--type)"), "{dump}");
+}
+
 // ------------------------------------------------------------------ snapshot
 
 #[test]
