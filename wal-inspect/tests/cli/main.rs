@@ -6,6 +6,7 @@ mod util;
 mod db_keys;
 mod dump;
 mod golden;
+mod json_docs;
 mod live_etcd;
 mod members;
 mod rejoin;
