@@ -22,6 +22,8 @@
 
 use etcd_wal::predict::{Outcome, Prediction, Stage, WEDGE_SLACK};
 
+use crate::release::{EtcdVersion, ReleaseFacts, major_minor};
+
 /// What bbolt does with `snap/db` at step 1.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DbAtOpen {
@@ -63,6 +65,8 @@ pub struct BootFacts<'a> {
     /// Voting members, when known (a member of a larger cluster catches up instead of
     /// wedging).
     pub voters: Option<usize>,
+    /// The release asked for, and what its own rules need (see [`crate::release`]).
+    pub release: ReleaseFacts,
 }
 
 /// Which step decides.
@@ -77,6 +81,9 @@ pub enum DecidedBy {
     Wal,
     /// Step 5: the replayed removal.
     Removal,
+    /// A check of the release asked for that the others do not make (learners, v2 store
+    /// content, cluster version).
+    Release,
     /// Nothing stops or changes the start.
     Nothing,
 }
@@ -113,9 +120,28 @@ pub const REMOVED_ERROR: &str = "the member has been permanently removed from th
 /// The log line that follows it.
 pub const REMOVED_MESSAGE: &str = "data-dir used by this member must be removed";
 
+/// etcd 3.6+'s error for more than one learner (`ValidateMaxLearnerConfig`).
+pub const TOO_MANY_LEARNERS: &str = "membership: too many learner members in cluster";
+/// etcd 3.6's error for a v2 store with custom content (`AssertNoV2StoreContent`).
+pub const V2_CUSTOM_CONTENT: &str =
+    "detected disallowed custom content in v2store for stage --v2-deprecation=write-only";
+/// etcd 3.4's error on data whose cluster version is 3.5 or later.
+pub const INVALID_DOWNGRADE: &str =
+    "invalid downgrade; server version is lower than determined cluster version";
+/// What etcd 3.5.0–3.5.11 panic with when they swap in a `.snap.db` that is behind the
+/// snapshot (the check that would say so never fires there: a shadowed variable).
+pub const TX_CLOSED: &str = "assertion failed: tx closed";
+/// etcd 3.7.3 on an empty last WAL segment (observed).
+pub const EMPTY_SEGMENT_3_7: &str =
+    "unmarshal should never fail (proto: cannot parse invalid wire-format data)";
+
 /// The verdict for `facts`, step by step.
 pub fn decide(facts: &BootFacts<'_>) -> Boot {
     let wal = facts.wal;
+    let r = &facts.release;
+    let at_least =
+        |a: u32, b: u32, c: u32| r.version.is_some_and(|v| v >= EtcdVersion::new(a, b, c));
+    let is = |a: u32, b: u32| r.version.is_some_and(|v| v.major == a && v.minor == b);
     let refuse = |by: DecidedBy, error: String, message: String| Boot {
         outcome: Outcome::Refuses,
         etcd_error: Some(error),
@@ -134,7 +160,15 @@ pub fn decide(facts: &BootFacts<'_>) -> Boot {
             );
         }
         DbAtOpen::WalkFails { error, message } => {
-            return refuse(DecidedBy::Db, error.clone(), message.clone());
+            // Newer bbolt words the same panic differently.
+            let error = r
+                .version
+                .zip(r.invalid_page_type)
+                .and_then(|(v, (page, flags))| {
+                    crate::release::invalid_page_type_panic(v, page, flags)
+                })
+                .unwrap_or_else(|| error.clone());
+            return refuse(DecidedBy::Db, error, message.clone());
         }
         DbAtOpen::Missing => Some(0),
         DbAtOpen::Opens { consistent_index } => *consistent_index,
@@ -142,6 +176,14 @@ pub fn decide(facts: &BootFacts<'_>) -> Boot {
     // 2. ValidSnapshotEntries.
     if wal.refused_at == Some(Stage::Discovery) {
         return wal_verdict(wal, ci);
+    }
+    // 3. 3.6 loads the `.snap` and refuses custom v2 content in it.
+    if is(3, 6) && !r.v2_custom_content.is_empty() {
+        return refuse(
+            DecidedBy::Release,
+            V2_CUSTOM_CONTENT.into(),
+            "discovery failed".into(),
+        );
     }
     // 3. recoverSnapshotBackend.
     if let Some(si) = facts.snapshot_index.filter(|&si| si > 0) {
@@ -153,12 +195,57 @@ pub fn decide(facts: &BootFacts<'_>) -> Boot {
                     SNAP_DB_MISSING_MESSAGE.into(),
                 );
             }
+            // The `.snap.db` becomes the db; its own consistent index must reach the
+            // snapshot's (checked from 3.5.12; 3.5.0–3.5.11 use a closed transaction).
+            if let Some(sci) = r.snap_db_consistent_index.filter(|&sci| sci < si) {
+                if at_least(3, 5, 12) {
+                    return refuse(
+                        DecidedBy::SnapshotBackend,
+                        format!(
+                            "database file ({} index {sci}) does not match with snapshot (index {si})",
+                            r.db_path
+                        ),
+                        "discovery failed".into(),
+                    );
+                }
+                if is(3, 5) {
+                    return refuse(DecidedBy::SnapshotBackend, TX_CLOSED.into(), "panic".into());
+                }
+            }
             ci = Some(si);
         }
     }
     // 4. wal.Open, ReadAll, Repair.
     if wal.outcome == Outcome::Refuses {
         return wal_verdict(wal, ci);
+    }
+    if is(3, 7) && r.empty_last_segment {
+        return refuse(
+            DecidedBy::Wal,
+            EMPTY_SEGMENT_3_7.into(),
+            "execute job failed".into(),
+        );
+    }
+    // 3.6+: membership from the db, at most one learner.
+    if at_least(3, 6, 0) && r.learners > 1 {
+        return refuse(
+            DecidedBy::Release,
+            TOO_MANY_LEARNERS.into(),
+            "discovery failed".into(),
+        );
+    }
+    // 3.4 on data a 3.5+ cluster wrote.
+    if is(3, 4)
+        && r.cluster_version
+            .as_deref()
+            .and_then(major_minor)
+            .is_some_and(|cv| cv > (3, 4))
+    {
+        return refuse(
+            DecidedBy::Release,
+            INVALID_DOWNGRADE.into(),
+            INVALID_DOWNGRADE.into(),
+        );
     }
     // 5. The replay.
     if facts.removed {
@@ -223,6 +310,7 @@ mod tests {
             snap_db_present: false,
             removed: false,
             voters: Some(1),
+            release: ReleaseFacts::default(),
         }
     }
 

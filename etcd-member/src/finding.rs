@@ -39,6 +39,9 @@ pub enum FindingKind {
     /// The member's configuration (`--config`) does not fit its data or its cluster
     /// (see [`crate::configcheck`]).
     ConfigMismatch,
+    /// The release asked for (`--etcd-version`) refuses data that is not damaged: too
+    /// many learners, custom v2 store content, a newer cluster version.
+    ReleaseBlocker,
 }
 
 impl FindingKind {
@@ -55,6 +58,7 @@ impl FindingKind {
             FindingKind::DbValueMismatch => "db_value_mismatch",
             FindingKind::MemberRemoved => "member_removed",
             FindingKind::ConfigMismatch => "config_mismatch",
+            FindingKind::ReleaseBlocker => "release_blocker",
         }
     }
 }

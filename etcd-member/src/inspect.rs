@@ -23,6 +23,7 @@ use crate::finding::{self, Detail, Finding, FindingKind, Location};
 use crate::identity::{self, Identity};
 use crate::live::{self, Holder};
 use crate::paths::MemberDir;
+use crate::release::{self, EtcdVersion, ReleaseFacts};
 
 /// How to inspect.
 #[derive(Debug, Clone, Default)]
@@ -34,6 +35,22 @@ pub struct Options {
     pub check_values: bool,
     /// Stop early once set (the inspection then fails with [`Error::Interrupted`]).
     pub interrupt: Option<Arc<AtomicBool>>,
+    /// Predict for exactly this etcd release (its decoder's reactions and start rules, see
+    /// [`crate::release`]); without it, for the release line that wrote the data.
+    pub etcd_version: Option<EtcdVersion>,
+}
+
+/// What one release does with the data (the verdicts of [`crate::release::REPRESENTATIVES`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ReleaseVerdict {
+    /// The release.
+    pub release: EtcdVersion,
+    /// What it does on start.
+    pub etcd_outcome: Outcome,
+    /// Its error.
+    pub etcd_error: Option<String>,
+    /// Starts, but every write times out.
+    pub wedged: bool,
 }
 
 /// What a remark that is not damage is about.
@@ -105,6 +122,10 @@ pub struct Inspection {
     pub identity: Identity,
     /// With `check_values`: the cross-check of the db's values, or why it could not run.
     pub values: Option<Result<ValueReport, String>>,
+    /// The release predicted for, when one was asked for.
+    pub etcd_version: Option<EtcdVersion>,
+    /// Without one: what each release of the rig does with the same data.
+    pub by_release: Vec<ReleaseVerdict>,
 }
 
 impl Inspection {
@@ -180,7 +201,16 @@ pub fn inspect_dir(dir: MemberDir, options: &Options) -> Result<Inspection, Erro
         db_consistent_index: db.and_then(|d| d.meta.consistent_index),
         voters: member.as_ref().and_then(|m| m.voters()),
     };
-    let prediction = predict::predict(&scan, &ctx);
+    // The scan as the release asked for reads it (its reactions and error texts).
+    let original = options.etcd_version.is_some().then(|| scan.clone());
+    let scan = match options.etcd_version {
+        Some(v) => release::adapt_scan(&scan, v),
+        None => scan,
+    };
+    let mut prediction = predict::predict(&scan, &ctx);
+    if let Some(v) = options.etcd_version {
+        release::adapt_prediction(&mut prediction, &scan, v);
+    }
     let removal = scan
         .metadata
         .as_ref()
@@ -206,8 +236,10 @@ pub fn inspect_dir(dir: MemberDir, options: &Options) -> Result<Inspection, Erro
         removal,
         identity,
         values,
+        etcd_version: options.etcd_version,
+        by_release: Vec::new(),
     };
-    decide(&mut v, ctx.voters);
+    decide(&mut v, &ctx, original.as_ref());
     Ok(v)
 }
 
@@ -313,7 +345,54 @@ fn plain(
 }
 
 /// The boot verdict, and every finding in decisive order.
-fn decide(v: &mut Inspection, voters: Option<usize>) {
+/// What the rules of a release need, read from the member's files.
+fn release_facts(v: &Inspection, version: Option<EtcdVersion>) -> ReleaseFacts {
+    let m = v.member.as_ref();
+    let db = m.and_then(|m| m.db.as_ref().ok());
+    let picked = m
+        .and_then(|m| m.snap.as_ref().ok())
+        .and_then(|d| d.picked_entry())
+        .and_then(|e| e.snapshot.as_ref());
+    // The `.snap.db` etcd would swap in: its consistent index (read only when it matters).
+    let snap_db_consistent_index = m
+        .filter(|m| m.snap_db_present == Some(true))
+        .and_then(|m| {
+            let si = m.snapshot_index?;
+            let ci = db.and_then(|d| d.meta.consistent_index).unwrap_or(0);
+            (si > ci).then(|| m.member_dir.join("snap").join(format!("{si:016x}.snap.db")))
+        })
+        .and_then(|p| etcd_snap::member::inspect_db(p).ok())
+        .and_then(|r| r.meta.consistent_index);
+    let last = v.scan.segments.len().saturating_sub(1);
+    ReleaseFacts {
+        version,
+        snap_db_consistent_index,
+        db_path: v.dir.db().map_or_else(String::new, |p| v.dir.shown(&p)),
+        learners: db.map_or(0, |d| {
+            d.membership.members.iter().filter(|m| m.is_learner).count()
+        }),
+        v2_custom_content: picked
+            .map(|p| p.v2_custom_content.clone())
+            .unwrap_or_default(),
+        cluster_version: db
+            .and_then(|d| d.cluster.cluster_version.clone())
+            .or_else(|| picked.and_then(|p| p.cluster_version.clone())),
+        empty_last_segment: v
+            .scan
+            .findings
+            .iter()
+            .any(|f| f.kind == etcd_wal::FindingKind::EmptySegment && f.at.segment_pos == last),
+        invalid_page_type: db.and_then(|d| {
+            d.check.findings.iter().find_map(|f| match f.kind {
+                DbKind::InvalidPageType { flags } => Some((f.page, flags)),
+                _ => None,
+            })
+        }),
+    }
+}
+
+fn decide(v: &mut Inspection, ctx: &Context, original: Option<&Scan>) {
+    let voters = ctx.voters;
     let dir = v.dir.clone();
     // Step 1: the db.
     let mut db_findings: Vec<(bool, Finding)> = Vec::new();
@@ -444,14 +523,37 @@ fn decide(v: &mut Inspection, voters: Option<usize>) {
         snapshot_index = m.snapshot_index;
         snap_db_present = m.snap_db_present == Some(true);
     }
-    let boot = boot::decide(&BootFacts {
+    let facts = BootFacts {
         db: db_at_open,
         wal: &v.prediction,
         snapshot_index,
         snap_db_present,
         removed: v.removal.is_some(),
         voters,
-    });
+        release: release_facts(v, v.etcd_version),
+    };
+    let boot = boot::decide(&facts);
+    // Without a release asked for: what each release of the rig does with these bytes.
+    if v.etcd_version.is_none() {
+        let base = original.unwrap_or(&v.scan);
+        let mut by_release = Vec::new();
+        for r in release::REPRESENTATIVES {
+            let scan_r = release::adapt_scan(base, r);
+            let mut pred_r = predict::predict(&scan_r, ctx);
+            release::adapt_prediction(&mut pred_r, &scan_r, r);
+            let mut facts_r = facts.clone();
+            facts_r.wal = &pred_r;
+            facts_r.release.version = Some(r);
+            let b = boot::decide(&facts_r);
+            by_release.push(ReleaseVerdict {
+                release: r,
+                etcd_outcome: b.outcome,
+                etcd_error: b.etcd_error,
+                wedged: b.wedged,
+            });
+        }
+        v.by_release = by_release;
+    }
     // Step 3's finding: the db behind the snapshot, or missing while a snapshot is loaded.
     let mut snapshot_finding = None;
     if let (Some(si), Some(m)) = (snapshot_index.filter(|&i| i > 0), &v.member) {
@@ -557,8 +659,11 @@ fn decide(v: &mut Inspection, voters: Option<usize>) {
             let pos = db_findings.iter().position(|(fatal, _)| *fatal);
             pos.map(|p| db_findings.remove(p).1)
         }
-        DecidedBy::SnapshotBackend => snapshot_finding.take(),
+        DecidedBy::SnapshotBackend => snapshot_finding
+            .take()
+            .or_else(|| snap_db_finding(v, &boot, snapshot_index)),
         DecidedBy::Removal => None,
+        DecidedBy::Release => release_finding(v, &boot),
         DecidedBy::Wal | DecidedBy::Nothing => {
             wal_decisive.and_then(|i| wal_findings.get(i).cloned())
         }
@@ -615,6 +720,71 @@ fn decide(v: &mut Inspection, voters: Option<usize>) {
         .collect();
     let at = v.holders.len().min(v.notes.len());
     v.notes.splice(at..at, broken);
+}
+
+/// The `.snap.db` etcd swaps in is itself behind the snapshot (3.5.0–3.5.11 panic on a
+/// closed transaction; 3.5.12+ say it does not match).
+fn snap_db_finding(v: &Inspection, boot: &Boot, snapshot_index: Option<u64>) -> Option<Finding> {
+    let si = snapshot_index?;
+    let m = v.member.as_ref()?;
+    let path = m.member_dir.join("snap").join(format!("{si:016x}.snap.db"));
+    let mut row = plain(
+        FindingKind::DbBehindSnapshot,
+        &v.dir,
+        path.clone(),
+        Location::File { offset: None },
+        format!(
+            "the db is behind the snapshot at index {si}, and {} that etcd swaps in for it is behind it too",
+            v.dir.relative(&path)
+        ),
+    );
+    row.index = Some(si);
+    row.etcd_error = boot.etcd_error.clone();
+    Some(row)
+}
+
+/// A check of the release asked for refuses the data (not damage).
+fn release_finding(v: &Inspection, boot: &Boot) -> Option<Finding> {
+    let error = boot.etcd_error.clone()?;
+    let version = v.etcd_version?;
+    let (path, what) = if error == boot::TOO_MANY_LEARNERS || error == boot::INVALID_DOWNGRADE {
+        let db = v.dir.db()?;
+        (
+            db,
+            if error == boot::TOO_MANY_LEARNERS {
+                format!(
+                    "the db's members bucket holds more than one learner: etcd {version} takes membership from the db and allows one"
+                )
+            } else {
+                format!(
+                    "the data records a cluster version above etcd {version}'s: it refuses to run a newer cluster's data"
+                )
+            },
+        )
+    } else {
+        let m = v.member.as_ref()?;
+        let d = m.snap.as_ref().ok()?;
+        let e = d.picked_entry()?;
+        (
+            d.dir.join(&e.name),
+            format!(
+                "the v2 store of the snapshot etcd loads holds custom content ({}): etcd {version} refuses it",
+                e.snapshot
+                    .as_ref()
+                    .map(|s| s.v2_custom_content.join(", "))
+                    .unwrap_or_default()
+            ),
+        )
+    };
+    let mut row = plain(
+        FindingKind::ReleaseBlocker,
+        &v.dir,
+        path,
+        Location::File { offset: None },
+        what,
+    );
+    row.etcd_error = Some(error);
+    Some(row)
 }
 
 /// One finding per key whose latest db record differs from what the WAL wrote.

@@ -182,6 +182,12 @@ pub struct Summary<'a> {
     pub release: Release,
     /// Where later releases behave differently.
     pub later_releases: Option<&'a str>,
+    /// The release the verdict is for (`--etcd-version`), null for the line that wrote
+    /// the data.
+    pub etcd_version: Option<crate::release::EtcdVersion>,
+    /// Without `--etcd-version`: what each release of the test rig does with the same
+    /// bytes (`[{"release", "etcd_outcome", "etcd_error", "wedged"}]`).
+    pub by_release: &'a [crate::inspect::ReleaseVerdict],
     /// Starts, but every write times out.
     pub wedged: bool,
     /// The wedge's numbers.
@@ -254,6 +260,8 @@ impl Inspection {
             etcd_log_message: b.etcd_message.as_deref(),
             release: p.release,
             later_releases: p.later_releases.as_deref(),
+            etcd_version: self.etcd_version,
+            by_release: &self.by_release,
             wedged: b.wedged,
             wedge: b.wedged.then_some(Wedge {
                 log_ends_at: p.last_index_after_start,

@@ -35,6 +35,8 @@ pub struct DbReport {
     pub membership: Membership,
     /// Active alarms.
     pub alarms: Vec<Alarm>,
+    /// The `cluster` bucket (cluster version, downgrade).
+    pub cluster: schema::ClusterInfo,
     /// etcdutl's status numbers, if every page on the way could be read.
     pub etcdutl: Option<EtcdutlStatus>,
     /// Keys alive at the latest revision (from the same walk; a damaged db may undercount).
@@ -64,6 +66,8 @@ pub fn inspect_db(path: impl AsRef<Path>) -> Result<DbReport> {
     keep(schema::membership(&db).map(|m| membership = m));
     let mut alarms = Vec::new();
     keep(schema::alarms(&db).map(|(a, _)| alarms = a));
+    let mut cluster = schema::ClusterInfo::default();
+    keep(schema::cluster(&db).map(|c| cluster = c));
     let mut etcdutl = counted;
     if etcdutl.is_none() {
         // Damage: let etcdutl's own walk say where it would fail.
@@ -80,6 +84,7 @@ pub fn inspect_db(path: impl AsRef<Path>) -> Result<DbReport> {
         meta,
         membership,
         alarms,
+        cluster,
         etcdutl,
         live_keys: live,
         errors,

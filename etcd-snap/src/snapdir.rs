@@ -36,6 +36,10 @@ pub struct SnapSummary {
     pub removed_members: Vec<u64>,
     /// Why the v2 store JSON could not be parsed, if so.
     pub v2_problem: Option<String>,
+    /// The v2 store's cluster version (`/0/version`).
+    pub cluster_version: Option<String>,
+    /// Top-level v2 nodes with content other than `/0` (etcd 3.6 refuses them).
+    pub v2_custom_content: Vec<String>,
 }
 
 /// One `.snap` file.
@@ -188,10 +192,17 @@ pub fn inspect_snap_dir(
         let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
         let (snapshot, problem) = match read_snap(&path) {
             Ok(s) => {
-                let (members, removed_members, v2_problem) = match s.v2 {
-                    Ok(v) => (v.members, v.removed, None),
-                    Err(p) => (Vec::new(), Vec::new(), Some(p)),
-                };
+                let (members, removed_members, v2_problem, cluster_version, v2_custom_content) =
+                    match s.v2 {
+                        Ok(v) => (
+                            v.members,
+                            v.removed,
+                            None,
+                            v.cluster_version,
+                            v.custom_content,
+                        ),
+                        Err(p) => (Vec::new(), Vec::new(), Some(p), None, Vec::new()),
+                    };
                 let sum = SnapSummary {
                     term: s.term,
                     index: s.index,
@@ -201,6 +212,8 @@ pub fn inspect_snap_dir(
                     members,
                     removed_members,
                     v2_problem,
+                    cluster_version,
+                    v2_custom_content,
                 };
                 (Some(sum), None)
             }

@@ -20,6 +20,9 @@ pub struct V2Store {
     pub removed: Vec<u64>,
     /// `/0/version`.
     pub cluster_version: Option<String>,
+    /// Top-level nodes other than `/0` that hold content (v2 keys written by clients, v2
+    /// auth users or roles): etcd 3.6 refuses such a store (`membership.IsMetaStoreOnly`).
+    pub custom_content: Vec<String>,
 }
 
 fn child<'a>(node: &'a Value, name: &str) -> Option<&'a Value> {
@@ -33,6 +36,29 @@ fn children(node: &Value) -> impl Iterator<Item = (&String, &Value)> {
         .flat_map(|m| m.iter())
 }
 
+/// etcd 3.6's `IsMetaStoreOnly` (`server/etcdserver/api/membership/storev2.go@v3.6.14`):
+/// any top-level node other than `/0` with children is custom content; since 3.6.3 a `/2`
+/// (v2 auth) node counts only when one of its children has children (empty `/2/users`,
+/// `/2/roles` are tolerated).
+fn custom_content(root: &Value) -> Vec<String> {
+    let has_children = |n: &Value| {
+        n.get("Children")
+            .and_then(Value::as_object)
+            .is_some_and(|c| !c.is_empty())
+    };
+    children(root)
+        .filter(|(name, _)| name.as_str() != "0")
+        .filter(|(name, node)| {
+            if name.as_str() == "2" {
+                children(node).any(|(_, c)| has_children(c))
+            } else {
+                has_children(node)
+            }
+        })
+        .map(|(name, _)| format!("/{name}"))
+        .collect()
+}
+
 fn hex_id(s: &str) -> Option<u64> {
     u64::from_str_radix(s, 16).ok()
 }
@@ -43,6 +69,7 @@ pub fn parse(json: &[u8]) -> Result<V2Store, String> {
     let root = root.get("Root").ok_or("no Root node")?;
     let mut out = V2Store::default();
     let Some(zero) = child(root, "0") else {
+        out.custom_content = custom_content(root);
         return Ok(out);
     };
     if let Some(members) = child(zero, "members") {
@@ -71,6 +98,7 @@ pub fn parse(json: &[u8]) -> Result<V2Store, String> {
                 .push(hex_id(name).ok_or(format!("removed key {name:?} is not hex"))?);
         }
     }
+    out.custom_content = custom_content(root);
     out.cluster_version = child(zero, "version")
         .and_then(|n| n.get("Value")?.as_str())
         .map(str::to_owned);

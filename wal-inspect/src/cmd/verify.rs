@@ -36,6 +36,11 @@ pub struct VerifyArgs {
     /// (findings of kind config_mismatch, with etcd's error text and the fix).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Predict for exactly this etcd release (X.Y.Z, 3.4–3.7): its decoder's reactions,
+    /// error texts and start checks. Without it: for the release line that wrote the
+    /// data, with what each release of the test rig does listed beside.
+    #[arg(long, value_name = "X.Y.Z")]
+    pub etcd_version: Option<etcd_member::release::EtcdVersion>,
     /// Another member's data dir (repeatable): its cluster ID, names and URLs.
     #[arg(long = "peer-dir", value_name = "DIR")]
     pub peer_dirs: Vec<PathBuf>,
@@ -51,6 +56,7 @@ pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
             wal_dir: args.wal_dir.clone(),
             check_values: args.check_values,
             interrupt: None,
+            etcd_version: args.etcd_version,
         },
     )?;
     if config.is_some() || !args.peer_dirs.is_empty() {
@@ -102,11 +108,13 @@ fn hex_id(id: u64) -> String {
 /// The command to run next when the data is damaged: the repair plan (read-only), with
 /// the paths absolute and the options that shape it, shell-quoted.
 fn next_command(args: &VerifyArgs, v: &Inspection) -> anyhow::Result<Option<String>> {
-    if !v
-        .findings()
-        .iter()
-        .any(|f| f.kind != FindingKind::ConfigMismatch)
-    {
+    // Damage only: a configuration problem or a release's refusal is not repaired.
+    if !v.findings().iter().any(|f| {
+        !matches!(
+            f.kind,
+            FindingKind::ConfigMismatch | FindingKind::ReleaseBlocker
+        )
+    }) {
         return Ok(None);
     }
     let abs = |p: &std::path::Path| -> anyhow::Result<String> {
@@ -227,7 +235,18 @@ fn render_human(v: &Inspection, out: &mut dyn Write) -> anyhow::Result<()> {
             s.records, s.entries
         )?;
     } else {
-        writeln!(out, "DAMAGE: {} finding(s)", findings.len())?;
+        if findings
+            .iter()
+            .all(|f| f.kind == FindingKind::ReleaseBlocker)
+        {
+            writeln!(
+                out,
+                "BLOCKED: {} finding(s) (no damage; this release refuses the data)",
+                findings.len()
+            )?;
+        } else {
+            writeln!(out, "DAMAGE: {} finding(s)", findings.len())?;
+        }
         for (i, f) in findings.iter().enumerate() {
             writeln!(
                 out,
@@ -354,6 +373,37 @@ fn render_human(v: &Inspection, out: &mut dyn Write) -> anyhow::Result<()> {
     }
     if let Some(l) = &p.later_releases {
         writeln!(out, "Note: {l}.")?;
+    }
+    if let Some(r) = v.etcd_version {
+        writeln!(out, "(predicted for etcd {r})")?;
+    }
+    // Releases that do something else with the same bytes.
+    let differ: Vec<String> = v
+        .by_release
+        .iter()
+        .filter(|r| {
+            r.etcd_outcome != v.outcome()
+                || r.wedged != v.wedged()
+                || (r.etcd_outcome == Outcome::Refuses && r.etcd_error != v.boot.etcd_error)
+        })
+        .map(|r| {
+            format!(
+                "etcd {} {}{}{}",
+                r.release,
+                r.etcd_outcome.as_str().replace('_', " "),
+                r.etcd_error
+                    .as_deref()
+                    .filter(|_| r.etcd_outcome != Outcome::Starts)
+                    .map_or(String::new(), |e| format!(": \"{e}\"")),
+                if r.wedged { ", wedged" } else { "" }
+            )
+        })
+        .collect();
+    if !differ.is_empty() {
+        writeln!(out, "Other releases (verify --etcd-version X.Y.Z for one):")?;
+        for d in differ {
+            writeln!(out, "  {d}")?;
+        }
     }
     if let Some(first) = config.first() {
         writeln!(

@@ -10,6 +10,7 @@ mod json_docs;
 mod live_etcd;
 mod members;
 mod rejoin;
+mod releases;
 mod repair;
 mod restore;
 mod robustness;

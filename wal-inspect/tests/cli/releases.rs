@@ -1,0 +1,108 @@
+//! `verify --etcd-version X.Y.Z` against what each real etcd release did on the same bytes:
+//! every damaged case of both suites, for every release that was run on it (3.4.23, 3.5.1,
+//! 3.5.35, 3.6.16, 3.7.3; testdata/cases/*.json `etcd_verdicts`), must get that release's
+//! outcome, wedge and error text. And without `--etcd-version`, `by_release` in the summary
+//! says the same for each release.
+
+use serde_json::Value;
+
+use crate::util;
+
+/// etcd names the db by the `--data-dir` it was given; the generator gave a relative one.
+fn normalise(error: &str) -> String {
+    let e = error.strip_prefix("panic: ").unwrap_or(error);
+    match (e.find("database file ("), e.find("member/snap/db")) {
+        (Some(a), Some(b)) if a < b => format!("{}{}", &e[..a + "database file (".len()], &e[b..]),
+        _ => e.to_owned(),
+    }
+}
+
+#[test]
+fn every_release_verdict_on_every_case() {
+    let mut checked = 0;
+    let mut releases_seen = std::collections::BTreeSet::new();
+    for name in testdata::all_cases() {
+        let case = testdata::Case::load(&name).unwrap();
+        if case.member_rel().is_none() {
+            continue;
+        }
+        let (dir, case) = testdata::case(&name).unwrap();
+        let data = case.data_dir(dir.path()).unwrap();
+        let mut versions: Vec<String> = case
+            .verdict_releases()
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        if versions.is_empty() {
+            versions.push(case.etcd_version().to_owned());
+        }
+        // Without a release: the by_release list of the summary.
+        let out = util::run(&[
+            "verify".to_owned(),
+            "--json".to_owned(),
+            data.display().to_string(),
+        ]);
+        let lines = util::json_lines(&out, Some("verify"));
+        let plain = lines
+            .iter()
+            .find(|l| l["type"] == "summary")
+            .unwrap()
+            .clone();
+        for version in versions {
+            let want = case.expected_outcome_of(&version).unwrap();
+            let verdict = case.verdict_of(&version).unwrap();
+            let out = util::run(&[
+                "verify".to_owned(),
+                "--json".to_owned(),
+                format!("--etcd-version={version}"),
+                data.display().to_string(),
+            ]);
+            let lines = util::json_lines(&out, Some("verify"));
+            let s = lines.iter().find(|l| l["type"] == "summary").unwrap();
+            assert_eq!(s["etcd_version"], version.as_str(), "{name}");
+            assert_eq!(s["etcd_outcome"], want, "{name} on etcd {version}: {s}");
+            if let Some(w) = verdict["wedged"].as_bool() {
+                assert_eq!(s["wedged"], w, "{name} on etcd {version}: wedged");
+            }
+            if want == "refuses" {
+                if let Some(said) = case.etcd_error_of(&version) {
+                    let ours = s["etcd_error"].as_str().unwrap_or("");
+                    assert_eq!(
+                        normalise(ours),
+                        normalise(said),
+                        "{name} on etcd {version}: error text"
+                    );
+                }
+            }
+            let listed: Vec<&Value> = plain["by_release"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|r| r["release"] == version.as_str())
+                .collect();
+            if let Some(r) = listed.first() {
+                assert_eq!(r["etcd_outcome"], want, "{name}: by_release {version}");
+                assert_eq!(
+                    r["etcd_error"], s["etcd_error"],
+                    "{name}: by_release {version}"
+                );
+            }
+            releases_seen.insert(version);
+            checked += 1;
+        }
+    }
+    assert!(checked >= 130, "only {checked} verdicts checked");
+    assert_eq!(
+        releases_seen.into_iter().collect::<Vec<_>>(),
+        ["3.4.23", "3.5.1", "3.5.35", "3.6.16", "3.7.3"]
+    );
+}
+
+#[test]
+fn a_version_that_is_not_a_release_is_bad_input() {
+    for bad in ["3.5", "3.8.0", "latest"] {
+        let out = util::run(&["verify", "--etcd-version", bad, "/nonexistent"]);
+        assert_eq!(out.code, 2, "{bad}: {}", out.stderr);
+        assert!(out.stderr.contains("X.Y.Z"), "{bad}: {}", out.stderr);
+    }
+}
