@@ -173,6 +173,18 @@ pub fn decide(facts: &BootFacts<'_>) -> Boot {
         DbAtOpen::Missing => Some(0),
         DbAtOpen::Opens { consistent_index } => *consistent_index,
     };
+    // 1. 3.6+ `schema.Validate`: a storage version newer than the binary's line.
+    if let (Some(v), Some(sv)) = (r.version, r.storage_version.as_deref()) {
+        if v >= EtcdVersion::new(3, 6, 0)
+            && major_minor(sv).is_some_and(|svm| svm > (v.major, v.minor))
+        {
+            return refuse(
+                DecidedBy::Release,
+                format!("version \"{sv}\" is not supported"),
+                "discovery failed".into(),
+            );
+        }
+    }
     // 2. ValidSnapshotEntries.
     if wal.refused_at == Some(Stage::Discovery) {
         return wal_verdict(wal, ci);

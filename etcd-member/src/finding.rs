@@ -39,9 +39,12 @@ pub enum FindingKind {
     /// The member's configuration (`--config`) does not fit its data or its cluster
     /// (see [`crate::configcheck`]).
     ConfigMismatch,
-    /// The release asked for (`--etcd-version`) refuses data that is not damaged: too
-    /// many learners, custom v2 store content, a newer cluster version.
-    ReleaseBlocker,
+    /// A newer release asked for (`--etcd-version`, `--upgrade-to`) refuses data that is
+    /// not damaged (too many learners, custom v2 store content, a storage version it does
+    /// not support), or changes it (membership taken from the db, not the v2 store).
+    UpgradeBlocker,
+    /// An older release asked for refuses data a newer cluster wrote (`invalid downgrade`).
+    DowngradeBlocker,
 }
 
 impl FindingKind {
@@ -58,7 +61,8 @@ impl FindingKind {
             FindingKind::DbValueMismatch => "db_value_mismatch",
             FindingKind::MemberRemoved => "member_removed",
             FindingKind::ConfigMismatch => "config_mismatch",
-            FindingKind::ReleaseBlocker => "release_blocker",
+            FindingKind::UpgradeBlocker => "upgrade_blocker",
+            FindingKind::DowngradeBlocker => "downgrade_blocker",
         }
     }
 }

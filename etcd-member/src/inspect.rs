@@ -382,6 +382,7 @@ fn release_facts(v: &Inspection, version: Option<EtcdVersion>) -> ReleaseFacts {
             .findings
             .iter()
             .any(|f| f.kind == etcd_wal::FindingKind::EmptySegment && f.at.segment_pos == last),
+        storage_version: db.and_then(|d| d.meta.storage_version.clone()),
         invalid_page_type: db.and_then(|d| {
             d.check.findings.iter().find_map(|f| match f.kind {
                 DbKind::InvalidPageType { flags } => Some((f.page, flags)),
@@ -686,6 +687,7 @@ fn decide(v: &mut Inspection, ctx: &Context, original: Option<&Scan>) {
     out.extend(db_findings.into_iter().map(|(_, f)| f));
     out.extend(snapshot_finding);
     out.extend(value_findings(v));
+    out.extend(membership_source_findings(v));
     v.findings = out;
     v.boot = boot;
     for h in v.holders.clone() {
@@ -747,7 +749,10 @@ fn snap_db_finding(v: &Inspection, boot: &Boot, snapshot_index: Option<u64>) -> 
 fn release_finding(v: &Inspection, boot: &Boot) -> Option<Finding> {
     let error = boot.etcd_error.clone()?;
     let version = v.etcd_version?;
-    let (path, what) = if error == boot::TOO_MANY_LEARNERS || error == boot::INVALID_DOWNGRADE {
+    let (path, what) = if error == boot::TOO_MANY_LEARNERS
+        || error == boot::INVALID_DOWNGRADE
+        || error.ends_with("is not supported")
+    {
         let db = v.dir.db()?;
         (
             db,
@@ -755,9 +760,13 @@ fn release_finding(v: &Inspection, boot: &Boot) -> Option<Finding> {
                 format!(
                     "the db's members bucket holds more than one learner: etcd {version} takes membership from the db and allows one"
                 )
-            } else {
+            } else if error == boot::INVALID_DOWNGRADE {
                 format!(
                     "the data records a cluster version above etcd {version}'s: it refuses to run a newer cluster's data"
+                )
+            } else {
+                format!(
+                    "the db's meta/storageVersion is newer than etcd {version} supports (a newer release or etcdutl migrate wrote it)"
                 )
             },
         )
@@ -776,15 +785,78 @@ fn release_finding(v: &Inspection, boot: &Boot) -> Option<Finding> {
             ),
         )
     };
-    let mut row = plain(
-        FindingKind::ReleaseBlocker,
+    let kind = if error == boot::INVALID_DOWNGRADE {
+        FindingKind::DowngradeBlocker
+    } else {
+        FindingKind::UpgradeBlocker
+    };
+    let mut row = plain(kind, &v.dir, path, Location::File { offset: None }, what);
+    row.etcd_error = Some(error);
+    Some(row)
+}
+
+/// 3.6+ take membership from the db, 3.4/3.5 from the v2 store (`.snap` + WAL): a member
+/// only one of them lists appears or disappears on the upgrade (the "zombie member" of
+/// etcd #20967). Only with a 3.6+ release asked for, on data a 3.5 or older cluster wrote.
+fn membership_source_findings(v: &Inspection) -> Vec<Finding> {
+    let Some(version) = v.etcd_version.filter(|r| *r >= EtcdVersion::new(3, 6, 0)) else {
+        return Vec::new();
+    };
+    let Some(m) = &v.member else {
+        return Vec::new();
+    };
+    let (Ok(db), Some(snap)) = (
+        m.db.as_ref(),
+        m.snap
+            .as_ref()
+            .ok()
+            .and_then(|d| d.picked_entry())
+            .and_then(|e| e.snapshot.as_ref()),
+    ) else {
+        return Vec::new();
+    };
+    if db.meta.storage_version.is_some() || snap.v2_problem.is_some() {
+        return Vec::new(); // 3.6 wrote it already, or no v2 membership to compare
+    }
+    let db_ids: Vec<u64> = db.membership.members.iter().map(|x| x.id).collect();
+    let v2_ids: Vec<u64> = snap.members.iter().map(|x| x.id).collect();
+    let only_db: Vec<String> = db_ids
+        .iter()
+        .filter(|id| !v2_ids.contains(id))
+        .map(|id| format!("{id:016x}"))
+        .collect();
+    let only_v2: Vec<String> = v2_ids
+        .iter()
+        .filter(|id| !db_ids.contains(id))
+        .map(|id| format!("{id:016x}"))
+        .collect();
+    if only_db.is_empty() && only_v2.is_empty() {
+        return Vec::new();
+    }
+    let Some(path) = v.dir.db() else {
+        return Vec::new();
+    };
+    let mut what = format!("etcd {version} takes membership from the db, not the v2 store:");
+    if !only_db.is_empty() {
+        what.push_str(&format!(
+            " {} only in the db comes back as a member (a \"zombie member\", etcd #20967);",
+            only_db.join(", ")
+        ));
+    }
+    if !only_v2.is_empty() {
+        what.push_str(&format!(
+            " {} only in the v2 store is no longer a member;",
+            only_v2.join(", ")
+        ));
+    }
+    what.push_str(" fix the membership on 3.5 before upgrading");
+    vec![plain(
+        FindingKind::UpgradeBlocker,
         &v.dir,
         path,
         Location::File { offset: None },
         what,
-    );
-    row.etcd_error = Some(error);
-    Some(row)
+    )]
 }
 
 /// One finding per key whose latest db record differs from what the WAL wrote.

@@ -281,6 +281,8 @@ pub struct ReleaseFacts {
     pub empty_last_segment: bool,
     /// A page with invalid type flags breaks bbolt's walk at open: (page, flags).
     pub invalid_page_type: Option<(u64, u16)>,
+    /// The db's `meta/storageVersion` (written by 3.6+ and `etcdutl migrate`).
+    pub storage_version: Option<String>,
 }
 
 /// `3.5.0` → (3, 5).

@@ -41,6 +41,11 @@ pub struct VerifyArgs {
     /// data, with what each release of the test rig does listed beside.
     #[arg(long, value_name = "X.Y.Z")]
     pub etcd_version: Option<etcd_member::release::EtcdVersion>,
+    /// What upgrading this member to a release line would meet: the verdict of the newest
+    /// release of that line the test rig runs (3.6 → 3.6.16, 3.7 → 3.7.3), with findings
+    /// of kind upgrade_blocker for what it refuses or changes.
+    #[arg(long, value_name = "3.6|3.7", conflicts_with = "etcd_version", value_parser = ["3.6", "3.7"])]
+    pub upgrade_to: Option<String>,
     /// Another member's data dir (repeatable): its cluster ID, names and URLs.
     #[arg(long = "peer-dir", value_name = "DIR")]
     pub peer_dirs: Vec<PathBuf>,
@@ -56,7 +61,13 @@ pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
             wal_dir: args.wal_dir.clone(),
             check_values: args.check_values,
             interrupt: None,
-            etcd_version: args.etcd_version,
+            etcd_version: args.etcd_version.or_else(|| {
+                let line = args.upgrade_to.as_deref()?;
+                etcd_member::release::REPRESENTATIVES
+                    .iter()
+                    .copied()
+                    .find(|r| r.line() == line)
+            }),
         },
     )?;
     if config.is_some() || !args.peer_dirs.is_empty() {
@@ -112,7 +123,9 @@ fn next_command(args: &VerifyArgs, v: &Inspection) -> anyhow::Result<Option<Stri
     if !v.findings().iter().any(|f| {
         !matches!(
             f.kind,
-            FindingKind::ConfigMismatch | FindingKind::ReleaseBlocker
+            FindingKind::ConfigMismatch
+                | FindingKind::UpgradeBlocker
+                | FindingKind::DowngradeBlocker
         )
     }) {
         return Ok(None);
@@ -235,10 +248,12 @@ fn render_human(v: &Inspection, out: &mut dyn Write) -> anyhow::Result<()> {
             s.records, s.entries
         )?;
     } else {
-        if findings
-            .iter()
-            .all(|f| f.kind == FindingKind::ReleaseBlocker)
-        {
+        if findings.iter().all(|f| {
+            matches!(
+                f.kind,
+                FindingKind::UpgradeBlocker | FindingKind::DowngradeBlocker
+            )
+        }) {
             writeln!(
                 out,
                 "BLOCKED: {} finding(s) (no damage; this release refuses the data)",

@@ -106,3 +106,45 @@ fn a_version_that_is_not_a_release_is_bad_input() {
         assert!(out.stderr.contains("X.Y.Z"), "{bad}: {}", out.stderr);
     }
 }
+
+/// `--upgrade-to 3.6` on a 3.5 dir with custom v2 content and on one with two learners: an
+/// `upgrade_blocker` finding with the text real etcd 3.6.16 printed on a copy of the same
+/// dir; 3.7 ignores the v2 store (starts) but refuses the learners too.
+#[test]
+fn upgrade_to_names_the_blocker_with_etcds_text() {
+    for (name, line, blocked) in [
+        ("v35-v2store-custom", "3.6", true),
+        ("v35-v2store-custom", "3.7", false),
+        ("v35-learners-two", "3.6", true),
+        ("v35-learners-two", "3.7", true),
+    ] {
+        let (dir, case) = testdata::case(name).unwrap();
+        let data = case.data_dir(dir.path()).unwrap();
+        let out = util::run(&[
+            "verify".to_owned(),
+            "--json".to_owned(),
+            format!("--upgrade-to={line}"),
+            data.display().to_string(),
+        ]);
+        let lines = util::json_lines(&out, Some("verify"));
+        let s = lines.iter().find(|l| l["type"] == "summary").unwrap();
+        let release = s["etcd_version"].as_str().unwrap().to_owned();
+        assert!(release.starts_with(line), "{name}: {release}");
+        let want = case.expected_outcome_of(&release).unwrap();
+        assert_eq!(s["etcd_outcome"], want, "{name} → {line}");
+        let blockers: Vec<&Value> = lines
+            .iter()
+            .filter(|l| l["kind"] == "upgrade_blocker")
+            .collect();
+        assert_eq!(!blockers.is_empty(), blocked, "{name} → {line}: {lines:?}");
+        if blocked {
+            assert_eq!(out.code, 1, "{name}");
+            assert_eq!(blockers[0]["decisive"], true, "{name}");
+            assert_eq!(
+                blockers[0]["etcd_error"].as_str(),
+                case.etcd_error_of(&release),
+                "{name} → {line}: etcd {release}'s own words"
+            );
+        }
+    }
+}
