@@ -16,8 +16,9 @@ use std::path::PathBuf;
 use clap::Args;
 use etcd_member::identity::{self, Comparison, Identity, Sourced};
 use etcd_member::{Finding, Inspection, Options};
+use etcd_proto::json::HexId;
 use etcd_wal::membership::{self, History};
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use crate::exit::Exit;
 
@@ -118,16 +119,21 @@ pub fn run(args: &MembersArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
     let failed = !errors.is_empty();
     for d in &dirs {
         if args.json {
-            writeln!(out, "{}", member_json(d))?;
+            crate::output::json_line(out, &member_line(d))?;
         } else {
             render_member(d, out)?;
         }
     }
     for (p, e) in errors {
         if args.json {
-            let line = json!({"type": "error", "path": p.display().to_string(),
-                "message": crate::output::message(&e)});
-            writeln!(out, "{line}")?;
+            crate::output::json_line(
+                out,
+                &ErrorLine {
+                    r#type: "error",
+                    path: p.display().to_string(),
+                    message: crate::output::message(&e),
+                },
+            )?;
         } else {
             // The same prefix as every other command's errors; the path only once (most
             // errors already start with it).
@@ -146,7 +152,7 @@ pub fn run(args: &MembersArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
         .collect();
     let cmp = identity::compare(&views);
     if args.json {
-        writeln!(out, "{}", cluster_json(&dirs, &cmp))?;
+        crate::output::json_line(out, &cluster_line(&dirs, &cmp))?;
     } else if !dirs.is_empty() {
         render_cluster(&dirs, &cmp, out)?;
     }
@@ -157,139 +163,263 @@ pub fn run(args: &MembersArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
     })
 }
 
-fn hex(id: Option<u64>) -> Value {
-    id.map_or(Value::Null, |i| json!(etcd_proto::text::member_id(i)))
+/// An `error` line: a dir that could not be read.
+#[derive(Serialize)]
+struct ErrorLine {
+    r#type: &'static str,
+    path: String,
+    message: String,
 }
 
-fn sourced<T: serde::Serialize>(s: &Option<Sourced<T>>) -> (Value, Value) {
-    match s {
-        Some(s) => (json!(s.value), json!(s.source.as_str())),
-        None => (Value::Null, Value::Null),
-    }
+/// One history row: a ConfChange or an attribute publication.
+#[derive(Serialize)]
+struct HistoryRow<'a> {
+    index: u64,
+    term: u64,
+    kind: &'static str,
+    member_id: HexId,
+    name: Option<&'a str>,
+    peer_urls: &'a [String],
+    client_urls: &'a [String],
+    segment: String,
+    offset: u64,
+    ordinal: u64,
+    before_damage: bool,
 }
 
-/// One history row: a ConfChange or an attribute publication, in index order.
-fn history_rows(h: &History) -> Vec<Value> {
-    let mut rows: Vec<(u64, Value)> = Vec::new();
+/// Where the name and URLs of a `member` line come from.
+#[derive(Serialize)]
+struct Sources {
+    name: Option<&'static str>,
+    peer_urls: Option<&'static str>,
+    client_urls: Option<&'static str>,
+}
+
+/// Another dir's WAL that removes this member.
+#[derive(Serialize)]
+struct RemovedBy<'a> {
+    path: &'a str,
+    index: u64,
+    term: u64,
+    committed: bool,
+}
+
+/// This dir's own RemoveNode.
+#[derive(Serialize)]
+struct RemovalJson {
+    index: u64,
+    term: u64,
+    segment: String,
+    offset: u64,
+    ordinal: u64,
+    committed: bool,
+}
+
+#[derive(Serialize)]
+struct Damage<'a> {
+    findings: usize,
+    first: Option<&'a Finding>,
+}
+
+/// A `member` line.
+#[derive(Serialize)]
+struct MemberLine<'a> {
+    r#type: &'static str,
+    path: &'a str,
+    member_id: Option<HexId>,
+    cluster_id: Option<HexId>,
+    name: Option<&'a str>,
+    peer_urls: &'a [String],
+    client_urls: &'a [String],
+    is_learner: Option<bool>,
+    sources: Sources,
+    removed: bool,
+    removed_by: Vec<RemovedBy<'a>>,
+    removal: Option<RemovalJson>,
+    removed_in_db: bool,
+    removed_in_snap: bool,
+    etcd_outcome: Option<&'static str>,
+    advice: Vec<String>,
+    last_index: Option<u64>,
+    last_term: Option<u64>,
+    commit: Option<u64>,
+    consistent_index: Option<u64>,
+    damage: Damage<'a>,
+    first_index: Option<u64>,
+    overwritten_entries: u64,
+    history: Vec<HistoryRow<'a>>,
+}
+
+/// One dir's log compared with the most up-to-date one (`cluster` line).
+#[derive(Serialize)]
+struct LogLine<'a> {
+    path: &'a str,
+    member_id: Option<HexId>,
+    common_first: Option<u64>,
+    common_last: Option<u64>,
+    diverges_at: Option<u64>,
+    term_most_up_to_date: Option<u64>,
+    term_here: Option<u64>,
+    behind_by: u64,
+}
+
+/// The `cluster` line.
+#[derive(Serialize)]
+struct ClusterLine<'a> {
+    r#type: &'static str,
+    same_cluster: bool,
+    #[serde(serialize_with = "etcd_proto::json::ser::hex_ids")]
+    cluster_ids: &'a [u64],
+    most_up_to_date: Option<HexId>,
+    most_up_to_date_path: Option<&'a str>,
+    #[serde(serialize_with = "etcd_proto::json::ser::hex_ids")]
+    duplicate_members: &'a [u64],
+    removed: Vec<Option<HexId>>,
+    logs: Vec<LogLine<'a>>,
+}
+
+fn hex(id: Option<u64>) -> Option<HexId> {
+    id.map(HexId)
+}
+
+/// A sourced list's value (empty when unknown).
+fn sourced_list(s: &Option<Sourced<Vec<String>>>) -> &[String] {
+    s.as_ref().map_or(&[], |s| s.value.as_slice())
+}
+
+fn source<T>(s: &Option<Sourced<T>>) -> Option<&'static str> {
+    s.as_ref().map(|s| s.source.as_str())
+}
+
+/// The history rows: ConfChanges and attribute publications, in index order.
+fn history_rows(h: &History) -> Vec<HistoryRow<'_>> {
+    let mut rows: Vec<HistoryRow<'_>> = Vec::new();
     for c in &h.changes {
         let m = c.member.as_ref();
-        rows.push((
-            c.index,
-            json!({
-                "index": c.index,
-                "term": c.term,
-                "kind": c.kind.as_str(),
-                "member_id": etcd_proto::text::member_id(c.node_id),
-                "name": m.map(|m| m.name.clone()).filter(|n| !n.is_empty()),
-                "peer_urls": m.map(|m| m.peer_urls.clone()).unwrap_or_default(),
-                "client_urls": m.map(|m| m.client_urls.clone()).unwrap_or_default(),
-                "segment": c.at.file_name(),
-                "offset": c.at.offset,
-                "ordinal": c.at.ordinal,
-                "before_damage": c.before_damage,
-            }),
-        ));
+        rows.push(HistoryRow {
+            index: c.index,
+            term: c.term,
+            kind: c.kind.as_str(),
+            member_id: HexId(c.node_id),
+            name: m.map(|m| m.name.as_str()).filter(|n| !n.is_empty()),
+            peer_urls: m.map_or(&[], |m| m.peer_urls.as_slice()),
+            client_urls: m.map_or(&[], |m| m.client_urls.as_slice()),
+            segment: c.at.file_name(),
+            offset: c.at.offset,
+            ordinal: c.at.ordinal,
+            before_damage: c.before_damage,
+        });
     }
     for a in &h.attributes {
-        rows.push((
-            a.index,
-            json!({
-                "index": a.index,
-                "term": a.term,
-                "kind": "attributes",
-                "member_id": etcd_proto::text::member_id(a.node_id),
-                "name": a.name,
-                "peer_urls": [],
-                "client_urls": a.client_urls,
-                "segment": a.at.file_name(),
-                "offset": a.at.offset,
-                "ordinal": a.at.ordinal,
-                "before_damage": a.before_damage,
-            }),
-        ));
+        rows.push(HistoryRow {
+            index: a.index,
+            term: a.term,
+            kind: "attributes",
+            member_id: HexId(a.node_id),
+            name: Some(&a.name),
+            peer_urls: &[],
+            client_urls: &a.client_urls,
+            segment: a.at.file_name(),
+            offset: a.at.offset,
+            ordinal: a.at.ordinal,
+            before_damage: a.before_damage,
+        });
     }
-    rows.sort_by_key(|(i, _)| *i);
-    rows.into_iter().map(|(_, v)| v).collect()
+    rows.sort_by_key(|r| r.index);
+    rows
 }
 
-fn member_json(d: &Dir) -> Value {
+fn member_line(d: &Dir) -> MemberLine<'_> {
     let id = &d.identity;
-    let (name, name_src) = sourced(&id.name);
-    let (peers, peers_src) = sourced(&id.peer_urls);
-    let (clients, clients_src) = sourced(&id.client_urls);
-    json!({
-        "type": "member",
-        "path": d.path,
-        "member_id": hex(id.member_id),
-        "cluster_id": hex(id.cluster_id),
-        "name": name,
-        "peer_urls": if peers.is_null() { json!([]) } else { peers },
-        "client_urls": if clients.is_null() { json!([]) } else { clients },
-        "is_learner": id.is_learner,
-        "sources": {"name": name_src, "peer_urls": peers_src, "client_urls": clients_src},
-        "removed": d.removed(),
-        "removed_by": d.removed_by.iter().map(|(path, r)| json!({
-            "path": path,
-            "index": r.index,
-            "term": r.term,
-            "committed": r.committed,
-        })).collect::<Vec<_>>(),
-        "removal": id.removal.as_ref().map(|r| json!({
-            "index": r.index,
-            "term": r.term,
-            "segment": r.at.file_name(),
-            "offset": r.at.offset,
-            "ordinal": r.at.ordinal,
-            "committed": r.committed,
-        })),
-        "removed_in_db": id.removed_in_db,
-        "removed_in_snap": id.removed_in_snap,
-        // Measured on 3.5.1 / 3.4.23: etcd replays its own RemoveNode and stops.
-        "etcd_outcome": id.removal.as_ref().map(|_| "refuses"),
-        "advice": if d.removed() { identity::rejoin_steps(id, &d.data_dir) } else { Vec::new() },
-        "last_index": id.last_index(),
-        "last_term": id.last_term(),
-        "commit": id.commit,
-        "consistent_index": id.consistent_index,
-        "damage": {
-            "findings": d.findings.len(),
-            "first": d.findings.first(),
+    MemberLine {
+        r#type: "member",
+        path: &d.path,
+        member_id: hex(id.member_id),
+        cluster_id: hex(id.cluster_id),
+        name: id.name.as_ref().map(|s| s.value.as_str()),
+        peer_urls: sourced_list(&id.peer_urls),
+        client_urls: sourced_list(&id.client_urls),
+        is_learner: id.is_learner,
+        sources: Sources {
+            name: source(&id.name),
+            peer_urls: source(&id.peer_urls),
+            client_urls: source(&id.client_urls),
         },
-        "first_index": d.history.first_index(),
-        "overwritten_entries": d.history.overwritten,
-        "history": history_rows(&d.history),
-    })
+        removed: d.removed(),
+        removed_by: d
+            .removed_by
+            .iter()
+            .map(|(path, r)| RemovedBy {
+                path,
+                index: r.index,
+                term: r.term,
+                committed: r.committed,
+            })
+            .collect(),
+        removal: id.removal.as_ref().map(|r| RemovalJson {
+            index: r.index,
+            term: r.term,
+            segment: r.at.file_name(),
+            offset: r.at.offset,
+            ordinal: r.at.ordinal,
+            committed: r.committed,
+        }),
+        removed_in_db: id.removed_in_db,
+        removed_in_snap: id.removed_in_snap,
+        // Measured on 3.5.1 / 3.4.23: etcd replays its own RemoveNode and stops.
+        etcd_outcome: id.removal.as_ref().map(|_| "refuses"),
+        advice: if d.removed() {
+            identity::rejoin_steps(id, &d.data_dir)
+        } else {
+            Vec::new()
+        },
+        last_index: id.last_index(),
+        last_term: id.last_term(),
+        commit: id.commit,
+        consistent_index: id.consistent_index,
+        damage: Damage {
+            findings: d.findings.len(),
+            first: d.findings.first(),
+        },
+        first_index: d.history.first_index(),
+        overwritten_entries: d.history.overwritten,
+        history: history_rows(&d.history),
+    }
 }
 
-fn cluster_json(dirs: &[Dir], cmp: &Comparison) -> Value {
+fn cluster_line<'a>(dirs: &'a [Dir], cmp: &'a Comparison) -> ClusterLine<'a> {
     let best = cmp.most_up_to_date.and_then(|k| dirs.get(k));
-    let logs: Vec<Value> = cmp
+    let logs = cmp
         .logs
         .iter()
         .filter_map(|l| {
             let d = dirs.get(l.dir)?;
-            Some(json!({
-                "path": d.path,
-                "member_id": hex(d.identity.member_id),
-                "common_first": l.comparison.common.map(|c| c.0),
-                "common_last": l.comparison.common.map(|c| c.1),
-                "diverges_at": l.comparison.divergence.map(|v| v.index),
-                "term_most_up_to_date": l.comparison.divergence.map(|v| v.term_a),
-                "term_here": l.comparison.divergence.map(|v| v.term_b),
-                "behind_by": l.behind_by,
-            }))
+            Some(LogLine {
+                path: &d.path,
+                member_id: hex(d.identity.member_id),
+                common_first: l.comparison.common.map(|c| c.0),
+                common_last: l.comparison.common.map(|c| c.1),
+                diverges_at: l.comparison.divergence.map(|v| v.index),
+                term_most_up_to_date: l.comparison.divergence.map(|v| v.term_a),
+                term_here: l.comparison.divergence.map(|v| v.term_b),
+                behind_by: l.behind_by,
+            })
         })
         .collect();
-    json!({
-        "type": "cluster",
-        "same_cluster": cmp.same_cluster,
-        "cluster_ids": cmp.cluster_ids.iter().map(|&c| etcd_proto::text::member_id(c)).collect::<Vec<_>>(),
-        "most_up_to_date": best.map_or(Value::Null, |d| hex(d.identity.member_id)),
-        "most_up_to_date_path": best.map(|d| d.path.clone()),
-        "duplicate_members": cmp.duplicate_members.iter().map(|&m| etcd_proto::text::member_id(m)).collect::<Vec<_>>(),
-        "removed": dirs.iter().filter(|d| d.removed()).map(|d| hex(d.identity.member_id)).collect::<Vec<_>>(),
-        "logs": logs,
-    })
+    ClusterLine {
+        r#type: "cluster",
+        same_cluster: cmp.same_cluster,
+        cluster_ids: &cmp.cluster_ids,
+        most_up_to_date: best.and_then(|d| hex(d.identity.member_id)),
+        most_up_to_date_path: best.map(|d| d.path.as_str()),
+        duplicate_members: &cmp.duplicate_members,
+        removed: dirs
+            .iter()
+            .filter(|d| d.removed())
+            .map(|d| hex(d.identity.member_id))
+            .collect(),
+        logs,
+    }
 }
 
 fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
@@ -402,35 +532,22 @@ fn render_member(d: &Dir, out: &mut dyn Write) -> anyhow::Result<()> {
         writeln!(out, "  membership history (WAL):")?;
     }
     for r in rows {
-        let urls = |k: &str| {
-            r[k].as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .collect::<Vec<_>>()
-                        .join(",")
-                })
-                .unwrap_or_default()
-        };
         let mut line = format!(
             "    index {:>8}  term {:>3}  {:<11} {}",
-            r["index"].as_u64().unwrap_or_default(),
-            r["term"].as_u64().unwrap_or_default(),
-            r["kind"].as_str().unwrap_or_default(),
-            r["member_id"].as_str().unwrap_or_default()
+            r.index, r.term, r.kind, r.member_id
         );
-        if let Some(n) = r["name"].as_str() {
+        if let Some(n) = r.name {
             line.push_str(&format!(" name={n}"));
         }
-        let p = urls("peer_urls");
+        let p = r.peer_urls.join(",");
         if !p.is_empty() {
             line.push_str(&format!(" peers={p}"));
         }
-        let c = urls("client_urls");
+        let c = r.client_urls.join(",");
         if !c.is_empty() {
             line.push_str(&format!(" clients={c}"));
         }
-        if r["before_damage"] == false {
+        if !r.before_damage {
             line.push_str(" (after damage: etcd does not read it)");
         }
         writeln!(out, "{line}")?;

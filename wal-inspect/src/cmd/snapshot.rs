@@ -5,20 +5,20 @@
 use std::ffi::OsString;
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use base64::Engine as _;
 use clap::{Args, Subcommand};
-use etcd_proto::json::HexId;
+use etcd_proto::json::{Bytes, HexId};
 use etcd_proto::text::escape_bytes as escape;
 use etcd_proto::text::lease_id;
+use etcd_snap::ErrorKind;
 use etcd_snap::bolt::Db;
 use etcd_snap::hash::{TrailerState, check_trailer};
 use etcd_snap::member::{DbReport, inspect_db};
 use etcd_snap::mvcc::{self, KeyRecord};
 use etcd_snap::resolve_db_path;
-use etcd_snap::schema::{Alarm, Member};
-use serde_json::{Value, json};
+use etcd_snap::schema::Member;
+use serde::Serialize;
 
 use crate::exit::Exit;
 
@@ -89,26 +89,169 @@ pub enum DbQuery {
     },
 }
 
-/// Bytes for JSON: a string when valid UTF-8, else `{"base64": "..."}`.
-fn bytes_json(b: &[u8]) -> Value {
-    match std::str::from_utf8(b) {
-        Ok(s) => Value::String(s.to_owned()),
-        Err(_) => json!({ "base64": base64::engine::general_purpose::STANDARD.encode(b) }),
+/// `snapshot status` of a file that is not a bolt db at all.
+#[derive(Serialize)]
+struct StatusErrorJson<'a> {
+    path: &'a Path,
+    hash_trailer: &'static str,
+    error: ErrorJson<'a>,
+}
+
+#[derive(Serialize)]
+struct ErrorJson<'a> {
+    code: ErrorKind,
+    message: &'a str,
+}
+
+/// `snapshot status`.
+#[derive(Serialize)]
+struct StatusJson<'a> {
+    path: &'a Path,
+    hash: Option<u32>,
+    revision: Option<i64>,
+    total_keys: Option<u64>,
+    total_size: Option<u64>,
+    version: Option<&'a str>,
+    hash_trailer: &'static str,
+    live_keys: u64,
+    consistent_index: Option<u64>,
+    term: Option<u64>,
+    compact_revision: CompactRevisionJson,
+    members: Vec<MemberJson<'a>>,
+    removed_members: Vec<String>,
+    alarms: Vec<AlarmJson>,
+    page_size: u32,
+    active_meta: u8,
+    findings: Vec<FindingJson>,
+    findings_dropped: u64,
+    errors: Vec<ErrorJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct CompactRevisionJson {
+    scheduled: Option<i64>,
+    finished: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct MemberJson<'a> {
+    id: HexId,
+    name: &'a str,
+    peer_urls: &'a [String],
+    client_urls: &'a [String],
+    is_learner: bool,
+}
+
+impl<'a> MemberJson<'a> {
+    fn new(m: &'a Member) -> Self {
+        MemberJson {
+            id: HexId(m.id),
+            name: &m.name,
+            peer_urls: &m.peer_urls,
+            client_urls: &m.client_urls,
+            is_learner: m.is_learner,
+        }
     }
 }
 
-fn member_json(m: &Member) -> Value {
-    json!({
-        "id": HexId(m.id),
-        "name": m.name,
-        "peer_urls": m.peer_urls,
-        "client_urls": m.client_urls,
-        "is_learner": m.is_learner,
-    })
+#[derive(Serialize)]
+struct AlarmJson {
+    member_id: HexId,
+    alarm: String,
 }
 
-fn alarm_json(a: &Alarm) -> Value {
-    json!({ "member_id": HexId(a.member_id), "alarm": a.alarm.name() })
+/// An integrity finding of the page walk.
+#[derive(Serialize)]
+struct FindingJson {
+    code: &'static str,
+    page: u64,
+    offset: u64,
+    referenced_from: Option<u64>,
+    message: String,
+}
+
+/// `db keys`.
+#[derive(Serialize)]
+struct KeysJson<'a> {
+    revision: i64,
+    latest_revision: i64,
+    compacted_below: Option<i64>,
+    incomplete: bool,
+    count: usize,
+    bad_records: u64,
+    keys: Vec<LiveKeyJson<'a>>,
+}
+
+/// A live key (no value).
+#[derive(Serialize)]
+struct LiveKeyJson<'a> {
+    key: Bytes<'a>,
+    create_revision: i64,
+    mod_revision: i64,
+    version: i64,
+    /// 16 hex digits (0 as well, so that the field has one type).
+    #[serde(serialize_with = "etcd_proto::json::ser::hex_lease")]
+    lease: i64,
+    value_len: u64,
+}
+
+/// `db get`.
+#[derive(Serialize)]
+struct GetJson<'a> {
+    key: Bytes<'a>,
+    revision: Option<i64>,
+    incomplete: bool,
+    found: bool,
+    kv: Option<RecordJson<'a>>,
+}
+
+/// `db history`.
+#[derive(Serialize)]
+struct HistoryJson<'a> {
+    key: Bytes<'a>,
+    compacted_below: Option<i64>,
+    records: Vec<RecordJson<'a>>,
+}
+
+/// One revision of a key (put or deletion), with its value.
+#[derive(Serialize)]
+struct RecordJson<'a> {
+    revision: RevisionJson,
+    tombstone: bool,
+    key: Bytes<'a>,
+    create_revision: i64,
+    mod_revision: i64,
+    version: i64,
+    /// 16 hex digits (0 as well, so that the field has one type).
+    #[serde(serialize_with = "etcd_proto::json::ser::hex_lease")]
+    lease: i64,
+    value: Bytes<'a>,
+    page: u64,
+}
+
+#[derive(Serialize)]
+struct RevisionJson {
+    main: i64,
+    sub: i64,
+}
+
+impl<'a> RecordJson<'a> {
+    fn new(r: &'a KeyRecord) -> Self {
+        RecordJson {
+            revision: RevisionJson {
+                main: r.rev.rev.main,
+                sub: r.rev.rev.sub,
+            },
+            tombstone: r.rev.tombstone,
+            key: Bytes(&r.kv.key),
+            create_revision: r.kv.create_revision,
+            mod_revision: r.kv.mod_revision,
+            version: r.kv.version,
+            lease: r.kv.lease,
+            value: Bytes(&r.kv.value),
+            page: r.page,
+        }
+    }
 }
 
 /// Escaped, cut to 200 bytes for a terminal line.
@@ -149,12 +292,18 @@ pub fn status(args: &StatusArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
         Err(e) => {
             // Not openable as bolt at all: that is damage we can describe.
             if args.json {
-                let v = json!({
-                    "path": path,
-                    "hash_trailer": trailer.state.as_str(),
-                    "error": { "code": e.kind(), "message": e.to_string() },
-                });
-                writeln!(out, "{v}")?;
+                let message = e.to_string();
+                crate::output::json_line(
+                    out,
+                    &StatusErrorJson {
+                        path: &path,
+                        hash_trailer: trailer.state.as_str(),
+                        error: ErrorJson {
+                            code: e.kind(),
+                            message: &message,
+                        },
+                    },
+                )?;
             } else {
                 writeln!(out, "file:         {}", path.display())?;
                 writeln!(out, "sha256:       {}", trailer.state.as_str())?;
@@ -167,58 +316,69 @@ pub fn status(args: &StatusArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
         || !report.errors.is_empty()
         || trailer.state == TrailerState::Invalid;
     if args.json {
-        writeln!(out, "{}", status_json(&report, trailer.state))?;
+        crate::output::json_line(out, &status_json(&report, trailer.state))?;
     } else {
         status_human(out, &report, &trailer)?;
     }
     Ok(if damaged { Exit::Damage } else { Exit::Clean })
 }
 
-fn status_json(r: &DbReport, trailer: TrailerState) -> Value {
+fn status_json(r: &DbReport, trailer: TrailerState) -> StatusJson<'_> {
     let e = r.etcdutl.as_ref();
-    let findings: Vec<Value> = r
-        .check
-        .findings
-        .iter()
-        .map(|f| {
-            json!({
-                "code": f.kind.code(),
-                "page": f.page,
-                "offset": f.offset,
-                "referenced_from": f.referenced_from,
-                "message": f.kind.to_string(),
-            })
-        })
-        .collect();
-    let errors: Vec<Value> = r
-        .errors
-        .iter()
-        .map(|e| json!({ "code": e.kind, "message": e.message }))
-        .collect();
-    json!({
-        "path": r.path,
-        "hash": e.map(|e| e.hash),
-        "revision": e.map(|e| e.revision),
-        "total_keys": e.map(|e| e.total_keys),
-        "total_size": e.map(|e| e.total_size),
-        "version": r.meta.storage_version,
-        "hash_trailer": trailer.as_str(),
-        "live_keys": r.live_keys,
-        "consistent_index": r.meta.consistent_index,
-        "term": r.meta.term,
-        "compact_revision": {
-            "scheduled": r.meta.scheduled_compact_rev,
-            "finished": r.meta.finished_compact_rev,
+    StatusJson {
+        path: &r.path,
+        hash: e.map(|e| e.hash),
+        revision: e.map(|e| e.revision),
+        total_keys: e.map(|e| e.total_keys),
+        total_size: e.map(|e| e.total_size),
+        version: r.meta.storage_version.as_deref(),
+        hash_trailer: trailer.as_str(),
+        live_keys: r.live_keys,
+        consistent_index: r.meta.consistent_index,
+        term: r.meta.term,
+        compact_revision: CompactRevisionJson {
+            scheduled: r.meta.scheduled_compact_rev,
+            finished: r.meta.finished_compact_rev,
         },
-        "members": r.membership.members.iter().map(member_json).collect::<Vec<_>>(),
-        "removed_members": r.membership.removed.iter().map(|id| format!("{id:x}")).collect::<Vec<_>>(),
-        "alarms": r.alarms.iter().map(alarm_json).collect::<Vec<_>>(),
-        "page_size": r.page_size,
-        "active_meta": r.active_meta,
-        "findings": findings,
-        "findings_dropped": r.check.findings_dropped,
-        "errors": errors,
-    })
+        members: r.membership.members.iter().map(MemberJson::new).collect(),
+        removed_members: r
+            .membership
+            .removed
+            .iter()
+            .map(|id| format!("{id:x}"))
+            .collect(),
+        alarms: r
+            .alarms
+            .iter()
+            .map(|a| AlarmJson {
+                member_id: HexId(a.member_id),
+                alarm: a.alarm.name(),
+            })
+            .collect(),
+        page_size: r.page_size,
+        active_meta: r.active_meta,
+        findings: r
+            .check
+            .findings
+            .iter()
+            .map(|f| FindingJson {
+                code: f.kind.code(),
+                page: f.page,
+                offset: f.offset,
+                referenced_from: f.referenced_from,
+                message: f.kind.to_string(),
+            })
+            .collect(),
+        findings_dropped: r.check.findings_dropped,
+        errors: r
+            .errors
+            .iter()
+            .map(|e| ErrorJson {
+                code: e.kind,
+                message: &e.message,
+            })
+            .collect(),
+    }
 }
 
 fn status_human(
@@ -355,30 +515,30 @@ pub fn db(args: &DbArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
             let prefix = prefix.as_ref().map(|p| p.as_bytes()).unwrap_or_default();
             let live = mvcc::live_keys(&db, *rev, prefix)?;
             if args.json {
-                let keys: Vec<Value> = live
+                let keys = live
                     .keys
                     .iter()
-                    .map(|(k, l)| {
-                        json!({
-                            "key": bytes_json(k),
-                            "create_revision": l.create_revision,
-                            "mod_revision": l.mod_revision,
-                            "version": l.version,
-                            "lease": lease_hex(l.lease),
-                            "value_len": l.value_len,
-                        })
+                    .map(|(k, l)| LiveKeyJson {
+                        key: Bytes(k),
+                        create_revision: l.create_revision,
+                        mod_revision: l.mod_revision,
+                        version: l.version,
+                        lease: l.lease,
+                        value_len: l.value_len,
                     })
                     .collect();
-                let v = json!({
-                    "revision": live.at,
-                    "latest_revision": live.latest,
-                    "compacted_below": compacted,
-                    "incomplete": below_compaction(*rev),
-                    "count": live.keys.len(),
-                    "bad_records": live.bad_records,
-                    "keys": keys,
-                });
-                writeln!(out, "{v}")?;
+                crate::output::json_line(
+                    out,
+                    &KeysJson {
+                        revision: live.at,
+                        latest_revision: live.latest,
+                        compacted_below: compacted,
+                        incomplete: below_compaction(*rev),
+                        count: live.keys.len(),
+                        bad_records: live.bad_records,
+                        keys,
+                    },
+                )?;
             } else {
                 if below_compaction(*rev) {
                     writeln!(
@@ -417,14 +577,16 @@ pub fn db(args: &DbArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
         DbQuery::Get { key, rev, .. } => {
             let found = mvcc::get(&db, key.as_bytes(), *rev)?;
             if args.json {
-                let v = json!({
-                    "key": bytes_json(key.as_bytes()),
-                    "revision": rev,
-                    "incomplete": below_compaction(*rev),
-                    "found": found.is_some(),
-                    "kv": found.as_ref().map(record_json),
-                });
-                writeln!(out, "{v}")?;
+                crate::output::json_line(
+                    out,
+                    &GetJson {
+                        key: Bytes(key.as_bytes()),
+                        revision: *rev,
+                        incomplete: below_compaction(*rev),
+                        found: found.is_some(),
+                        kv: found.as_ref().map(RecordJson::new),
+                    },
+                )?;
             } else {
                 match &found {
                     Some(r) => {
@@ -453,12 +615,14 @@ pub fn db(args: &DbArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
         DbQuery::History { key, .. } => {
             let records = mvcc::history(&db, key.as_bytes())?;
             if args.json {
-                let v = json!({
-                    "key": bytes_json(key.as_bytes()),
-                    "compacted_below": compacted,
-                    "records": records.iter().map(record_json).collect::<Vec<_>>(),
-                });
-                writeln!(out, "{v}")?;
+                crate::output::json_line(
+                    out,
+                    &HistoryJson {
+                        key: Bytes(key.as_bytes()),
+                        compacted_below: compacted,
+                        records: records.iter().map(RecordJson::new).collect(),
+                    },
+                )?;
             } else {
                 for r in &records {
                     if r.rev.tombstone {
@@ -484,20 +648,6 @@ pub fn db(args: &DbArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
             Ok(Exit::Clean)
         }
     }
-}
-
-fn record_json(r: &KeyRecord) -> Value {
-    json!({
-        "revision": { "main": r.rev.rev.main, "sub": r.rev.rev.sub },
-        "tombstone": r.rev.tombstone,
-        "key": bytes_json(&r.kv.key),
-        "create_revision": r.kv.create_revision,
-        "mod_revision": r.kv.mod_revision,
-        "version": r.kv.version,
-        "lease": lease_hex(r.kv.lease),
-        "value": bytes_json(&r.kv.value),
-        "page": r.page,
-    })
 }
 
 /// Run `db extract`.
@@ -548,9 +698,4 @@ fn extract(
         }
     }
     Ok(Exit::Clean)
-}
-
-/// A lease ID for JSON: 16 hex digits (0 as well, so that the field has one type).
-fn lease_hex(id: i64) -> String {
-    format!("{id:016x}")
 }

@@ -1,13 +1,14 @@
 //! Human lines and JSON Lines for `dump` (schema: `docs/dump-json.md`).
 
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 
+use etcd_proto::RaftPos;
 use etcd_proto::json::HexId;
 use etcd_wal::payload::{EntryKind, KeyRange, Payload, PayloadView};
 use etcd_wal::record::{self, EntryRef, RecordType};
 use etcd_wal::scan::{RecordEvent, RecordStatus, Scan};
 use serde::Serialize;
-use serde_json::json;
 
 use super::Stats;
 
@@ -108,15 +109,101 @@ struct RecordLine<'a> {
     data_len: usize,
     status: RecordStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
-    metadata: Option<serde_json::Value>,
+    metadata: Option<MetadataJson>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    hard_state: Option<serde_json::Value>,
+    hard_state: Option<HardStateJson>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    snapshot: Option<serde_json::Value>,
+    snapshot: Option<SnapshotJson>,
     #[serde(skip_serializing_if = "Option::is_none")]
     entry: Option<EntryBody<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     decode_error: Option<String>,
+}
+
+/// A metadata record: the WAL's member and cluster IDs.
+#[derive(Serialize)]
+struct MetadataJson {
+    node_id: HexId,
+    cluster_id: HexId,
+}
+
+/// A raft hard state (a state record, or the summary's last one).
+#[derive(Serialize)]
+struct HardStateJson {
+    term: u64,
+    vote: HexId,
+    commit: u64,
+}
+
+/// A snapshot record.
+#[derive(Serialize)]
+struct SnapshotJson {
+    index: u64,
+    term: u64,
+    conf_state: Option<ConfStateJson>,
+}
+
+#[derive(Serialize)]
+struct ConfStateJson {
+    #[serde(serialize_with = "etcd_proto::json::ser::hex_ids")]
+    voters: Vec<u64>,
+    #[serde(serialize_with = "etcd_proto::json::ser::hex_ids")]
+    learners: Vec<u64>,
+    #[serde(serialize_with = "etcd_proto::json::ser::hex_ids")]
+    voters_outgoing: Vec<u64>,
+    #[serde(serialize_with = "etcd_proto::json::ser::hex_ids")]
+    learners_next: Vec<u64>,
+    auto_leave: bool,
+}
+
+/// The `begin` line of `dump`: the common fields, then the WAL dir.
+#[derive(Serialize)]
+struct BeginLine<'a> {
+    r#type: &'static str,
+    tool: &'static str,
+    version: &'static str,
+    command: &'static str,
+    schema_version: u32,
+    wal_dir: &'a str,
+}
+
+/// The `summary` line.
+#[derive(Serialize)]
+struct SummaryLine<'a> {
+    r#type: &'static str,
+    segments: usize,
+    records: u64,
+    entries: u64,
+    first_index: Option<u64>,
+    last_index: Option<u64>,
+    shown_entries: u64,
+    shown_records: u64,
+    /// Kind name to count, in `EntryKind` order.
+    kinds: &'a BTreeMap<EntryKind, u64>,
+    hard_state: Option<HardStateJson>,
+    findings: usize,
+    damaged: bool,
+    last_entry_before_damage: Option<RaftPos>,
+    last_write_before_damage: Option<LastWriteJson>,
+    beyond_damage: Option<BeyondJson>,
+}
+
+#[derive(Serialize)]
+struct LastWriteJson {
+    index: u64,
+    term: u64,
+    kind: EntryKind,
+}
+
+/// What lies after the first damage.
+#[derive(Serialize)]
+struct BeyondJson {
+    records: u64,
+    entries: u64,
+    first_index: Option<u64>,
+    last_index: Option<u64>,
+    chain_resynchronised: bool,
+    intact: bool,
 }
 
 fn line<T: Serialize>(out: &mut impl Write, v: &T) -> io::Result<()> {
@@ -127,14 +214,14 @@ fn line<T: Serialize>(out: &mut impl Write, v: &T) -> io::Result<()> {
 pub fn begin_json(out: &mut impl Write, wal_dir: &str) -> io::Result<()> {
     line(
         out,
-        &json!({
-            "type": "begin",
-            "tool": "wal-inspect",
-            "version": env!("CARGO_PKG_VERSION"),
-            "command": "dump",
-            "schema_version": crate::output::SCHEMA_VERSION,
-            "wal_dir": wal_dir,
-        }),
+        &BeginLine {
+            r#type: "begin",
+            tool: "wal-inspect",
+            version: env!("CARGO_PKG_VERSION"),
+            command: "dump",
+            schema_version: crate::output::SCHEMA_VERSION,
+            wal_dir,
+        },
     )
 }
 
@@ -165,9 +252,9 @@ pub fn entry_json(
 
 /// What a non-entry record holds, decoded: (metadata, hard_state, snapshot, decode_error).
 type Decoded = (
-    Option<serde_json::Value>,
-    Option<serde_json::Value>,
-    Option<serde_json::Value>,
+    Option<MetadataJson>,
+    Option<HardStateJson>,
+    Option<SnapshotJson>,
     Option<String>,
 );
 
@@ -176,7 +263,10 @@ fn decode_other(r: &RecordEvent<'_>) -> Decoded {
     match r.record.record_type() {
         Some(RecordType::Metadata) => match record::decode_metadata(data) {
             Ok(m) => (
-                Some(json!({"node_id": HexId(m.node_id), "cluster_id": HexId(m.cluster_id)})),
+                Some(MetadataJson {
+                    node_id: HexId(m.node_id),
+                    cluster_id: HexId(m.cluster_id),
+                }),
                 None,
                 None,
                 None,
@@ -186,27 +276,33 @@ fn decode_other(r: &RecordEvent<'_>) -> Decoded {
         Some(RecordType::State) => match record::decode_hard_state(data) {
             Ok(h) => (
                 None,
-                Some(json!({"term": h.term, "vote": HexId(h.vote), "commit": h.commit})),
+                Some(HardStateJson {
+                    term: h.term,
+                    vote: HexId(h.vote),
+                    commit: h.commit,
+                }),
                 None,
                 None,
             ),
             Err(e) => (None, None, None, Some(e.to_string())),
         },
         Some(RecordType::Snapshot) => match record::decode_snapshot(data) {
-            Ok(s) => {
-                let cs = s.conf_state.map(|c| {
-                    let hex = |v: &[u64]| v.iter().map(|&i| HexId(i)).collect::<Vec<_>>();
-                    json!({"voters": hex(&c.voters), "learners": hex(&c.learners),
-                           "voters_outgoing": hex(&c.voters_outgoing),
-                           "learners_next": hex(&c.learners_next), "auto_leave": c.auto_leave})
-                });
-                (
-                    None,
-                    None,
-                    Some(json!({"index": s.index, "term": s.term, "conf_state": cs})),
-                    None,
-                )
-            }
+            Ok(s) => (
+                None,
+                None,
+                Some(SnapshotJson {
+                    index: s.index,
+                    term: s.term,
+                    conf_state: s.conf_state.map(|c| ConfStateJson {
+                        voters: c.voters,
+                        learners: c.learners,
+                        voters_outgoing: c.voters_outgoing,
+                        learners_next: c.learners_next,
+                        auto_leave: c.auto_leave,
+                    }),
+                }),
+                None,
+            ),
             Err(e) => (None, None, None, Some(e.to_string())),
         },
         Some(RecordType::Entry) => (
@@ -259,38 +355,39 @@ pub fn finding_json(out: &mut impl Write, f: &etcd_member::Finding) -> io::Resul
 }
 
 pub fn summary_json(out: &mut impl Write, scan: &Scan, s: &Stats) -> io::Result<()> {
-    let kinds: serde_json::Map<String, serde_json::Value> = s
-        .kinds
-        .iter()
-        .map(|(k, n)| (k.as_str().to_string(), json!(n)))
-        .collect();
     line(
         out,
-        &json!({
-            "type": "summary",
-            "segments": scan.segments.len(),
-            "records": scan.records,
-            "entries": scan.entries,
-            "first_index": s.first_index,
-            "last_index": s.last_index,
-            "shown_entries": s.shown_entries,
-            "shown_records": s.shown_records,
-            "kinds": kinds,
-            "hard_state": scan.hard_state.map(|h| json!({"term": h.term, "vote": HexId(h.vote), "commit": h.commit})),
-            "findings": scan.findings.len(),
-            "damaged": scan.beyond.is_some(),
-            "last_entry_before_damage": scan.beyond.and(scan.last_entry_before_damage),
-            "last_write_before_damage": scan.beyond.and(s.last_write_before_damage)
-                .map(|(i, t, k)| json!({"index": i, "term": t, "kind": k})),
-            "beyond_damage": scan.beyond.map(|b| json!({
-                "records": b.records,
-                "entries": b.entries,
-                "first_index": b.first_index,
-                "last_index": b.last_index,
-                "chain_resynchronised": b.resynchronised,
-                "intact": b.intact,
-            })),
-        }),
+        &SummaryLine {
+            r#type: "summary",
+            segments: scan.segments.len(),
+            records: scan.records,
+            entries: scan.entries,
+            first_index: s.first_index,
+            last_index: s.last_index,
+            shown_entries: s.shown_entries,
+            shown_records: s.shown_records,
+            kinds: &s.kinds,
+            hard_state: scan.hard_state.map(|h| HardStateJson {
+                term: h.term,
+                vote: HexId(h.vote),
+                commit: h.commit,
+            }),
+            findings: scan.findings.len(),
+            damaged: scan.beyond.is_some(),
+            last_entry_before_damage: scan.beyond.and(scan.last_entry_before_damage),
+            last_write_before_damage: scan
+                .beyond
+                .and(s.last_write_before_damage)
+                .map(|(index, term, kind)| LastWriteJson { index, term, kind }),
+            beyond_damage: scan.beyond.map(|b| BeyondJson {
+                records: b.records,
+                entries: b.entries,
+                first_index: b.first_index,
+                last_index: b.last_index,
+                chain_resynchronised: b.resynchronised,
+                intact: b.intact,
+            }),
+        },
     )
 }
 
@@ -341,29 +438,15 @@ pub fn record_human(
     } else {
         let (metadata, hard_state, snapshot, decode_error) = decode_other(r);
         if let Some(m) = metadata {
-            write!(
-                out,
-                " node_id={} cluster_id={}",
-                m["node_id"].as_str().unwrap_or_default(),
-                m["cluster_id"].as_str().unwrap_or_default()
-            )?;
+            write!(out, " node_id={} cluster_id={}", m.node_id, m.cluster_id)?;
         }
         if let Some(h) = hard_state {
-            write!(
-                out,
-                " term={} vote={} commit={}",
-                h["term"],
-                h["vote"].as_str().unwrap_or_default(),
-                h["commit"]
-            )?;
+            write!(out, " term={} vote={} commit={}", h.term, h.vote, h.commit)?;
         }
         if let Some(s) = snapshot {
-            write!(out, " index={} term={}", s["index"], s["term"])?;
-            if let Some(v) = s["conf_state"]["voters"].as_array() {
-                let ids: Vec<String> = v
-                    .iter()
-                    .map(|id| id.as_str().unwrap_or_default().to_owned())
-                    .collect();
+            write!(out, " index={} term={}", s.index, s.term)?;
+            if let Some(c) = s.conf_state {
+                let ids: Vec<String> = c.voters.iter().map(|&id| HexId(id).to_string()).collect();
                 write!(out, " voters=[{}]", ids.join(","))?;
             }
         }
