@@ -7,8 +7,9 @@ use std::collections::HashSet;
 
 use crate::error::Result;
 
+use super::bucket::Bucket;
 use super::cursor::MAX_DEPTH;
-use super::db::{Bucket, Db, ReadError};
+use super::db::{Db, ReadError};
 use super::finding::{Finding, FindingKind};
 use super::page::{Page, PageKind};
 

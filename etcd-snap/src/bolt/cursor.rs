@@ -8,7 +8,8 @@ use std::collections::HashSet;
 
 use crate::error::{Error, Result};
 
-use super::db::{Bucket, Db, Entry};
+use super::bucket::{Bucket, Entry};
+use super::db::Db;
 use super::finding::FindingKind;
 use super::page::{Page, PageKind};
 
@@ -109,6 +110,13 @@ impl<'db> Cursor<'db> {
                 }
             }
         }
+    }
+}
+
+impl Db {
+    /// A cursor over a bucket's entries in key order, reading one page at a time.
+    pub fn cursor<'db>(&'db self, bucket: &Bucket) -> Cursor<'db> {
+        Cursor::new(self, bucket)
     }
 }
 

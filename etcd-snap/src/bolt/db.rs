@@ -7,10 +7,8 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use crate::bytes::u64_le;
 use crate::error::{Error, Result};
 
-use super::cursor::Cursor;
 use super::finding::{Finding, FindingKind};
 use super::meta::{self, Meta, MetaProblem, PageSizeSource};
 use super::page::{LEAF_FLAG_BUCKET, Page, PageKind};
@@ -19,9 +17,6 @@ use super::page::{LEAF_FLAG_BUCKET, Page, PageKind};
 /// values are bounded by `--max-request-bytes` (1.5 MiB by default); a larger page is
 /// reported as [`FindingKind::PageTooLarge`] rather than allocated.
 pub const MAX_PAGE_BYTES: u64 = 64 << 20;
-
-/// Bucket header length inside a bucket value: root pgid u64, sequence u64.
-const BUCKET_HEADER_LEN: usize = 16;
 
 /// One meta page as found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,119 +48,6 @@ pub struct Db {
 pub(crate) enum ReadError {
     Io(std::io::Error),
     Damage(Finding),
-}
-
-/// A bucket: a B+tree rooted at a page, or inline inside its parent's leaf value.
-#[derive(Debug, Clone)]
-pub struct Bucket {
-    name: Vec<u8>,
-    root: u64,
-    sequence: u64,
-    inline: Option<Page>,
-    page: u64,
-    offset: u64,
-}
-
-impl Bucket {
-    /// The bucket's name (empty for the root bucket).
-    pub fn name(&self) -> &[u8] {
-        &self.name
-    }
-
-    /// Root page id, 0 for an inline bucket.
-    pub fn root(&self) -> u64 {
-        self.root
-    }
-
-    /// The bucket's sequence number.
-    pub fn sequence(&self) -> u64 {
-        self.sequence
-    }
-
-    /// Whether the bucket is stored inline in its parent's leaf.
-    pub fn is_inline(&self) -> bool {
-        self.inline.is_some()
-    }
-
-    /// Page id holding this bucket's header (the parent's leaf page).
-    pub fn page(&self) -> u64 {
-        self.page
-    }
-
-    /// File offset of the page holding this bucket's header.
-    pub fn offset(&self) -> u64 {
-        self.offset
-    }
-
-    pub(crate) fn inline_page(&self) -> Option<&Page> {
-        self.inline.as_ref()
-    }
-
-    /// Parse a bucket from the value of a leaf element flagged as a bucket.
-    /// `value_offset` is the file offset of the value; `holder`/`holder_offset` the page
-    /// holding the element.
-    pub(crate) fn from_value(
-        name: &[u8],
-        value: &[u8],
-        value_offset: u64,
-        holder: u64,
-        holder_offset: u64,
-        index: u16,
-    ) -> Result<Bucket, FindingKind> {
-        let bad = FindingKind::BadBucketValue { index };
-        let root = u64_le(value, 0).ok_or(bad.clone())?;
-        let sequence = u64_le(value, 8).ok_or(bad.clone())?;
-        let inline = if root == 0 {
-            let bytes = value.get(BUCKET_HEADER_LEN..).ok_or(bad.clone())?.to_vec();
-            let at = value_offset.saturating_add(BUCKET_HEADER_LEN as u64);
-            let page = Page::from_bytes(holder, at, bytes).ok_or(bad.clone())?;
-            if page.header.kind() != PageKind::Leaf {
-                return Err(bad);
-            }
-            Some(page)
-        } else {
-            None
-        };
-        Ok(Bucket {
-            name: name.to_vec(),
-            root,
-            sequence,
-            inline,
-            page: holder,
-            offset: holder_offset,
-        })
-    }
-}
-
-/// One key/value of a bucket, as yielded by a [`Cursor`].
-#[derive(Clone, PartialEq, Eq)]
-pub struct Entry {
-    /// The key.
-    pub key: Vec<u8>,
-    /// The value (for a nested bucket: its raw bucket header and inline page).
-    pub value: Vec<u8>,
-    /// Whether this entry is a nested bucket.
-    pub is_bucket: bool,
-    /// Page id of the leaf holding it (for an inline bucket: the page holding the bucket).
-    pub page: u64,
-    /// File offset of that page.
-    pub offset: u64,
-    /// 0-based element index in the leaf.
-    pub index: u16,
-    /// File offset of the value's first byte.
-    pub value_offset: u64,
-}
-
-impl std::fmt::Debug for Entry {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Entry")
-            .field("key", &crate::bytes::debug_hex(&self.key))
-            .field("value", &crate::bytes::debug_hex(&self.value))
-            .field("is_bucket", &self.is_bucket)
-            .field("page", &self.page)
-            .field("index", &self.index)
-            .finish()
-    }
 }
 
 impl Db {
@@ -293,84 +175,6 @@ impl Db {
     /// Size of the database as bbolt's `tx.Size()` gives it: pgid × page size, in bytes.
     pub fn size(&self) -> u64 {
         self.meta.pgid.saturating_mul(u64::from(self.page_size))
-    }
-
-    /// The root bucket (whose entries are the top-level buckets).
-    pub fn root(&self) -> Bucket {
-        Bucket {
-            name: Vec::new(),
-            root: self.meta.root,
-            sequence: self.meta.sequence,
-            inline: None,
-            page: u64::from(self.active),
-            offset: u64::from(self.active) * u64::from(self.page_size),
-        }
-    }
-
-    /// A cursor over a bucket's entries in key order, reading one page at a time.
-    pub fn cursor<'db>(&'db self, bucket: &Bucket) -> Cursor<'db> {
-        Cursor::new(self, bucket)
-    }
-
-    /// Open the nested bucket an entry (with `is_bucket`) describes.
-    pub fn open_bucket(&self, entry: &Entry) -> Result<Bucket> {
-        let bad = |kind| self.corrupt(kind, entry.page, entry.offset, None);
-        if !entry.is_bucket {
-            return Err(bad(FindingKind::BadBucketValue { index: entry.index }));
-        }
-        Bucket::from_value(
-            &entry.key,
-            &entry.value,
-            entry.value_offset,
-            entry.page,
-            entry.offset,
-            entry.index,
-        )
-        .map_err(bad)
-    }
-
-    /// Find a nested bucket by name inside `parent`.
-    pub fn bucket_in(&self, parent: &Bucket, name: &[u8]) -> Result<Option<Bucket>> {
-        match self.find(parent, name)? {
-            Some(e) if e.is_bucket => Ok(Some(self.open_bucket(&e)?)),
-            _ => Ok(None),
-        }
-    }
-
-    /// Find a top-level bucket by name.
-    pub fn bucket(&self, name: &[u8]) -> Result<Option<Bucket>> {
-        self.bucket_in(&self.root(), name)
-    }
-
-    /// The entry with exactly this key in `bucket`, scanning in key order (stops at the
-    /// first larger key).
-    pub fn find(&self, bucket: &Bucket, key: &[u8]) -> Result<Option<Entry>> {
-        for e in self.cursor(bucket) {
-            let e = e?;
-            match e.key.as_slice().cmp(key) {
-                std::cmp::Ordering::Equal => return Ok(Some(e)),
-                std::cmp::Ordering::Greater => return Ok(None),
-                std::cmp::Ordering::Less => {}
-            }
-        }
-        Ok(None)
-    }
-
-    /// The value stored under `key` in `bucket` (not a nested bucket).
-    pub fn get(&self, bucket: &Bucket, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        Ok(self
-            .find(bucket, key)?
-            .filter(|e| !e.is_bucket)
-            .map(|e| e.value))
-    }
-
-    /// Names of the top-level buckets, in order.
-    pub fn bucket_names(&self) -> Result<Vec<Vec<u8>>> {
-        let mut out = Vec::new();
-        for e in self.cursor(&self.root()) {
-            out.push(e?.key);
-        }
-        Ok(out)
     }
 
     pub(crate) fn corrupt(

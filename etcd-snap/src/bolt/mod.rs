@@ -9,17 +9,20 @@
 //! Layout references: bbolt `internal/common/{page,meta,bucket}.go`, `db.go`, `tx_check.go`
 //! (format identical in bbolt 1.3.x–1.5.x).
 
+mod bucket;
 mod check;
 mod cursor;
 mod db;
 mod finding;
+mod lookup;
 mod meta;
 mod page;
 pub mod write;
 
+pub use bucket::{Bucket, Entry};
 pub use check::{CheckReport, MAX_FINDINGS, Visit};
 pub use cursor::{Cursor, MAX_DEPTH};
-pub use db::{Bucket, Db, Entry, MAX_PAGE_BYTES, MetaSlot};
+pub use db::{Db, MAX_PAGE_BYTES, MetaSlot};
 pub use finding::{Finding, FindingKind};
 pub use meta::{FREELIST_NOT_PERSISTED, MAGIC, Meta, MetaProblem, PageSizeSource, VERSION};
 pub use page::{

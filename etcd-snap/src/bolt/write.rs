@@ -22,7 +22,8 @@ use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use super::db::{Bucket, Db};
+use super::bucket::Bucket;
+use super::db::Db;
 use super::meta::{FREELIST_NOT_PERSISTED, MAGIC, META_OFFSET, VERSION, fnv1a64};
 use super::page::{ELEMENT_LEN, FLAG_BRANCH, FLAG_LEAF, FLAG_META, HEADER_LEN, PageKind};
 
