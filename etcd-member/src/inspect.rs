@@ -201,14 +201,19 @@ pub fn inspect_dir(dir: MemberDir, options: &Options) -> Result<Inspection, Erro
         db_consistent_index: db.and_then(|d| d.meta.consistent_index),
         voters: member.as_ref().and_then(|m| m.voters()),
     };
-    // The scan as the release asked for reads it (its reactions and error texts).
-    let original = options.etcd_version.is_some().then(|| scan.clone());
-    let scan = match options.etcd_version {
+    // The release whose rules apply: the one asked for, else the rig's release of the line
+    // the data says wrote it.
+    let effective = options
+        .etcd_version
+        .or_else(|| release::implied_by_data(&scan, member.as_ref()));
+    // The scan as that release reads it (its reactions and error texts).
+    let original = effective.is_some().then(|| scan.clone());
+    let scan = match effective {
         Some(v) => release::adapt_scan(&scan, v),
         None => scan,
     };
     let mut prediction = predict::predict(&scan, &ctx);
-    if let Some(v) = options.etcd_version {
+    if let Some(v) = effective {
         release::adapt_prediction(&mut prediction, &scan, v);
     }
     let removal = scan
@@ -236,10 +241,15 @@ pub fn inspect_dir(dir: MemberDir, options: &Options) -> Result<Inspection, Erro
         removal,
         identity,
         values,
-        etcd_version: options.etcd_version,
+        etcd_version: effective,
         by_release: Vec::new(),
     };
-    decide(&mut v, &ctx, original.as_ref());
+    decide(
+        &mut v,
+        &ctx,
+        original.as_ref(),
+        options.etcd_version.is_none(),
+    );
     Ok(v)
 }
 
@@ -392,7 +402,7 @@ fn release_facts(v: &Inspection, version: Option<EtcdVersion>) -> ReleaseFacts {
     }
 }
 
-fn decide(v: &mut Inspection, ctx: &Context, original: Option<&Scan>) {
+fn decide(v: &mut Inspection, ctx: &Context, original: Option<&Scan>, compare: bool) {
     let voters = ctx.voters;
     let dir = v.dir.clone();
     // Step 1: the db.
@@ -535,7 +545,7 @@ fn decide(v: &mut Inspection, ctx: &Context, original: Option<&Scan>) {
     };
     let boot = boot::decide(&facts);
     // Without a release asked for: what each release of the rig does with these bytes.
-    if v.etcd_version.is_none() {
+    if compare {
         let base = original.unwrap_or(&v.scan);
         let mut by_release = Vec::new();
         for r in release::REPRESENTATIVES {

@@ -285,6 +285,60 @@ pub struct ReleaseFacts {
     pub storage_version: Option<String>,
 }
 
+/// The release line that wrote a member's data, as far as the data tells: the db's
+/// `meta/storageVersion` (3.6+ write it once the cluster runs 3.6), else its `cluster`
+/// bucket's cluster version (the line the whole cluster had agreed on), else the WAL's
+/// snapshot records (3.5+ carry a ConfState) or the db's `meta/term` (3.5+): `"3.4"`,
+/// `"3.5"`, `"3.6"`, `"3.7"`, or `"unknown"` (a fresh WAL with no snapshot record and no db).
+pub fn detect_line(ins: &crate::Inspection) -> String {
+    let db = ins.db();
+    let line = |v: &str| major_minor(v).map(|(a, b)| format!("{a}.{b}"));
+    if let Some(l) = db
+        .and_then(|d| d.meta.storage_version.as_deref())
+        .and_then(line)
+    {
+        return l;
+    }
+    if let Some(l) = db
+        .and_then(|d| d.cluster.cluster_version.as_deref())
+        .and_then(line)
+    {
+        return l;
+    }
+    match ins.prediction.release {
+        etcd_wal::predict::Release::V3_5 => "3.5".into(),
+        etcd_wal::predict::Release::V3_4 => "3.4".into(),
+        etcd_wal::predict::Release::Unknown if db.is_some_and(|d| d.meta.term.is_some()) => {
+            "3.5".into()
+        }
+        etcd_wal::predict::Release::Unknown => "unknown".into(),
+    }
+}
+
+/// The rig's release of the line the data says wrote it (3.4 → 3.4.23, 3.5 → 3.5.1,
+/// 3.6 → 3.6.16, 3.7 → 3.7.3): the db's storage version, else its cluster version, else the
+/// WAL's snapshot records (3.5+ carry a ConfState), else the db's `meta/term` (3.5+).
+pub fn implied_by_data(scan: &Scan, m: Option<&etcd_snap::MemberReport>) -> Option<EtcdVersion> {
+    let db = m.and_then(|m| m.db.as_ref().ok());
+    let line = db
+        .and_then(|d| {
+            d.meta
+                .storage_version
+                .as_deref()
+                .or(d.cluster.cluster_version.as_deref())
+        })
+        .and_then(major_minor)
+        .or(match etcd_wal::predict::Release::detect(scan) {
+            etcd_wal::predict::Release::V3_5 => Some((3, 5)),
+            etcd_wal::predict::Release::V3_4 => Some((3, 4)),
+            etcd_wal::predict::Release::Unknown => db.and_then(|d| d.meta.term).map(|_| (3, 5)),
+        })?;
+    REPRESENTATIVES
+        .iter()
+        .copied()
+        .find(|r| (r.major, r.minor) == line)
+}
+
 /// `3.5.0` → (3, 5).
 pub fn major_minor(v: &str) -> Option<(u32, u32)> {
     let mut p = v.split('.');

@@ -6,7 +6,7 @@
 
 use etcd_proto::RaftPos;
 use etcd_proto::json::ser::{hex_id, opt_hex_id};
-use etcd_wal::predict::{Release, TailRepair};
+use etcd_wal::predict::TailRepair;
 use etcd_wal::scan::{HardStateAt, SegmentEnd};
 use serde::Serialize;
 use serde::ser::SerializeMap as _;
@@ -178,12 +178,13 @@ pub struct Summary<'a> {
     pub etcd_error: Option<&'a str>,
     /// etcd's log line for a refusal.
     pub etcd_log_message: Option<&'a str>,
-    /// The release line that wrote the data, as far as it tells.
-    pub release: Release,
+    /// The release line that wrote the data, as far as it tells (see
+    /// [`crate::release::detect_line`]).
+    pub release: String,
     /// Where later releases behave differently.
     pub later_releases: Option<&'a str>,
-    /// The release the verdict is for (`--etcd-version`), null for the line that wrote
-    /// the data.
+    /// The release whose rules the verdict follows: the one asked for, else the rig's
+    /// release of the line that wrote the data (null when the data cannot tell).
     pub etcd_version: Option<crate::release::EtcdVersion>,
     /// Without `--etcd-version`: what each release of the test rig does with the same
     /// bytes (`[{"release", "etcd_outcome", "etcd_error", "wedged"}]`).
@@ -258,7 +259,7 @@ impl Inspection {
             etcd_outcome: b.outcome,
             etcd_error: b.etcd_error.as_deref(),
             etcd_log_message: b.etcd_message.as_deref(),
-            release: p.release,
+            release: crate::release::detect_line(self),
             later_releases: p.later_releases.as_deref(),
             etcd_version: self.etcd_version,
             by_release: &self.by_release,

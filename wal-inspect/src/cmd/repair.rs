@@ -92,9 +92,11 @@ fn context<'a>(ins: &'a Inspection, s: &'a Sources) -> runbook::Context<'a> {
 }
 
 fn release_name(ins: &Inspection) -> Option<&'static str> {
-    match ins.prediction.release {
-        etcd_wal::predict::Release::V3_4 => Some("3.4"),
-        etcd_wal::predict::Release::V3_5 => Some("3.5"),
+    match etcd_member::release::detect_line(ins).as_str() {
+        "3.4" => Some("3.4"),
+        "3.5" => Some("3.5"),
+        "3.6" => Some("3.6"),
+        "3.7" => Some("3.7"),
         _ => None,
     }
 }

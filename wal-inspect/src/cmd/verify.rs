@@ -389,7 +389,8 @@ fn render_human(v: &Inspection, out: &mut dyn Write) -> anyhow::Result<()> {
     if let Some(l) = &p.later_releases {
         writeln!(out, "Note: {l}.")?;
     }
-    if let Some(r) = v.etcd_version {
+    // Asked for (no comparison then): say for which release.
+    if let Some(r) = v.etcd_version.filter(|_| v.by_release.is_empty()) {
         writeln!(out, "(predicted for etcd {r})")?;
     }
     // Releases that do something else with the same bytes.
