@@ -440,11 +440,20 @@ fn render_plan(
         )?;
     }
     if !d.keys.is_empty() {
+        // A screenful at most; --json has them all (up to its own cap).
+        const SHOWN: usize = 20;
         writeln!(out, "  keys touched by lost writes:")?;
-        for k in &d.keys {
+        for k in d.keys.iter().take(SHOWN) {
             writeln!(out, "    {k}")?;
         }
-        if d.keys_truncated {
+        if d.keys.len() > SHOWN {
+            writeln!(
+                out,
+                "    … and {}{} more (--json lists them)",
+                d.keys.len() - SHOWN,
+                if d.keys_truncated { "+" } else { "" }
+            )?;
+        } else if d.keys_truncated {
             writeln!(out, "    …")?;
         }
     }
