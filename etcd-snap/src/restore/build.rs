@@ -1,0 +1,96 @@
+//! Fill the temp data dir: copy the db (checking its SHA-256 trailer), patch it, write the
+//! WAL and the `.snap` file, and fsync it all.
+
+use std::path::Path;
+
+use etcd_wal::writer::SEGMENT_SIZE;
+
+use crate::bytes::hex;
+use crate::hash::TRAILER_LEN;
+
+use super::config::RestoreConfig;
+use super::db::patch_db;
+use super::error::{RestoreError, io_err};
+use super::ids::{NewCluster, NewMember};
+use super::layout::{mkdir, write_new_file};
+use super::report::{HashCheck, RestoreReport};
+use super::wal::{conf_state, wal_segment};
+use super::{copy, snap};
+
+#[expect(clippy::too_many_arguments, reason = "one internal step of restore()")]
+pub(super) fn build(
+    cfg: &RestoreConfig,
+    cluster: &NewCluster,
+    src_db: &Path,
+    db_len: u64,
+    trailer: bool,
+    member_db: bool,
+    tmp: &Path,
+    tmp_wal: &Path,
+) -> Result<RestoreReport, RestoreError> {
+    let snap_dir = tmp.join("member/snap");
+    mkdir(&snap_dir)?;
+    let db_path = snap_dir.join("db");
+    let check = trailer && !cfg.skip_hash_check;
+    let digest = copy::copy_hashed(src_db, db_len, &db_path, check)?;
+    let hash = match digest {
+        Some(got) => {
+            let mut stored = [0u8; TRAILER_LEN as usize];
+            let f = std::fs::File::open(src_db).map_err(io_err(src_db))?;
+            std::os::unix::fs::FileExt::read_exact_at(&f, &mut stored, db_len)
+                .map_err(io_err(src_db))?;
+            if stored != got {
+                return Err(RestoreError::HashMismatch {
+                    path: src_db.to_path_buf(),
+                    expected: hex(&stored),
+                    actual: hex(&got),
+                });
+            }
+            HashCheck::Verified { sha256: hex(&got) }
+        }
+        None if trailer => HashCheck::SkippedTrailer,
+        None if member_db && !cfg.skip_hash_check => HashCheck::MemberDb,
+        None => HashCheck::SkippedNoTrailer,
+    };
+
+    let n = cluster.members.len() as u64;
+    let bumped_to = patch_db(&db_path, cluster, n, cfg.bump_revision)?;
+
+    // WAL.
+    mkdir(tmp_wal)?;
+    let wal = wal_segment(cluster);
+    write_new_file(
+        &tmp_wal.join("0000000000000000-0000000000000000.wal"),
+        &wal,
+        0o600,
+        Some(SEGMENT_SIZE),
+    )?;
+    copy::sync_dir(tmp_wal)?;
+
+    // .snap (3.5).
+    let conf_state = conf_state(cluster);
+    let store: Vec<snap::StoreMember<'_>> = cluster.members.iter().map(NewMember::store).collect();
+    let data = snap::v2_store_json(&store, None);
+    let raft = etcd_proto::snap::encode_raft_snapshot(data.as_bytes(), &conf_state, n, 1);
+    let snap_path = snap_dir.join(etcd_proto::snap::snap_file_name(1, n));
+    write_new_file(
+        &snap_path,
+        &etcd_proto::snap::encode_snap_file(&raft),
+        0o644,
+        None,
+    )?;
+    copy::sync_dir(&snap_dir)?;
+    copy::sync_dir(&tmp.join("member"))?;
+    copy::sync_dir(tmp)?;
+    Ok(RestoreReport {
+        source_db: src_db.to_path_buf(),
+        hash,
+        data_dir: tmp.to_path_buf(),
+        wal_dir: tmp_wal.to_path_buf(),
+        cluster: cluster.clone(),
+        consistent_index: n,
+        db_bytes: db_len,
+        bumped_to,
+        snap_file: snap_path,
+    })
+}

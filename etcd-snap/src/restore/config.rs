@@ -1,0 +1,55 @@
+//! [`RestoreConfig`]: the restore flags, and the db their source names.
+
+use std::path::{Path, PathBuf};
+
+use super::error::RestoreError;
+
+/// The restore flags (`etcdutl snapshot restore` 3.5 names and defaults, see [`Default`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestoreConfig {
+    /// A `snapshot save` file, a bare db file, or a data / member dir (its `snap/db`).
+    pub source: PathBuf,
+    /// `--data-dir` (etcdutl default: `<name>.etcd`).
+    pub data_dir: PathBuf,
+    /// `--wal-dir` (default `<data-dir>/member/wal`).
+    pub wal_dir: Option<PathBuf>,
+    /// `--name`.
+    pub name: String,
+    /// `--initial-cluster`.
+    pub initial_cluster: String,
+    /// `--initial-cluster-token`.
+    pub initial_cluster_token: String,
+    /// `--initial-advertise-peer-urls`.
+    pub initial_advertise_peer_urls: String,
+    /// `--skip-hash-check`.
+    pub skip_hash_check: bool,
+    /// `--bump-revision` (0: none).
+    pub bump_revision: u64,
+    /// `--mark-compacted`.
+    pub mark_compacted: bool,
+}
+
+impl Default for RestoreConfig {
+    fn default() -> Self {
+        RestoreConfig {
+            source: PathBuf::new(),
+            data_dir: PathBuf::from("default.etcd"),
+            wal_dir: None,
+            name: "default".to_owned(),
+            initial_cluster: "default=http://localhost:2380".to_owned(),
+            initial_cluster_token: "etcd-cluster".to_owned(),
+            initial_advertise_peer_urls: "http://localhost:2380".to_owned(),
+            skip_hash_check: false,
+            bump_revision: 0,
+            mark_compacted: false,
+        }
+    }
+}
+/// Where the source's db is and whether it is a member's db.
+pub(super) fn source_db(source: &Path) -> Result<(PathBuf, bool), RestoreError> {
+    if source.is_dir() {
+        Ok((crate::member::resolve_db_path(source)?, true))
+    } else {
+        Ok((source.to_path_buf(), false))
+    }
+}
