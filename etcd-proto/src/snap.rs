@@ -36,6 +36,20 @@ pub fn encode_conf_state(c: &ConfState) -> Vec<u8> {
     out
 }
 
+/// Serialize a `raftpb.ConfState` as etcd 3.7 (protobuf-go) does when etcd builds it:
+/// `auto_leave` only when set.
+pub fn encode_conf_state_3_7(c: &ConfState) -> Vec<u8> {
+    let mut out = encode_conf_state(&ConfState {
+        auto_leave: false,
+        ..c.clone()
+    });
+    out.truncate(out.len() - 2); // the `28 00` of a false auto_leave
+    if c.auto_leave {
+        put_varint_field(&mut out, 5, 1);
+    }
+    out
+}
+
 /// Serialize a `raftpb.Snapshot` as gogoproto does (data, then metadata with conf_state,
 /// index and term, every scalar emitted).
 pub fn encode_raft_snapshot(
@@ -44,8 +58,18 @@ pub fn encode_raft_snapshot(
     index: u64,
     term: u64,
 ) -> Vec<u8> {
+    encode_raft_snapshot_with(v2_json, &encode_conf_state(conf_state), index, term)
+}
+
+/// [`encode_raft_snapshot`] with the ConfState already serialized (as a release encodes it).
+pub fn encode_raft_snapshot_with(
+    v2_json: &[u8],
+    conf_state: &[u8],
+    index: u64,
+    term: u64,
+) -> Vec<u8> {
     let mut meta = Vec::new();
-    put_bytes_field(&mut meta, 1, &encode_conf_state(conf_state));
+    put_bytes_field(&mut meta, 1, conf_state);
     put_varint_field(&mut meta, 2, index);
     put_varint_field(&mut meta, 3, term);
     let mut out = Vec::with_capacity(v2_json.len() + meta.len() + 16);

@@ -31,10 +31,10 @@ mod run;
 pub mod snap;
 mod wal;
 
-pub use config::RestoreConfig;
+pub use config::{RestoreConfig, RestoreTarget};
 pub use copy::{Extracted, extract};
 pub use error::RestoreError;
 pub use ids::{NewCluster, NewMember, cluster_id, member_id};
 pub use report::{HashCheck, RestoreReport};
 pub use run::restore;
-pub use wal::{encode_conf_change, wal_segment};
+pub use wal::{encode_conf_change, wal_segment, wal_segment_for};

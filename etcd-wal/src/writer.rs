@@ -125,6 +125,16 @@ impl SegmentBuilder {
         )
     }
 
+    /// A snapshot record whose ConfState is already serialized (as a given release
+    /// encodes it).
+    pub fn snapshot_with(&mut self, index: u64, term: u64, conf_state: &[u8]) -> u64 {
+        let mut out = Vec::new();
+        put_varint_field(&mut out, 1, index);
+        put_varint_field(&mut out, 2, term);
+        put_bytes_field(&mut out, 3, conf_state);
+        self.push(RecordType::Snapshot, &out)
+    }
+
     /// Running CRC after the last record.
     pub fn crc(&self) -> u32 {
         self.crc.value()

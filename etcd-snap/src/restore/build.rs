@@ -9,12 +9,13 @@ use crate::bytes::hex;
 use crate::hash::TRAILER_LEN;
 
 use super::config::RestoreConfig;
+use super::config::RestoreTarget;
 use super::db::patch_db;
 use super::error::{RestoreError, io_err};
 use super::ids::{NewCluster, NewMember};
 use super::layout::{mkdir, write_new_file};
 use super::report::{HashCheck, RestoreReport};
-use super::wal::{conf_state, wal_segment};
+use super::wal::{conf_state_bytes, wal_segment_for};
 use super::{copy, snap};
 
 #[expect(clippy::too_many_arguments, reason = "one internal step of restore()")]
@@ -58,7 +59,7 @@ pub(super) fn build(
 
     // WAL.
     mkdir(tmp_wal)?;
-    let wal = wal_segment(cluster);
+    let wal = wal_segment_for(cluster, cfg.target);
     write_new_file(
         &tmp_wal.join("0000000000000000-0000000000000000.wal"),
         &wal,
@@ -67,11 +68,16 @@ pub(super) fn build(
     )?;
     copy::sync_dir(tmp_wal)?;
 
-    // .snap (3.5).
-    let conf_state = conf_state(cluster);
+    // .snap, as etcdutl of the target writes it.
     let store: Vec<snap::StoreMember<'_>> = cluster.members.iter().map(NewMember::store).collect();
-    let data = snap::v2_store_json(&store, None);
-    let raft = etcd_proto::snap::encode_raft_snapshot(data.as_bytes(), &conf_state, n, 1);
+    let gets_fail = u64::from(cfg.target != RestoreTarget::V3_5);
+    let data = snap::v2_store_json_with(&store, None, gets_fail);
+    let raft = etcd_proto::snap::encode_raft_snapshot_with(
+        data.as_bytes(),
+        &conf_state_bytes(cluster, cfg.target),
+        n,
+        1,
+    );
     let snap_path = snap_dir.join(etcd_proto::snap::snap_file_name(1, n));
     write_new_file(
         &snap_path,

@@ -27,6 +27,23 @@ pub struct RestoreConfig {
     pub bump_revision: u64,
     /// `--mark-compacted`.
     pub mark_compacted: bool,
+    /// Whose bytes to write: etcdutl 3.5's (the default), 3.6's or 3.7's.
+    pub target: RestoreTarget,
+}
+
+/// The etcdutl release line whose output a restore reproduces. The lines differ in the
+/// `.snap`'s v2 store (3.6+ count one failed get in its stats) and in protobuf encoding
+/// (3.7, protobuf-go: the restore's ConfChange has no `ID`, its ConfState no `auto_leave`).
+/// WAL records, IDs and buckets are otherwise the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RestoreTarget {
+    /// etcdutl 3.4 / 3.5.
+    #[default]
+    V3_5,
+    /// etcdutl 3.6.
+    V3_6,
+    /// etcdutl 3.7.
+    V3_7,
 }
 
 impl Default for RestoreConfig {
@@ -42,6 +59,7 @@ impl Default for RestoreConfig {
             skip_hash_check: false,
             bump_revision: 0,
             mark_compacted: false,
+            target: RestoreTarget::V3_5,
         }
     }
 }

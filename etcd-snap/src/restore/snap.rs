@@ -67,6 +67,16 @@ fn attributes_json(name: &str, client_urls: &[String]) -> String {
 /// member in a 1000-slot event queue, `createSuccess` = N). Attributes take the store
 /// indexes after those, the version the one after them.
 pub fn v2_store_json(members: &[StoreMember<'_>], cluster_version: Option<&str>) -> String {
+    v2_store_json_with(members, cluster_version, 0)
+}
+
+/// [`v2_store_json`] with the store's `getsFail` count: etcdutl 3.6+ build the store with
+/// one failed get on the way (observed: 1 in etcdutl 3.6.16's and 3.7.3's restores).
+pub fn v2_store_json_with(
+    members: &[StoreMember<'_>],
+    cluster_version: Option<&str>,
+    gets_fail: u64,
+) -> String {
     let n = members.len() as u64;
     // Children maps are keyed by path component and Go sorts map keys as strings.
     let mut sorted: Vec<(String, u64, &StoreMember<'_>)> = members
@@ -148,7 +158,7 @@ pub fn v2_store_json(members: &[StoreMember<'_>], cluster_version: Option<&str>)
             "{{\"Root\":{root},\"WatcherHub\":{{\"EventHistory\":{{\"Queue\":{{\"Events\":[{events}],",
             "\"Size\":{size},\"Front\":0,\"Back\":{back},\"Capacity\":{cap}}},",
             "\"StartIndex\":{start},\"LastIndex\":{n}}}}},\"CurrentIndex\":{current},",
-            "\"Stats\":{{\"getsSuccess\":0,\"getsFail\":0,\"setsSuccess\":0,\"setsFail\":0,",
+            "\"Stats\":{{\"getsSuccess\":0,\"getsFail\":{gets_fail},\"setsSuccess\":0,\"setsFail\":0,",
             "\"deleteSuccess\":0,\"deleteFail\":0,\"updateSuccess\":0,\"updateFail\":0,",
             "\"createSuccess\":{n},\"createFail\":0,\"compareAndSwapSuccess\":0,",
             "\"compareAndSwapFail\":0,\"compareAndDeleteSuccess\":0,\"compareAndDeleteFail\":0,",
@@ -162,6 +172,7 @@ pub fn v2_store_json(members: &[StoreMember<'_>], cluster_version: Option<&str>)
         start = start_index,
         n = n,
         current = current,
+        gets_fail = gets_fail,
     )
 }
 

@@ -5,6 +5,7 @@ use etcd_proto::pb::raftpb::{ConfChange, ConfState, Entry, EntryType, HardState}
 use etcd_proto::wire::{put_bytes_field, put_varint_field};
 use etcd_wal::writer::SegmentBuilder;
 
+use super::config::RestoreTarget;
 use super::ids::NewCluster;
 
 pub(super) fn conf_state(cluster: &NewCluster) -> ConfState {
@@ -25,8 +26,37 @@ pub fn encode_conf_change(cc: &ConfChange) -> Vec<u8> {
     out
 }
 
-/// The WAL segment a restore writes for `cluster` (records only; the caller pads it).
+/// The restore's ConfState as etcdutl of `target` serializes it.
+pub(super) fn conf_state_bytes(cluster: &NewCluster, target: RestoreTarget) -> Vec<u8> {
+    let cs = conf_state(cluster);
+    match target {
+        RestoreTarget::V3_7 => etcd_proto::snap::encode_conf_state_3_7(&cs),
+        _ => etcd_proto::snap::encode_conf_state(&cs),
+    }
+}
+
+/// A `raftpb.ConfChange` as etcdutl 3.7 (protobuf-go) writes it: `ID` unset, `Type` and
+/// `NodeID` set, context.
+fn encode_conf_change_3_7(cc: &ConfChange) -> Vec<u8> {
+    let mut out = Vec::with_capacity(cc.context.len() + 24);
+    put_varint_field(&mut out, 2, cc.r#type as u64);
+    put_varint_field(&mut out, 3, cc.node_id);
+    if !cc.context.is_empty() {
+        put_bytes_field(&mut out, 4, &cc.context);
+    }
+    out
+}
+
+/// The WAL segment a restore writes for `cluster` (records only; the caller pads it), as
+/// etcdutl 3.5 (and 3.6) encodes it.
 pub fn wal_segment(cluster: &NewCluster) -> Vec<u8> {
+    wal_segment_for(cluster, RestoreTarget::V3_5)
+}
+
+/// [`wal_segment`] as etcdutl of `target` encodes it (3.7: no ConfChange `ID`, no
+/// ConfState `auto_leave`).
+pub fn wal_segment_for(cluster: &NewCluster, target: RestoreTarget) -> Vec<u8> {
+    let proto_go = target == RestoreTarget::V3_7;
     let n = cluster.members.len() as u64;
     let mut b = SegmentBuilder::new(0);
     b.metadata(cluster.local_id, cluster.cluster_id);
@@ -42,7 +72,11 @@ pub fn wal_segment(cluster: &NewCluster) -> Vec<u8> {
             r#type: EntryType::EntryConfChange as i32,
             term: 1,
             index,
-            data: encode_conf_change(&cc),
+            data: if proto_go {
+                encode_conf_change_3_7(&cc)
+            } else {
+                encode_conf_change(&cc)
+            },
         });
     }
     let vote = cluster.members.first().map_or(0, |m| m.id);
@@ -51,7 +85,7 @@ pub fn wal_segment(cluster: &NewCluster) -> Vec<u8> {
         vote,
         commit: n,
     });
-    b.snapshot(n, 1, Some(&conf_state(cluster)));
+    b.snapshot_with(n, 1, &conf_state_bytes(cluster, target));
     b.finish(None)
 }
 

@@ -46,6 +46,10 @@ pub struct RestoreArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Write what etcdutl of this release writes (X.Y.Z; 3.6 and 3.7 encode the `.snap`
+    /// and the WAL slightly differently from 3.4/3.5, the default).
+    #[arg(long, value_name = "X.Y.Z")]
+    pub etcd_version: Option<etcd_member::release::EtcdVersion>,
 }
 
 /// Run `snapshot restore`.
@@ -78,6 +82,11 @@ pub fn run(args: &RestoreArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
         initial_cluster_token: args.initial_cluster_token.clone(),
         initial_advertise_peer_urls: args.initial_advertise_peer_urls.clone(),
         skip_hash_check: args.skip_hash_check,
+        target: match args.etcd_version.map(|v| v.minor) {
+            Some(7) => etcd_snap::restore::RestoreTarget::V3_7,
+            Some(6) => etcd_snap::restore::RestoreTarget::V3_6,
+            _ => etcd_snap::restore::RestoreTarget::V3_5,
+        },
         bump_revision: args.bump_revision,
         mark_compacted: args.mark_compacted,
     };

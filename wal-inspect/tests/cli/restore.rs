@@ -610,3 +610,76 @@ fn restore_with_dedicated_wal_dir_on_real_etcd() {
     assert!(scan.findings.is_empty());
     assert!(scan.entries > 1, "etcd appended to the dedicated WAL");
 }
+
+/// `snapshot restore --etcd-version` 3.6.16 / 3.7.3 against etcdutl of that release with the
+/// same flags: the WAL segment and the `.snap` file byte for byte, every bucket of the db
+/// (whose bytes etcdutl's bbolt lays out its own way); then that release's etcd starts on
+/// ours, serves the source's keys and revision, and accepts a write. Opt-in (`--ignored`):
+/// the releases are built by `scripts/install-etcd.sh latest`.
+fn restore_matches_a_later_etcdutl(release: &str, cport: u16) {
+    if !testdata::require_release(release) {
+        return;
+    }
+    let version = testdata::release(release).unwrap().version;
+    let _lock = EtcdLock::take();
+    let dir = testdata::clean("v35-single").unwrap();
+    let snapshot = dir.path().join("snapshot.db");
+    let snapshot = snapshot.to_str().unwrap();
+    let (a, b) = (dir.path().join("ours"), dir.path().join("etcdutl"));
+    let token = "wal-inspect-restore-test";
+    let mut args: Vec<String> = vec!["snapshot".into(), "restore".into(), snapshot.into()];
+    args.extend(flags("r1", &a, cport + 1, token));
+    args.push(format!("--etcd-version={version}"));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, out, err) = ours(&args);
+    assert_eq!(code, 0, "{out}{err}");
+    let mut args: Vec<String> = vec!["snapshot".into(), "restore".into(), snapshot.into()];
+    args.extend(flags("r1", &b, cport + 1, token));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, out, err) = run(&testdata::etcd_bin(release, "etcdutl"), &args);
+    assert_eq!(code, 0, "etcdutl {version}: {out}{err}");
+    assert!(
+        std::fs::read(a.join(WAL0)).unwrap() == std::fs::read(b.join(WAL0)).unwrap(),
+        "{version}: WAL differs"
+    );
+    assert!(
+        std::fs::read(a.join(SNAP1)).unwrap() == std::fs::read(b.join(SNAP1)).unwrap(),
+        "{version}: .snap differs"
+    );
+    let (da, db) = (
+        Db::open(a.join("member/snap/db")).unwrap(),
+        Db::open(b.join("member/snap/db")).unwrap(),
+    );
+    assert_eq!(buckets(&da), buckets(&db), "{version}: buckets differ");
+
+    let want: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("keyspace.json")).unwrap())
+            .unwrap();
+    let peer = format!("http://127.0.0.1:{}", cport + 1);
+    let extra = [
+        "--initial-advertise-peer-urls".to_string(),
+        peer.clone(),
+        "--initial-cluster".to_string(),
+        format!("r1={peer}"),
+    ];
+    let mut etcd = Etcd::start(release, "r1", &a, cport, &extra);
+    etcd.wait_healthy();
+    let got = etcd.keyspace();
+    assert_eq!(got["kvs"], want["kvs"], "{version}: keyspace differs");
+    assert_eq!(got["header"]["revision"], want["header"]["revision"]);
+    let (ok, out) = etcd.ctl(&["put", "after-restore", "yes"]);
+    assert!(ok, "{out}");
+    eprintln!("etcd {version}: restore equals etcdutl's (WAL, .snap, buckets); etcd serves it");
+}
+
+#[test]
+#[ignore = "needs scripts/install-etcd.sh 3.6"]
+fn restore_matches_etcdutl_3_6() {
+    restore_matches_a_later_etcdutl("3.6", 24620);
+}
+
+#[test]
+#[ignore = "needs scripts/install-etcd.sh 3.7"]
+fn restore_matches_etcdutl_3_7() {
+    restore_matches_a_later_etcdutl("3.7", 24630);
+}
