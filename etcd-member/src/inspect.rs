@@ -739,15 +739,16 @@ fn decide(v: &mut Inspection, ctx: &Context, original: Option<&Scan>, compare: b
 fn snap_db_finding(v: &Inspection, boot: &Boot, snapshot_index: Option<u64>) -> Option<Finding> {
     let si = snapshot_index?;
     let m = v.member.as_ref()?;
-    let path = m.member_dir.join("snap").join(format!("{si:016x}.snap.db"));
+    let snap_db = m.member_dir.join("snap").join(format!("{si:016x}.snap.db"));
+    let db = m.member_dir.join("snap").join("db");
     let mut row = plain(
         FindingKind::DbBehindSnapshot,
         &v.dir,
-        path.clone(),
+        db,
         Location::File { offset: None },
         format!(
             "the db is behind the snapshot at index {si}, and {} that etcd swaps in for it is behind it too",
-            v.dir.relative(&path)
+            v.dir.relative(&snap_db)
         ),
     );
     row.index = Some(si);
