@@ -10,9 +10,23 @@ Exit codes:
   2  could not run (bad arguments, unreadable input)
   3  refused (a live etcd holds the data dir, data loss not allowed, target not empty)";
 
+/// `--version`: the crate version and, built from a git checkout, its commit.
+const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("WAL_INSPECT_GIT_COMMIT"),
+    ")"
+);
+
 /// Forensics for etcd data dirs: find the exact record behind "wal: crc mismatch".
 #[derive(Debug, Parser)]
-#[command(name = "wal-inspect", version, about, after_help = EXIT_CODES)]
+#[command(
+    name = "wal-inspect",
+    version,
+    long_version = LONG_VERSION,
+    about,
+    after_help = EXIT_CODES
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -43,6 +57,16 @@ pub enum Command {
     /// Plan (and with --apply, carry out) the safest way to bring a member back.
     #[command(after_help = EXIT_CODES)]
     Repair(crate::cmd::repair::RepairArgs),
+    /// Print a shell completion script (e.g. `wal-inspect completion bash >
+    /// /etc/bash_completion.d/wal-inspect`).
+    #[command(after_help = EXIT_CODES)]
+    Completion {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff; `wal-inspect man > wal-inspect.1`, `man ./wal-inspect.1`).
+    #[command(after_help = EXIT_CODES)]
+    Man,
 }
 
 /// `wal-inspect snapshot …`.

@@ -22,5 +22,15 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Exit> {
         Command::Dump(args) => dump::run(&args, out),
         Command::Members(args) => members::run(&args, out),
         Command::Repair(args) => repair::run(&args, out),
+        Command::Completion { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "wal-inspect", out);
+            Ok(Exit::Clean)
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(cmd).render(out)?;
+            Ok(Exit::Clean)
+        }
     }
 }

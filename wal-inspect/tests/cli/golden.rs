@@ -712,3 +712,64 @@ fn db_reads() {
         &env.run(&["db", "history", "snapshot.db", "k/0004"]),
     );
 }
+
+// ------------------------------------------------------------------ man, completion
+
+/// `wal-inspect.1` in the repository is what `wal-inspect man` prints now (regenerate with
+/// `WAL_INSPECT_BLESS=1`, or `wal-inspect man > wal-inspect/wal-inspect.1`).
+#[test]
+fn man_page_is_up_to_date() {
+    let out = Command::new(BIN).arg("man").output().unwrap();
+    assert!(out.status.success());
+    let page = Path::new(env!("CARGO_MANIFEST_DIR")).join("wal-inspect.1");
+    if std::env::var_os("WAL_INSPECT_BLESS").is_some() {
+        fs::write(&page, &out.stdout).unwrap();
+    }
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains(".TH wal-inspect 1"), "{text}");
+    for sub in [
+        "verify",
+        "repair",
+        "members",
+        "dump",
+        "snapshot",
+        "completion",
+    ] {
+        assert!(text.contains(sub), "{sub} missing from the man page");
+    }
+    assert_eq!(
+        fs::read_to_string(&page).unwrap(),
+        text,
+        "wal-inspect/wal-inspect.1 is stale: regenerate it with `WAL_INSPECT_BLESS=1 cargo test -p wal-inspect --test cli -- golden::man`"
+    );
+}
+
+/// Every shell's completion script is produced; bash's parses (`bash -n`) and completes the
+/// subcommands and their flags.
+#[test]
+fn completion_scripts() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let out = Command::new(BIN)
+            .args(["completion", shell])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{shell}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            text.contains("verify") && text.contains("etcd-version"),
+            "{shell}: {text}"
+        );
+        if shell == "bash" {
+            let tmp = tempfile::tempdir().unwrap();
+            let f = tmp.path().join("wal-inspect.bash");
+            fs::write(&f, &text).unwrap();
+            let st = Command::new("bash").arg("-n").arg(&f).status().unwrap();
+            assert!(st.success(), "bash -n rejects the completion script");
+        }
+    }
+    let out = Command::new(BIN)
+        .args(["completion", "tcsh"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "an unknown shell is bad input");
+}
