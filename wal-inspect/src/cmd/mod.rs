@@ -28,7 +28,8 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Exit> {
             Ok(Exit::Clean)
         }
         Command::Man => {
-            let cmd = <Cli as clap::CommandFactory>::command();
+            // The page names the version, not the commit (it is kept in the repository).
+            let cmd = <Cli as clap::CommandFactory>::command().long_version(None::<&str>);
             clap_mangen::Man::new(cmd).render(out)?;
             Ok(Exit::Clean)
         }
