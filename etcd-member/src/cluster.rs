@@ -177,6 +177,37 @@ impl ClusterView {
     /// Take what this member's configuration says: its own name and URLs, and the names of
     /// the members `--initial-cluster` lists (matched by peer URL).
     pub fn merge_config(&mut self, cfg: &Config) {
+        // No readable WAL metadata (a damaged WAL head): the configuration says which
+        // member this is, by its peer URLs (what etcd itself matches members by), else by
+        // its name.
+        if self.this.is_none() {
+            let peers = cfg.peer_urls();
+            let by_url: Vec<u64> = self
+                .members
+                .iter()
+                .filter(|m| !m.removed)
+                .filter(|m| {
+                    m.peer_urls.as_ref().is_some_and(|p| {
+                        !peers.is_empty() && p.value.iter().all(|u| peers.contains(u))
+                    })
+                })
+                .map(|m| m.id)
+                .collect();
+            let by_name: Vec<u64> = self
+                .members
+                .iter()
+                .filter(|m| !m.removed)
+                .filter(|m| {
+                    cfg.name.is_some() && m.name.as_ref().map(|n| &n.value) == cfg.name.as_ref()
+                })
+                .map(|m| m.id)
+                .collect();
+            if let [id] = by_url.as_slice() {
+                self.this = Some(*id);
+            } else if let (true, [id]) = (by_url.is_empty(), by_name.as_slice()) {
+                self.this = Some(*id);
+            }
+        }
         if let Some(me) = self.this {
             let peers = cfg.peer_urls();
             let m = self.slot(me);

@@ -94,6 +94,30 @@ pub fn removed_by_cluster(plan: &mut MemberPlan, cluster: &crate::cluster::Clust
     }
 }
 
+/// Make an impossible plan of a cluster member a rejoin when the member is known (its WAL
+/// metadata is unreadable, but the configuration or another member's dir says which member
+/// this is): nothing local can bring it back, the cluster can.
+pub fn rejoin_when_impossible(plan: &mut MemberPlan, cluster: &crate::cluster::ClusterView) {
+    let p = &mut plan.plan;
+    if !matches!(p.kind, repair::PlanKind::Impossible) || cluster.voters() <= 1 {
+        return;
+    }
+    if cluster.this_member().is_none() {
+        p.reasons.push(
+            "this is a member of a cluster: give --config FILE (its etcd.conf, config file or static pod manifest) so its peer URLs say which member it is, and --peer-dir DIR (another member's data dir) for the cluster's client URLs; a rejoin is then planned".into(),
+        );
+        return;
+    }
+    p.kind = repair::PlanKind::Rejoin;
+    p.rejoin_offered = true;
+    p.summary = "rejoin: nothing local can repair this member; remove it from the cluster and add it back with an empty data dir (steps below)".into();
+    if plan.inspection.scan.metadata.is_none() {
+        p.reasons.push(
+            "the member ID comes from the configuration (its peer URLs or name in the db's members), not from the WAL".into(),
+        );
+    }
+}
+
 /// Carry the plan out (see [`etcd_wal::repair::apply()`]), refusing while a live etcd holds
 /// any file of the member.
 pub fn apply(plan: &MemberPlan, opts: ApplyOptions) -> Result<Applied, Error> {

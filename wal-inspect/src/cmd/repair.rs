@@ -145,6 +145,7 @@ pub fn run(args: &RepairArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
     let mut mp = etcd_member::repair::plan(&args.path, &options)?;
     let src = sources(args, &mp.inspection)?;
     etcd_member::repair::removed_by_cluster(&mut mp, &src.cluster);
+    etcd_member::repair::rejoin_when_impossible(&mut mp, &src.cluster);
     let ins = &mp.inspection;
     let ctx = context(ins, &src);
     let plan = &mp.plan;

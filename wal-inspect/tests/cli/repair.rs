@@ -908,3 +908,96 @@ fn etcd_v37_serves_repaired_wals() {
 fn etcd_v3535_serves_repaired_wals() {
     later_release_serves_repaired_wals("v3535", "3.5-latest", 24750);
 }
+
+/// A cluster member whose WAL head is zeroed (no metadata record: no member ID in its
+/// own data): with its etcd.conf (`--config`, which names its peer URL) and another
+/// member's dir (`--peer-dir`, for the client URLs) the plan is a rejoin of the right
+/// member; its runbook, executed literally next to the fixture's running m1 and m3, brings
+/// m2 back. Without them the impossible plan says which options identify it.
+#[test]
+fn member_with_a_zeroed_wal_head_rejoins_by_its_config() {
+    for config in ["v35-cluster3", "v34-cluster3"] {
+        let meta = testdata::config_meta(config).unwrap();
+        let dir = testdata::clean(config).unwrap();
+        let data = |m: &str| dir.path().join("data").join(m);
+        let seg = data("m2").join("member/wal/0000000000000000-0000000000000000.wal");
+        let mut bytes = std::fs::read(&seg).unwrap();
+        bytes[..512].fill(0);
+        std::fs::write(&seg, bytes).unwrap();
+        let (code, plan) = plan_json(&data("m2"));
+        assert_eq!(
+            (code, &plan["kind"]),
+            (3, &Value::from("impossible")),
+            "{plan}"
+        );
+        assert!(plan.to_string().contains("give --config FILE"), "{plan}");
+
+        let port = |i: usize| meta["members"][i]["client_port"].as_u64().unwrap() as u16;
+        let peer = |i: usize| format!("http://127.0.0.1:{}", port(i) + 1);
+        let conf = dir.path().join("m2.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "ETCD_NAME=\"m2\"\nETCD_INITIAL_ADVERTISE_PEER_URLS=\"{p2}\"\n\
+                 ETCD_LISTEN_PEER_URLS=\"{p2}\"\n\
+                 ETCD_INITIAL_CLUSTER=\"m1={p1},m2={p2},m3={p3}\"\n",
+                p1 = peer(0),
+                p2 = peer(1),
+                p3 = peer(2)
+            ),
+        )
+        .unwrap();
+        let (code, plan) = plan_json_with(
+            &data("m2"),
+            &[
+                &format!("--config={}", conf.display()),
+                &format!("--peer-dir={}", data("m1").display()),
+            ],
+        );
+        assert_eq!(code, 1, "{plan}");
+        assert_eq!(plan["kind"], "rejoin", "{plan}");
+        // It removes the right member: m2's ID, found through its peer URL.
+        let m2_id = meta["member_ids"]["m2"].as_str().unwrap();
+        let steps = &plan["runbook"]["steps"];
+        let remove = &steps[0]["argv"];
+        assert_eq!(remove[2], "member", "{steps}");
+        assert_eq!(remove[3], "remove", "{steps}");
+        assert_eq!(remove[4], m2_id, "{steps}");
+        let version = meta["etcd_version"].as_str().unwrap().to_owned();
+        let _lock = EtcdLock::take();
+        let mut m1 = Etcd::start(&version, "m1", &data("m1"), port(0), &[]);
+        let mut m3 = Etcd::start(&version, "m3", &data("m3"), port(2), &[]);
+        m1.wait_healthy();
+        m3.wait_healthy();
+        let mut daemons =
+            crate::runbook::execute(steps, &version, dir.path(), &dir.path().join("logs"));
+        let m2 = daemons.pop().expect("the runbook starts m2");
+        let (ok, out) = m1.ctl(&["put", "repair/zeroed-head", "back"]);
+        assert!(ok, "{out}");
+        let client = format!("http://127.0.0.1:{}", port(1));
+        let end = Instant::now() + Duration::from_secs(40);
+        loop {
+            let out = Command::new(testdata::etcd_bin(&version, "etcdctl"))
+                .env("ETCDCTL_API", "3")
+                .args([
+                    "--endpoints",
+                    &client,
+                    "get",
+                    "repair/zeroed-head",
+                    "--consistency=s",
+                ])
+                .output()
+                .unwrap();
+            if String::from_utf8_lossy(&out.stdout).contains("back") {
+                break;
+            }
+            assert!(
+                Instant::now() < end,
+                "{config}: m2 did not catch up: {}",
+                m2.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        eprintln!("{config}: m2 with a zeroed WAL head rejoined by its config");
+    }
+}
