@@ -5,6 +5,7 @@
 mod cli;
 mod cmd;
 mod exit;
+mod metrics;
 mod output;
 
 use std::io::Write;

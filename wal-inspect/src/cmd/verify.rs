@@ -46,6 +46,10 @@ pub struct VerifyArgs {
     /// of kind upgrade_blocker for what it refuses or changes.
     #[arg(long, value_name = "3.6|3.7", conflicts_with = "etcd_version", value_parser = ["3.6", "3.7"])]
     pub upgrade_to: Option<String>,
+    /// Also write the verdict as Prometheus metrics to FILE (text exposition format, for
+    /// node_exporter's textfile collector; written atomically: temp file + rename).
+    #[arg(long, value_name = "FILE")]
+    pub metrics_file: Option<PathBuf>,
     /// Another member's data dir (repeatable): its cluster ID, names and URLs.
     #[arg(long = "peer-dir", value_name = "DIR")]
     pub peer_dirs: Vec<PathBuf>,
@@ -78,6 +82,14 @@ pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
             v.findings
                 .extend(etcd_member::configcheck::check(&cluster, c, &peers));
         }
+    }
+    if let Some(file) = &args.metrics_file {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        let text = crate::metrics::render(&v, &etcd_member::absolute(&args.path)?, now);
+        crate::metrics::write_atomically(file, &text)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     }
     if args.json {
         render_json(&v, out)?;

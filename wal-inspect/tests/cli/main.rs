@@ -9,6 +9,7 @@ mod golden;
 mod json_docs;
 mod live_etcd;
 mod members;
+mod metrics;
 mod rejoin;
 mod releases;
 mod repair;
