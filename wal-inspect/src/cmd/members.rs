@@ -31,6 +31,10 @@ pub struct MembersArgs {
     /// JSON Lines instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Output format: simple (text), json (= --json), or table (one row per dir, with the
+    /// columns of `etcdctl endpoint status` a data dir can tell, then damage and removal).
+    #[arg(short = 'w', long = "write-out", value_enum, default_value_t)]
+    pub write_out: crate::output::WriteOut,
 }
 
 /// One data dir, read.
@@ -101,7 +105,9 @@ pub fn read_dir(path: &std::path::Path) -> anyhow::Result<Dir> {
 
 /// Run `members`.
 pub fn run(args: &MembersArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
-    if args.json {
+    let json = args.json || args.write_out == crate::output::WriteOut::Json;
+    let table = !json && args.write_out == crate::output::WriteOut::Table;
+    if json {
         crate::output::begin(out, "members")?;
     }
     // Every dir is read first: one dir's removal may be recorded only in another's WAL.
@@ -117,15 +123,18 @@ pub fn run(args: &MembersArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
     }
     cross_removals(&mut dirs);
     let failed = !errors.is_empty();
-    for d in &dirs {
-        if args.json {
+    if table {
+        write!(out, "{}", member_table(&dirs))?;
+    }
+    for d in dirs.iter().filter(|_| !table) {
+        if json {
             crate::output::json_line(out, &member_line(d))?;
         } else {
             render_member(d, out)?;
         }
     }
     for (p, e) in errors {
-        if args.json {
+        if json {
             crate::output::json_line(
                 out,
                 &ErrorLine {
@@ -151,9 +160,9 @@ pub fn run(args: &MembersArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
         .map(|d| (&d.identity, d.history.terms.as_slice()))
         .collect();
     let cmp = identity::compare(&views);
-    if args.json {
+    if json {
         crate::output::json_line(out, &cluster_line(&dirs, &cmp))?;
-    } else if !dirs.is_empty() {
+    } else if !dirs.is_empty() && !table {
         render_cluster(&dirs, &cmp, out)?;
     }
     Ok(if failed {
@@ -161,6 +170,52 @@ pub fn run(args: &MembersArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
     } else {
         Exit::Clean
     })
+}
+
+/// `-w table`: one row per dir, the columns of `etcdctl endpoint status` a data dir can
+/// tell (ID, NAME, RAFT TERM, RAFT INDEX, …), then what only the dir tells.
+fn member_table(dirs: &[Dir]) -> String {
+    let dash = || "-".to_owned();
+    let rows = dirs
+        .iter()
+        .map(|d| {
+            let id = &d.identity;
+            let damage = d
+                .findings
+                .iter()
+                .filter(|f| f.kind != etcd_member::FindingKind::MemberRemoved)
+                .count();
+            vec![
+                d.path.clone(),
+                id.member_id.map_or_else(dash, etcd_proto::text::member_id),
+                id.name.as_ref().map_or_else(dash, |n| n.value.clone()),
+                id.last_term().map_or_else(dash, |t| t.to_string()),
+                id.last_index().map_or_else(dash, |i| i.to_string()),
+                id.commit.map_or_else(dash, |c| c.to_string()),
+                id.consistent_index.map_or_else(dash, |c| c.to_string()),
+                if damage == 0 {
+                    "none".to_owned()
+                } else {
+                    format!("{damage} finding(s)")
+                },
+                if d.removed() { "yes" } else { "no" }.to_owned(),
+            ]
+        })
+        .collect();
+    crate::output::table(
+        &[
+            "DATA DIR",
+            "ID",
+            "NAME",
+            "RAFT TERM",
+            "RAFT INDEX",
+            "COMMIT",
+            "DB CONSISTENT INDEX",
+            "DAMAGE",
+            "REMOVED",
+        ],
+        rows,
+    )
 }
 
 /// An `error` line: a dir that could not be read.

@@ -30,6 +30,10 @@ pub struct StatusArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Output format: simple (text), json (= --json), or table (etcdutl's columns first:
+    /// HASH, REVISION, TOTAL KEYS, TOTAL SIZE, VERSION; then ours).
+    #[arg(short = 'w', long = "write-out", value_enum, default_value_t)]
+    pub write_out: crate::output::WriteOut,
 }
 
 /// `wal-inspect db`: query the keys of a db.
@@ -315,8 +319,10 @@ pub fn status(args: &StatusArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
     let damaged = !report.check.is_clean()
         || !report.errors.is_empty()
         || trailer.state == TrailerState::Invalid;
-    if args.json {
+    if args.json || args.write_out == crate::output::WriteOut::Json {
         crate::output::json_line(out, &status_json(&report, trailer.state))?;
+    } else if args.write_out == crate::output::WriteOut::Table {
+        status_table(out, &report, &trailer)?;
     } else {
         status_human(out, &report, &trailer)?;
     }
@@ -378,6 +384,63 @@ fn status_json(r: &DbReport, trailer: TrailerState) -> StatusJson<'_> {
                 message: &e.message,
             })
             .collect(),
+    }
+}
+
+/// `-w table`: etcdutl's `snapshot status -w table` columns (its hash in hex), then ours.
+fn status_table(
+    out: &mut dyn Write,
+    r: &DbReport,
+    trailer: &etcd_snap::hash::Trailer,
+) -> std::io::Result<()> {
+    let e = r.etcdutl.as_ref();
+    let dash = || "-".to_owned();
+    let row = vec![
+        e.map_or_else(dash, |e| format!("{:x}", e.hash)),
+        e.map_or_else(dash, |e| e.revision.to_string()),
+        e.map_or_else(dash, |e| e.total_keys.to_string()),
+        e.map_or_else(dash, |e| human_size(e.total_size)),
+        r.meta.storage_version.clone().unwrap_or_else(dash),
+        r.live_keys.to_string(),
+        trailer.state.as_str().to_owned(),
+        r.meta.consistent_index.map_or_else(dash, |c| c.to_string()),
+        r.meta.term.map_or_else(dash, |t| t.to_string()),
+        r.check.findings.len().to_string(),
+    ];
+    write!(
+        out,
+        "{}",
+        crate::output::table(
+            &[
+                "HASH",
+                "REVISION",
+                "TOTAL KEYS",
+                "TOTAL SIZE",
+                "VERSION",
+                "LIVE KEYS",
+                "SHA256 TRAILER",
+                "CONSISTENT INDEX",
+                "TERM",
+                "DAMAGED PAGES",
+            ],
+            vec![row],
+        )
+    )
+}
+
+/// Bytes as etcdutl prints sizes (`humanize.Bytes`: SI units, one decimal).
+fn human_size(n: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "kB", "MB", "GB", "TB", "PB"];
+    if n < 10 {
+        return format!("{n} B");
+    }
+    let e = ((n as f64).ln() / 1000f64.ln()).floor() as usize;
+    let e = e.min(UNITS.len() - 1);
+    let v = n as f64 / 1000f64.powi(e as i32);
+    if v < 10.0 {
+        format!("{v:.1} {}", UNITS[e])
+    } else {
+        format!("{v:.0} {}", UNITS[e])
     }
 }
 

@@ -773,3 +773,33 @@ fn completion_scripts() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "an unknown shell is bad input");
 }
+
+// ------------------------------------------------------------------ -w table / json
+
+/// `-w table` as etcdctl draws it (etcdutl's `snapshot status` columns first); `-w json`
+/// is exactly `--json`.
+#[test]
+fn write_out_table_and_json() {
+    let env = pristine("v35-single");
+    check(
+        "snapshot-status-table-v35",
+        &env.run(&["snapshot", "status", "-w", "table", "snapshot.db"]),
+    );
+    assert_eq!(
+        env.run(&["snapshot", "status", "-w", "json", "snapshot.db"])
+            .replace(" -w json", ""),
+        env.run(&["snapshot", "status", "--json", "snapshot.db"])
+            .replace(" --json", "")
+    );
+    let env = pristine("v35-cluster3");
+    check(
+        "members-table-cluster3-v35",
+        &env.run(&["members", "-w", "table", "data/m1", "data/m2", "data/m3"]),
+    );
+    assert_eq!(
+        env.run(&["members", "-w", "json", "data/m1"])
+            .replace(" -w json", ""),
+        env.run(&["members", "--json", "data/m1"])
+            .replace(" --json", "")
+    );
+}
