@@ -27,7 +27,8 @@ pub enum WriteOut {
 pub fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
     use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
     // etcdctl's tablewriter: `+---+` borders, a `-` line under the header, headers
-    // centred, every cell right-aligned, no lines between rows.
+    // centred, numbers right-aligned, no lines between rows (text, such as commands and
+    // paths, left-aligned to stay readable).
     const ETCDCTL: &str = "||--+-++|    ++++++";
     let mut t = Table::new();
     t.load_preset(ETCDCTL)
@@ -38,10 +39,15 @@ pub fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
                 .map(|h| Cell::new(h).set_alignment(CellAlignment::Center)),
         );
     for r in rows {
-        t.add_row(
-            r.into_iter()
-                .map(|c| Cell::new(c).set_alignment(CellAlignment::Right)),
-        );
+        t.add_row(r.into_iter().map(|c| {
+            let numeric = c == "-" || c.starts_with(|ch: char| ch.is_ascii_digit());
+            let align = if numeric {
+                CellAlignment::Right
+            } else {
+                CellAlignment::Left
+            };
+            Cell::new(c).set_alignment(align)
+        }));
     }
     format!("{t}\n")
 }

@@ -63,6 +63,17 @@ pub struct RepairArgs {
     /// Print the plan as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Output format: simple (text), json (= --json), or table (the plan's file changes,
+    /// then the steps of its runbook, one row each).
+    #[arg(short = 'w', long = "write-out", value_enum, default_value_t)]
+    pub write_out: crate::output::WriteOut,
+}
+
+impl RepairArgs {
+    /// JSON output (`--json` or `-w json`).
+    fn json(&self) -> bool {
+        self.json || self.write_out == crate::output::WriteOut::Json
+    }
 }
 
 fn stop_after() -> Option<u32> {
@@ -153,7 +164,7 @@ pub fn run(args: &RepairArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
     let rejoin = (plan.kind == PlanKind::Rejoin || plan.rejoin_offered)
         .then(|| runbook::rejoin(ctx, removed));
     let live: Vec<String> = ins.holders.iter().map(|h| h.describe()).collect();
-    if args.json {
+    if args.json() {
         output::begin(out, "repair")?;
         output::json_line(
             out,
@@ -183,10 +194,10 @@ pub fn run(args: &RepairArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
     // With --apply the human output says what changed, not the plan again; the plan is
     // shown only when the apply is refused (it says why).
     let refuse = |out: &mut dyn Write, why: String| -> anyhow::Result<Exit> {
-        if !args.json {
+        if !args.json() {
             render_plan(&mp, rejoin.as_ref(), &live, args, out)?;
         }
-        output::refuse(out, args.json, why)
+        output::refuse(out, args.json(), why)
     };
     if args.apply {
         if let Err(e) = etcd_member::live::refuse_if_live(&ins.dir.lockable_files()) {
@@ -202,7 +213,7 @@ pub fn run(args: &RepairArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
     }
     match plan.kind {
         PlanKind::Nothing => {
-            if !args.json {
+            if !args.json() {
                 render_plan(&mp, rejoin.as_ref(), &live, args, out)?;
             }
             return Ok(Exit::Clean);
@@ -233,7 +244,7 @@ pub fn run(args: &RepairArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
         },
     )?;
     let start = runbook::start(ctx);
-    if args.json {
+    if args.json() {
         #[derive(Serialize)]
         struct Applied<'a> {
             #[serde(rename = "type")]
@@ -270,12 +281,12 @@ pub fn run(args: &RepairArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
 
 fn undo(args: &RepairArgs, options: &Options, out: &mut dyn Write) -> anyhow::Result<Exit> {
     let dir = etcd_member::MemberDir::resolve(&args.path, options.wal_dir.as_deref())?;
-    if args.json {
+    if args.json() {
         output::begin(out, "repair")?;
     }
     // A live etcd is the first reason to refuse: it also explains any file changed since.
     if let Err(e) = etcd_member::live::refuse_if_live(&dir.lockable_files()) {
-        return output::refuse(out, args.json, e.to_string());
+        return output::refuse(out, args.json(), e.to_string());
     }
     let u = etcd_member::repair::plan_undo(&dir)?;
     if !u.plan.changed.is_empty() && !args.force {
@@ -293,7 +304,7 @@ fn undo(args: &RepairArgs, options: &Options, out: &mut dyn Write) -> anyhow::Re
         };
         return output::refuse(
             out,
-            args.json,
+            args.json(),
             format!(
                 "files changed since the repair: {}{appended}; nothing was restored (add --force to restore anyway)",
                 files.join(", ")
@@ -309,10 +320,10 @@ fn undo(args: &RepairArgs, options: &Options, out: &mut dyn Write) -> anyhow::Re
         },
     ) {
         Ok(d) => d,
-        Err(e) if e.is_refusal() => return output::refuse(out, args.json, e.to_string()),
+        Err(e) if e.is_refusal() => return output::refuse(out, args.json(), e.to_string()),
         Err(e) => return Err(e.into()),
     };
-    if args.json {
+    if args.json() {
         #[derive(Serialize)]
         struct Undone<'a> {
             #[serde(rename = "type")]
@@ -378,6 +389,43 @@ fn render_runbook(r: &Runbook, title: &str, out: &mut dyn Write) -> anyhow::Resu
     Ok(())
 }
 
+/// `-w table`: the plan's kind and summary, its file changes and its runbook's steps.
+fn render_plan_table(
+    mp: &MemberPlan,
+    rejoin: Option<&Runbook>,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let plan = &mp.plan;
+    writeln!(out, "plan: {}", plan.summary)?;
+    if !plan.changes.is_empty() {
+        let rows = plan.changes.iter().map(|c| vec![c.describe()]).collect();
+        write!(out, "{}", crate::output::table(&["CHANGE"], rows))?;
+    }
+    if let Some(r) = rejoin {
+        let rows = r
+            .steps
+            .iter()
+            .map(|st| {
+                vec![
+                    st.n.to_string(),
+                    match &st.place {
+                        runbook::Where::HealthyMember => "healthy member".to_owned(),
+                        runbook::Where::ThisHost => "this host".to_owned(),
+                        runbook::Where::Host(h) => format!("host {h}"),
+                    },
+                    st.shell(),
+                ]
+            })
+            .collect();
+        write!(
+            out,
+            "{}",
+            crate::output::table(&["STEP", "WHERE", "COMMAND"], rows)
+        )?;
+    }
+    Ok(())
+}
+
 fn render_plan(
     mp: &MemberPlan,
     rejoin: Option<&Runbook>,
@@ -386,6 +434,9 @@ fn render_plan(
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
     let plan = &mp.plan;
+    if args.write_out == crate::output::WriteOut::Table {
+        return render_plan_table(mp, rejoin, out);
+    }
     writeln!(out, "plan: {}", plan.kind.as_str())?;
     writeln!(out, "  {}", plan.summary)?;
     writeln!(out, "  etcd now: {}", plan.etcd_now)?;

@@ -42,6 +42,15 @@ pub struct DbArgs {
     /// Print one JSON object instead of text.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Output format: simple (text), json (= --json), or table (`db keys`: one row per key).
+    #[arg(
+        short = 'w',
+        long = "write-out",
+        value_enum,
+        default_value_t,
+        global = true
+    )]
+    pub write_out: crate::output::WriteOut,
     /// What to show.
     #[command(subcommand)]
     pub query: DbQuery,
@@ -553,6 +562,11 @@ fn status_human(
 
 /// Run `snapshot db`.
 pub fn db(args: &DbArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
+    let json = args.json || args.write_out == crate::output::WriteOut::Json;
+    let table = !json && args.write_out == crate::output::WriteOut::Table;
+    if table && !matches!(args.query, DbQuery::Keys { .. }) {
+        anyhow::bail!("-w table is for db keys (get, history and extract print text or json)");
+    }
     let path = match &args.query {
         DbQuery::Keys { path, .. } | DbQuery::Get { path, .. } | DbQuery::History { path, .. } => {
             path
@@ -561,7 +575,7 @@ pub fn db(args: &DbArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
             path,
             out: dest,
             with_hash,
-        } => return extract(path, dest, *with_hash, args.json, out),
+        } => return extract(path, dest, *with_hash, json, out),
     };
     let path = resolve_db_path(path)?;
     let db = Db::open(&path)?;
@@ -577,7 +591,7 @@ pub fn db(args: &DbArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
         DbQuery::Keys { rev, prefix, .. } => {
             let prefix = prefix.as_ref().map(|p| p.as_bytes()).unwrap_or_default();
             let live = mvcc::live_keys(&db, *rev, prefix)?;
-            if args.json {
+            if json {
                 let keys = live
                     .keys
                     .iter()
@@ -601,6 +615,36 @@ pub fn db(args: &DbArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
                         bad_records: live.bad_records,
                         keys,
                     },
+                )?;
+            } else if table {
+                let rows = live
+                    .keys
+                    .iter()
+                    .map(|(k, l)| {
+                        vec![
+                            escape(k),
+                            l.create_revision.to_string(),
+                            l.mod_revision.to_string(),
+                            l.version.to_string(),
+                            lease_id(l.lease),
+                            l.value_len.to_string(),
+                        ]
+                    })
+                    .collect();
+                write!(
+                    out,
+                    "{}",
+                    crate::output::table(
+                        &[
+                            "KEY",
+                            "CREATE REVISION",
+                            "MOD REVISION",
+                            "VERSION",
+                            "LEASE",
+                            "VALUE SIZE"
+                        ],
+                        rows
+                    )
                 )?;
             } else {
                 if below_compaction(*rev) {
@@ -639,7 +683,7 @@ pub fn db(args: &DbArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
         }
         DbQuery::Get { key, rev, .. } => {
             let found = mvcc::get(&db, key.as_bytes(), *rev)?;
-            if args.json {
+            if json {
                 crate::output::json_line(
                     out,
                     &GetJson {
@@ -677,7 +721,7 @@ pub fn db(args: &DbArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
         }
         DbQuery::History { key, .. } => {
             let records = mvcc::history(&db, key.as_bytes())?;
-            if args.json {
+            if json {
                 crate::output::json_line(
                     out,
                     &HistoryJson {

@@ -46,6 +46,10 @@ pub struct VerifyArgs {
     /// of kind upgrade_blocker for what it refuses or changes.
     #[arg(long, value_name = "3.6|3.7", conflicts_with = "etcd_version", value_parser = ["3.6", "3.7"])]
     pub upgrade_to: Option<String>,
+    /// Output format: simple (text), json (= --json), or table (one row per segment, one
+    /// per finding, then the outcome).
+    #[arg(short = 'w', long = "write-out", value_enum, default_value_t)]
+    pub write_out: crate::output::WriteOut,
     /// Also write the verdict as Prometheus metrics to FILE (text exposition format, for
     /// node_exporter's textfile collector; written atomically: temp file + rename).
     #[arg(long, value_name = "FILE")]
@@ -91,8 +95,13 @@ pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
         crate::metrics::write_atomically(file, &text)
             .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     }
-    if args.json {
+    if args.json || args.write_out == crate::output::WriteOut::Json {
         render_json(&v, out)?;
+    } else if args.write_out == crate::output::WriteOut::Table {
+        render_table(&v, out)?;
+        if let Some(next) = next_command(args, &v)? {
+            writeln!(out, "next: {next}")?;
+        }
     } else {
         render_human(&v, out)?;
         if let Some(next) = next_command(args, &v)? {
@@ -120,6 +129,84 @@ fn render_json(v: &Inspection, out: &mut dyn Write) -> anyhow::Result<()> {
             line: "summary",
             value: &v.summary(),
         },
+    )?;
+    Ok(())
+}
+
+/// `-w table`: the segments, the findings, the outcome.
+fn render_table(v: &Inspection, out: &mut dyn Write) -> anyhow::Result<()> {
+    let dash = || "-".to_owned();
+    let segments = v
+        .scan
+        .segments
+        .iter()
+        .map(|g| {
+            vec![
+                g.file.clone(),
+                g.size.to_string(),
+                g.records.to_string(),
+                g.entries.to_string(),
+                g.first_index.map_or_else(dash, |i| i.to_string()),
+                g.last_index.map_or_else(dash, |i| i.to_string()),
+            ]
+        })
+        .collect();
+    write!(
+        out,
+        "{}",
+        output::table(
+            &[
+                "SEGMENT",
+                "SIZE",
+                "RECORDS",
+                "ENTRIES",
+                "FIRST INDEX",
+                "LAST INDEX"
+            ],
+            segments
+        )
+    )?;
+    if !v.findings().is_empty() {
+        let findings = v
+            .findings()
+            .iter()
+            .map(|f| {
+                vec![
+                    f.kind.to_string(),
+                    f.file.clone(),
+                    f.location.offset().map_or_else(dash, |o| o.to_string()),
+                    f.location.ordinal().map_or_else(dash, |o| o.to_string()),
+                    f.index.map_or_else(dash, |i| i.to_string()),
+                    f.term.map_or_else(dash, |t| t.to_string()),
+                    if f.decisive { "yes" } else { "no" }.to_owned(),
+                ]
+            })
+            .collect();
+        write!(
+            out,
+            "{}",
+            output::table(
+                &[
+                    "FINDING", "FILE", "OFFSET", "RECORD", "INDEX", "TERM", "DECISIVE"
+                ],
+                findings
+            )
+        )?;
+    }
+    writeln!(
+        out,
+        "etcd outcome: {}{}{}",
+        v.outcome().as_str(),
+        v.boot
+            .etcd_error
+            .as_deref()
+            .filter(|_| v.outcome() != Outcome::Starts)
+            .map_or(String::new(), |e| format!(" (\"{e}\")")),
+        if v.wedged() {
+            ", wedged: every write will time out"
+        } else {
+            ""
+        }
     )?;
     Ok(())
 }

@@ -802,4 +802,34 @@ fn write_out_table_and_json() {
         env.run(&["members", "--json", "data/m1"])
             .replace(" --json", "")
     );
+    let env = pristine("v35-single");
+    check(
+        "db-keys-table-v35",
+        &env.run(&["db", "keys", "-w", "table", "--prefix", "bin/", "data/m1"]),
+    );
+    assert_eq!(
+        env.run(&["db", "keys", "-w", "json", "data/m1"])
+            .replace(" -w json", ""),
+        env.run(&["db", "keys", "--json", "data/m1"])
+            .replace(" --json", "")
+    );
+    let e = env.run(&["db", "get", "-w", "table", "data/m1", "k/0001"]);
+    assert!(e.contains("[exit 2]"), "{e}");
+    let (_dir, env, _c) = case("v35-cluster3-m2-wal-flip-entry");
+    check(
+        "verify-table-cluster3-m2-wal-flip-entry-v35",
+        &env.run(&["verify", "-w", "table", "data/m2"]),
+    );
+    check(
+        "repair-table-cluster3-m2-wal-flip-entry-v35",
+        &env.run(&["repair", "-w", "table", "data/m2"]),
+    );
+    for cmd in ["verify", "repair"] {
+        assert_eq!(
+            env.run(&[cmd, "-w", "json", "data/m2"])
+                .replace(" -w json", ""),
+            env.run(&[cmd, "--json", "data/m2"]).replace(" --json", ""),
+            "{cmd}"
+        );
+    }
 }
