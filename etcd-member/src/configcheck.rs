@@ -85,12 +85,7 @@ pub fn peer_removals(ins: &crate::Inspection, peers: &[PeerCluster]) -> Vec<Find
                     r.index,
                     if r.committed { "" } else { " (not yet committed there)" },
                     crate::boot::REMOVED_ERROR,
-                    steps
-                        .iter()
-                        .enumerate()
-                        .map(|(i, s)| format!("{}. {s}", i + 1))
-                        .collect::<Vec<_>>()
-                        .join(" ")
+                    crate::identity::numbered(&steps)
                 ),
                 decisive: false,
                 detail: Detail::Removal {

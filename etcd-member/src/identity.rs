@@ -227,6 +227,16 @@ pub fn rejoin_steps(id: &Identity, data_dir: &str) -> Vec<String> {
     ]
 }
 
+/// Steps as one line, `1. … 2. …` (a finding's message; its `advice` lists them).
+pub fn numbered(steps: &[String]) -> String {
+    steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| format!("{}. {s}", i + 1))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// How a set of data dirs relate.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Comparison {

@@ -635,12 +635,7 @@ fn decide(v: &mut Inspection, ctx: &Context, original: Option<&Scan>, compare: b
                 } else {
                     " (not yet committed here)"
                 },
-                steps
-                    .iter()
-                    .enumerate()
-                    .map(|(i, s)| format!("{}. {s}", i + 1))
-                    .collect::<Vec<_>>()
-                    .join(" ")
+                identity::numbered(&steps)
             ),
             decisive: false,
             detail: Detail::Removal {

@@ -784,30 +784,14 @@ fn removed_member_rejoins_by_following_verify_and_repair() {
         let m3 = daemons.pop().expect("the runbook starts m3");
         let (ok, out) = m1.ctl(&["put", "repair/removed-probe", "back"]);
         assert!(ok, "{out}");
-        let client = format!("http://127.0.0.1:{}", port(2));
-        let end = Instant::now() + Duration::from_secs(40);
-        loop {
-            let out = Command::new(testdata::etcd_bin(&version, "etcdctl"))
-                .env("ETCDCTL_API", "3")
-                .args([
-                    "--endpoints",
-                    &client,
-                    "get",
-                    "repair/removed-probe",
-                    "--consistency=s",
-                ])
-                .output()
-                .unwrap();
-            if String::from_utf8_lossy(&out.stdout).contains("back") {
-                break;
-            }
-            assert!(
-                Instant::now() < end,
-                "{config}: m3 did not catch up: {}",
-                m3.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(250));
-        }
+        wait_serves(
+            &version,
+            port(2),
+            "repair/removed-probe",
+            "back",
+            &format!("{config}: m3"),
+            &m3,
+        );
         let (ok, members) = m1.ctl(&["member", "list"]);
         assert!(ok, "{members}");
         assert_eq!(members.lines().count(), 3, "{members}");
@@ -974,30 +958,44 @@ fn member_with_a_zeroed_wal_head_rejoins_by_its_config() {
         let m2 = daemons.pop().expect("the runbook starts m2");
         let (ok, out) = m1.ctl(&["put", "repair/zeroed-head", "back"]);
         assert!(ok, "{out}");
-        let client = format!("http://127.0.0.1:{}", port(1));
-        let end = Instant::now() + Duration::from_secs(40);
-        loop {
-            let out = Command::new(testdata::etcd_bin(&version, "etcdctl"))
-                .env("ETCDCTL_API", "3")
-                .args([
-                    "--endpoints",
-                    &client,
-                    "get",
-                    "repair/zeroed-head",
-                    "--consistency=s",
-                ])
-                .output()
-                .unwrap();
-            if String::from_utf8_lossy(&out.stdout).contains("back") {
-                break;
-            }
-            assert!(
-                Instant::now() < end,
-                "{config}: m2 did not catch up: {}",
-                m2.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(250));
-        }
+        wait_serves(
+            &version,
+            port(1),
+            "repair/zeroed-head",
+            "back",
+            &format!("{config}: m2"),
+            &m2,
+        );
         eprintln!("{config}: m2 with a zeroed WAL head rejoined by its config");
+    }
+}
+
+/// Wait (40 s at most) until the member at client port `port` serves `key` = `want` from
+/// its own copy (a serializable read): it has caught up.
+fn wait_serves(
+    version: &str,
+    port: u16,
+    key: &str,
+    want: &str,
+    what: &str,
+    daemon: &crate::runbook::Daemon,
+) {
+    let client = format!("http://127.0.0.1:{port}");
+    let end = Instant::now() + Duration::from_secs(40);
+    loop {
+        let out = Command::new(testdata::etcd_bin(version, "etcdctl"))
+            .env("ETCDCTL_API", "3")
+            .args(["--endpoints", &client, "get", key, "--consistency=s"])
+            .output()
+            .unwrap();
+        if String::from_utf8_lossy(&out.stdout).contains(want) {
+            return;
+        }
+        assert!(
+            Instant::now() < end,
+            "{what} did not catch up: {}",
+            daemon.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(250));
     }
 }
