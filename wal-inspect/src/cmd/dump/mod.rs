@@ -44,10 +44,9 @@ Entry kinds (--type): noop, put, range, delete_range, txn, compaction, lease_gra
 
 Passwords, password hashes and tokens are always redacted.
 
-Exit codes:
+Exit codes (2 as in `wal-inspect --help`; dump never refuses, it only reads):
   0  the WAL has no damage
-  1  damage found (dumped anyway; later records are marked)
-  2  could not run (bad arguments, unreadable input)")]
+  1  damage found (dumped anyway; later records are marked)")]
 pub struct DumpArgs {
     /// A data dir, member dir or WAL dir.
     pub path: PathBuf,
