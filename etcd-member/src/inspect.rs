@@ -11,6 +11,7 @@ use etcd_proto::RaftPos;
 use etcd_snap::ErrorKind as SnapErrorKind;
 use etcd_snap::bolt::FindingKind as DbKind;
 use etcd_snap::member::MemberReport;
+use etcd_wal::Stage;
 use etcd_wal::membership::{self, History, HistoryBuilder, Removal};
 use etcd_wal::predict::{self, Context, Outcome, Prediction};
 use etcd_wal::record::RecordType;
@@ -38,6 +39,9 @@ pub struct Options {
     /// Predict for exactly this etcd release (its decoder's reactions and start rules, see
     /// [`crate::release`]); without it, for the release line that wrote the data.
     pub etcd_version: Option<EtcdVersion>,
+    /// Updated while the inspection reads (the WAL by bytes, then the db and the value
+    /// check by stage), for a progress display on another thread.
+    pub progress: Option<Arc<etcd_wal::Progress>>,
 }
 
 /// What one release does with the data (the verdicts of [`crate::release::REPRESENTATIVES`]).
@@ -168,9 +172,17 @@ pub fn inspect_dir(dir: MemberDir, options: &Options) -> Result<Inspection, Erro
     let mut history = HistoryBuilder::new();
     let never = AtomicBool::new(false);
     let interrupt = options.interrupt.as_deref().unwrap_or(&never);
+    let progress = options.progress.as_deref();
+    let mut scan_progress = etcd_wal::progress::ScanProgress::default();
+    if let Some(p) = progress {
+        p.begin(Stage::Wal, etcd_wal::progress::wal_bytes(&dir.wal));
+    }
     let scan = scan::scan_dir_interruptible(
         &dir.wal,
         &mut |e| {
+            if let Some(p) = progress {
+                scan_progress.observe(p, &e);
+            }
             history.observe(&e);
             if let Some(Ok((_, c))) = &mut values {
                 c.observe(&e);
@@ -182,6 +194,14 @@ pub fn inspect_dir(dir: MemberDir, options: &Options) -> Result<Inspection, Erro
         return Err(Error::Interrupted);
     }
     let history = history.finish();
+    let db_size = || {
+        dir.db()
+            .and_then(|d| std::fs::metadata(d).ok())
+            .map_or(0, |m| m.len())
+    };
+    if let (Some(p), Some(_)) = (progress, &values) {
+        p.begin(Stage::Values, db_size());
+    }
     let values = values.map(|v| {
         v.and_then(|(db, c)| {
             c.compare(&db)
@@ -189,6 +209,9 @@ pub fn inspect_dir(dir: MemberDir, options: &Options) -> Result<Inspection, Erro
         })
     });
     let wal_snaps = predict::valid_snapshot_entries(&scan).ok();
+    if let Some(p) = progress {
+        p.begin(Stage::Db, db_size());
+    }
     let member = dir
         .member
         .as_ref()

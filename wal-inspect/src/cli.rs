@@ -64,6 +64,10 @@ const LONG_VERSION: &str = concat!(
     after_help = EXIT_CODES
 )]
 pub struct Cli {
+    /// Colour the human output: auto (on a terminal, unless NO_COLOR is set or TERM is
+    /// dumb), always (also through a pipe, despite NO_COLOR), never.
+    #[arg(long, value_enum, default_value_t, global = true, value_name = "WHEN")]
+    pub color: crate::paint::ColorChoice,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,

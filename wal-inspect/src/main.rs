@@ -7,6 +7,8 @@ mod cmd;
 mod exit;
 mod metrics;
 mod output;
+mod paint;
+mod progress;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -15,6 +17,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    paint::init(cli.color);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match cmd::run(cli, &mut out) {

@@ -33,7 +33,7 @@ pub(super) fn build(
     mkdir(&snap_dir)?;
     let db_path = snap_dir.join("db");
     let check = trailer && !cfg.skip_hash_check;
-    let digest = copy::copy_hashed(src_db, db_len, &db_path, check)?;
+    let digest = copy::copy_hashed(src_db, db_len, &db_path, check, cfg.progress.as_deref())?;
     let hash = match digest {
         Some(got) => {
             let mut stored = [0u8; TRAILER_LEN as usize];

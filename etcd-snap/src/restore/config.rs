@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use super::error::RestoreError;
 
 /// The restore flags (`etcdutl snapshot restore` 3.5 names and defaults, see [`Default`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct RestoreConfig {
     /// A `snapshot save` file, a bare db file, or a data / member dir (its `snap/db`).
     pub source: PathBuf,
@@ -29,6 +29,8 @@ pub struct RestoreConfig {
     pub mark_compacted: bool,
     /// Whose bytes to write: etcdutl 3.5's (the default), 3.6's or 3.7's.
     pub target: RestoreTarget,
+    /// Counts the bytes of the db copied, for a progress display on another thread.
+    pub progress: Option<std::sync::Arc<etcd_wal::Progress>>,
 }
 
 /// The etcdutl release line whose output a restore reproduces. The lines differ in the
@@ -60,6 +62,7 @@ impl Default for RestoreConfig {
             bump_revision: 0,
             mark_compacted: false,
             target: RestoreTarget::V3_5,
+            progress: None,
         }
     }
 }

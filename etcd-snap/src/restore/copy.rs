@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 use super::RestoreError;
 use crate::bolt::Db;
 use crate::sha_stream::{ALIGN, StreamError, sha256_of_prefix};
+use etcd_wal::{Progress, Stage};
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> RestoreError + '_ {
     move |source| RestoreError::Io {
@@ -41,13 +42,18 @@ fn shrank(src: &Path, copied: u64, len: u64) -> RestoreError {
 }
 
 /// Copy the first `len` bytes of `src` to a new file `dest` (mode 0600, must not exist),
-/// SHA-256 them when `hash` is set, and fsync `dest`. Returns the hash.
+/// SHA-256 them when `hash` is set, and fsync `dest`. Returns the hash. `progress`, when
+/// given, counts the bytes copied (stage [`Stage::Copy`]).
 pub fn copy_hashed(
     src: &Path,
     len: u64,
     dest: &Path,
     hash: bool,
+    progress: Option<&Progress>,
 ) -> Result<Option<[u8; 32]>, RestoreError> {
+    if let Some(p) = progress {
+        p.begin(Stage::Copy, len);
+    }
     let input = File::open(src).map_err(io(src))?;
     let mut output = OpenOptions::new()
         .write(true)
@@ -57,7 +63,13 @@ pub fn copy_hashed(
         .map_err(io(dest))?;
     let digest = if hash {
         let mut sink = Sink::open(&output, dest);
-        let digest = sha256_of_prefix(&input, len, |bytes, off| sink.write_at(bytes, off));
+        let digest = sha256_of_prefix(&input, len, |bytes, off| {
+            sink.write_at(bytes, off)?;
+            if let Some(p) = progress {
+                p.set(off + bytes.len() as u64);
+            }
+            Ok(())
+        });
         Some(digest.map_err(|e| match e {
             StreamError::Read { offset, source }
                 if source.kind() == std::io::ErrorKind::UnexpectedEof =>
@@ -69,10 +81,20 @@ pub fn copy_hashed(
             StreamError::HashThread => RestoreError::HashThread,
         })?)
     } else {
-        let copied =
-            std::io::copy(&mut std::io::Read::take(&input, len), &mut output).map_err(io(dest))?;
-        if copied != len {
-            return Err(shrank(src, copied, len));
+        // In pieces, each left to the kernel (`copy_file_range`), so that progress moves.
+        const PIECE: u64 = 64 * 1024 * 1024;
+        let mut copied = 0;
+        while copied < len {
+            let want = PIECE.min(len - copied);
+            let n = std::io::copy(&mut std::io::Read::take(&input, want), &mut output)
+                .map_err(io(dest))?;
+            copied += n;
+            if let Some(p) = progress {
+                p.set(copied);
+            }
+            if n < want {
+                return Err(shrank(src, copied, len));
+            }
         }
         None
     };
@@ -163,7 +185,7 @@ pub fn extract(src: &Path, out: &Path, with_hash: bool) -> Result<Extracted, Res
     };
     let tmp = temp_beside(out);
     let result = (|| {
-        let digest = copy_hashed(src, len, &tmp, with_hash)?;
+        let digest = copy_hashed(src, len, &tmp, with_hash, None)?;
         if let Some(d) = digest {
             let mut f = OpenOptions::new()
                 .append(true)
@@ -231,12 +253,15 @@ mod tests {
         let dest = dir.join(format!("dest-{total}-{len}"));
         let bytes = pattern(total);
         std::fs::write(&src, &bytes).unwrap();
-        let got = copy_hashed(&src, len as u64, &dest, true).unwrap();
+        let got = copy_hashed(&src, len as u64, &dest, true, None).unwrap();
         let want: [u8; 32] = Sha256::digest(&bytes[..len]).into();
         assert_eq!(got, Some(want), "hash of {len} of {total} bytes");
         assert_eq!(std::fs::read(&dest).unwrap(), &bytes[..len]);
         let _ = std::fs::remove_file(&dest);
-        assert_eq!(copy_hashed(&src, len as u64, &dest, false).unwrap(), None);
+        assert_eq!(
+            copy_hashed(&src, len as u64, &dest, false, None).unwrap(),
+            None
+        );
         assert_eq!(std::fs::read(&dest).unwrap(), &bytes[..len]);
     }
 
@@ -274,7 +299,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let src = dir.path().join("short");
         std::fs::write(&src, pattern(10_000)).unwrap();
-        let err = copy_hashed(&src, 3 * CHUNK as u64, &dir.path().join("out"), true).unwrap_err();
+        let err =
+            copy_hashed(&src, 3 * CHUNK as u64, &dir.path().join("out"), true, None).unwrap_err();
         let RestoreError::Io { path, source } = &err else {
             panic!("{err:?}");
         };

@@ -21,6 +21,7 @@ use etcd_wal::membership::{self, History};
 use serde::Serialize;
 
 use crate::exit::Exit;
+use crate::paint;
 
 /// `wal-inspect members`.
 #[derive(Debug, Args)]
@@ -560,7 +561,7 @@ fn render_member(d: &Dir, out: &mut dyn Write) -> anyhow::Result<()> {
             (true, false) => "the db's members_removed bucket",
             _ => "the .snap's v2 store",
         };
-        writeln!(out, "  REMOVED     according to {by}")?;
+        writeln!(out, "  {}     according to {by}", paint::bad("REMOVED"))?;
     }
     // The others' record matters when this dir's own data does not know (it was down).
     for (path, r) in d.removed_by.iter().filter(|_| !id.removed()) {

@@ -20,6 +20,7 @@ use serde::Serialize;
 
 use crate::exit::Exit;
 use crate::output;
+use crate::paint;
 
 /// Hidden test hook: stop `--apply` / `--undo` after this many steps, as a crash would.
 pub const STOP_AFTER_ENV: &str = "WAL_INSPECT_REPAIR_STOP_AFTER";
@@ -263,7 +264,8 @@ pub fn run(args: &RepairArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
     } else {
         writeln!(
             out,
-            "applied: {} (backup in {})",
+            "{} {} (backup in {})",
+            paint::good("applied:"),
             plan.kind.as_str(),
             done.backup.display()
         )?;
@@ -437,7 +439,7 @@ fn render_plan(
     if args.write_out == crate::output::WriteOut::Table {
         return render_plan_table(mp, rejoin, out);
     }
-    writeln!(out, "plan: {}", plan.kind.as_str())?;
+    writeln!(out, "plan: {}", paint::strong(plan.kind.as_str()))?;
     writeln!(out, "  {}", plan.summary)?;
     writeln!(out, "  etcd now: {}", plan.etcd_now)?;
     for l in &mp.left_to_etcd {
@@ -535,7 +537,8 @@ fn render_plan(
     if plan.loses_committed_data {
         writeln!(
             out,
-            "  applying it loses committed data: needs --apply --allow-data-loss"
+            "  {}: needs --apply --allow-data-loss",
+            paint::bad("applying it loses committed data")
         )?;
     } else if plan.writes() {
         let mut cmd = vec![

@@ -89,8 +89,24 @@ pub fn run(args: &RestoreArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
         },
         bump_revision: args.bump_revision,
         mark_compacted: args.mark_compacted,
+        progress: None,
     };
-    let report = match restore(&cfg) {
+    let source_db = if cfg.source.is_dir() {
+        etcd_snap::resolve_db_path(&cfg.source).ok()
+    } else {
+        Some(cfg.source.clone())
+    };
+    let size = source_db
+        .and_then(|p| std::fs::metadata(p).ok())
+        .map_or(0, |m| m.len());
+    let display = crate::progress::Display::start("snapshot restore", size, false);
+    let cfg = RestoreConfig {
+        progress: display.as_ref().map(crate::progress::Display::progress),
+        ..cfg
+    };
+    let restored = restore(&cfg);
+    drop(display);
+    let report = match restored {
         Ok(r) => r,
         Err(e) if e.is_refusal() => {
             eprintln!("wal-inspect: refusing: {e}");

@@ -21,6 +21,7 @@ use etcd_snap::schema::Member;
 use serde::Serialize;
 
 use crate::exit::Exit;
+use crate::paint;
 
 /// `wal-inspect snapshot status`.
 #[derive(Debug, Args)]
@@ -460,9 +461,10 @@ fn status_human(
 ) -> std::io::Result<()> {
     writeln!(out, "file:             {}", r.path.display())?;
     let t = match trailer.state {
-        TrailerState::Valid => "valid (snapshot save file)".to_owned(),
+        TrailerState::Valid => paint::good("valid (snapshot save file)"),
         TrailerState::Invalid => format!(
-            "INVALID: stored {}, computed {}",
+            "{} stored {}, computed {}",
+            paint::bad("INVALID:"),
             opt(trailer.stored.as_deref()),
             opt(trailer.computed.as_deref())
         ),
@@ -554,7 +556,7 @@ fn status_human(
             .iter()
             .any(|f| e.message.ends_with(&f.to_string()));
         if !listed {
-            writeln!(out, "error:            {}", e.message)?;
+            writeln!(out, "error:            {}", paint::bad(&e.message))?;
         }
     }
     Ok(())

@@ -13,6 +13,7 @@ use etcd_wal::FindingKind as WalKind;
 
 use crate::exit::Exit;
 use crate::output::{self, Typed};
+use crate::paint;
 
 /// `wal-inspect verify`.
 #[derive(Debug, Args)]
@@ -59,10 +60,24 @@ pub struct VerifyArgs {
     pub peer_dirs: Vec<PathBuf>,
 }
 
+/// The bytes `verify` reads: the WAL's segments and the db (0 when they cannot be found;
+/// the inspection then says why).
+fn input_bytes(args: &VerifyArgs) -> u64 {
+    let Ok(dir) = etcd_member::MemberDir::resolve(&args.path, args.wal_dir.as_deref()) else {
+        return 0;
+    };
+    let db = dir
+        .db()
+        .and_then(|d| std::fs::metadata(d).ok())
+        .map_or(0, |m| m.len());
+    etcd_wal::progress::wal_bytes(&dir.wal) + db
+}
+
 /// `wal-inspect verify`.
 pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
     // A configuration that cannot be read is bad input: before the data dir is read.
     let config = args.config.as_deref().map(Config::read).transpose()?;
+    let display = crate::progress::Display::start("verify", input_bytes(args), false);
     let mut v = etcd_member::inspect(
         &args.path,
         &Options {
@@ -76,8 +91,10 @@ pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
                     .copied()
                     .find(|r| r.line() == line)
             }),
+            progress: display.as_ref().map(crate::progress::Display::progress),
         },
     )?;
+    drop(display);
     if config.is_some() || !args.peer_dirs.is_empty() {
         let (cluster, peers) = ClusterView::gather(&v, &args.peer_dirs, config.as_ref(), None)?;
         let removals = etcd_member::configcheck::peer_removals(&v, &peers);
@@ -343,8 +360,10 @@ fn render_human(v: &Inspection, out: &mut dyn Write) -> anyhow::Result<()> {
     if findings.is_empty() {
         writeln!(
             out,
-            "OK: no damage found ({} records, {} entries).",
-            s.records, s.entries
+            "{} no damage found ({} records, {} entries).",
+            paint::good("OK:"),
+            s.records,
+            s.entries
         )?;
     } else {
         if findings.iter().all(|f| {
@@ -355,18 +374,29 @@ fn render_human(v: &Inspection, out: &mut dyn Write) -> anyhow::Result<()> {
         }) {
             writeln!(
                 out,
-                "BLOCKED: {} finding(s) (no damage; this release refuses the data)",
+                "{} {} finding(s) (no damage; this release refuses the data)",
+                paint::bad("BLOCKED:"),
                 findings.len()
             )?;
         } else {
-            writeln!(out, "DAMAGE: {} finding(s)", findings.len())?;
+            writeln!(
+                out,
+                "{} {} finding(s)",
+                paint::bad("DAMAGE:"),
+                findings.len()
+            )?;
         }
         for (i, f) in findings.iter().enumerate() {
+            let kind = f.kind.to_string();
             writeln!(
                 out,
                 "{} {}: {}{}",
                 if i == 0 && f.decisive { "*" } else { "-" },
-                f.kind,
+                if f.decisive {
+                    paint::bad(&kind)
+                } else {
+                    paint::warn(&kind)
+                },
                 f.file,
                 f.place()
             )?;
@@ -463,6 +493,11 @@ fn render_human(v: &Inspection, out: &mut dyn Write) -> anyhow::Result<()> {
             v.boot.etcd_message.clone().unwrap_or_default()
         ),
     };
+    let what = match v.outcome() {
+        Outcome::Refuses => paint::bad(&what),
+        Outcome::Starts if findings.is_empty() => paint::good(&what),
+        _ => paint::warn(&what),
+    };
     writeln!(out, "{what}")?;
     if let (Some(f), Some(ci)) = (
         s.findings
@@ -480,7 +515,8 @@ fn render_human(v: &Inspection, out: &mut dyn Write) -> anyhow::Result<()> {
     if v.wedged() {
         writeln!(
             out,
-            "WARNING: the log etcd keeps ends at index {} but the db has applied up to {}: etcd will start and report healthy, but every write will time out.",
+            "{} the log etcd keeps ends at index {} but the db has applied up to {}: etcd will start and report healthy, but every write will time out.",
+            paint::bad("WARNING:"),
             p.last_index_after_start.unwrap_or(0),
             v.boot.consistent_index.unwrap_or(0),
         )?;

@@ -16,6 +16,7 @@ mod repair;
 mod restore;
 mod robustness;
 mod runbook;
+mod terminal;
 mod undo;
 mod value_check;
 mod verify_fixtures;

@@ -10,12 +10,12 @@
 //! The JSON Lines schema is documented in `docs/dump-json.md`.
 
 mod filter;
-mod progress;
 mod render;
 
 use std::collections::BTreeMap;
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::Args;
@@ -98,13 +98,20 @@ pub fn run(args: &DumpArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
     }
     let paths = MemberDir::resolve(&args.path, args.wal_dir.as_deref())?;
     let stop = AtomicBool::new(false);
+    let wal_bytes = etcd_wal::progress::wal_bytes(&paths.wal);
+    let display = crate::progress::Display::start("dump", wal_bytes, true);
+    if let Some(d) = &display {
+        d.progress().begin(etcd_wal::Stage::Wal, wal_bytes);
+    }
     let mut d = Dumper {
         out: BufWriter::with_capacity(64 * 1024, out),
         json: args.json,
         raw: args.raw,
         max_value: (!args.full).then_some(SHORT_VALUE),
         filter: args.filter(),
-        progress: progress::Progress::new(&paths.wal),
+        progress: display
+            .as_ref()
+            .map(|d| (d.progress(), etcd_wal::progress::ScanProgress::default())),
         failed: None,
         stop: &stop,
         stats: Stats::default(),
@@ -117,9 +124,7 @@ pub fn run(args: &DumpArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
     // A write error (`dump | head` closing the pipe) ends the pass early instead of reading
     // a WAL of many GB for nobody.
     let scanned = scan::scan_dir_interruptible(&paths.wal, &mut |ev| d.event(ev), &stop);
-    if let Some(p) = d.progress.as_mut() {
-        p.finish();
-    }
+    drop(display);
     if let Some(e) = d.failed.take() {
         return Err(e.into());
     }
@@ -161,7 +166,7 @@ struct Dumper<'o> {
     raw: bool,
     max_value: Option<usize>,
     filter: Filter,
-    progress: Option<progress::Progress>,
+    progress: Option<(Arc<etcd_wal::Progress>, etcd_wal::progress::ScanProgress)>,
     /// The first write error; once set, the rest of the pass writes nothing.
     failed: Option<io::Error>,
     /// Set with `failed`, to stop the pass.
@@ -178,11 +183,11 @@ impl Dumper<'_> {
         if self.failed.is_some() {
             return;
         }
+        if let Some((p, s)) = self.progress.as_mut() {
+            s.observe(p, &ev);
+        }
         let res = match ev {
             Event::SegmentStart { name, size, .. } => {
-                if let Some(p) = self.progress.as_mut() {
-                    p.segment(size);
-                }
                 self.segment_file = self.dir.relative(&self.dir.wal.join(name.file_name()));
                 if self.json {
                     Ok(())
@@ -199,12 +204,7 @@ impl Dumper<'_> {
                     render::finding_human(&mut self.out, f)
                 }
             }
-            Event::Record(r) => {
-                if let Some(p) = self.progress.as_mut() {
-                    p.at(r.at.offset);
-                }
-                self.record(&r)
-            }
+            Event::Record(r) => self.record(&r),
         };
         if let Err(e) = res {
             self.failed = Some(e);
