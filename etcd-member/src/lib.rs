@@ -43,6 +43,7 @@ pub mod boot;
 pub mod cluster;
 pub mod config;
 pub mod configcheck;
+pub mod consistency;
 pub mod crosscheck;
 mod error;
 pub mod finding;

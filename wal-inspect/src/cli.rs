@@ -25,8 +25,9 @@ Exit codes (2 as in `wal-inspect --help`):
      that loses committed data without --allow-data-loss, --undo after etcd wrote (--force)";
 
 const MEMBERS_EXIT: &str = "\
-Exit codes: 0, or 2 when a dir cannot be read (as in `wal-inspect --help`); damage does not
-change it (verify reports damage).";
+Exit codes (2 as in `wal-inspect --help`; damage does not change them, verify reports it):
+  0  read
+  1  --hashkv: the members' hashes differ";
 
 const SNAPSHOT_EXIT: &str = "\
 Exit codes: `status` exits 1 on damage, `restore` 3 when it refuses; see each one's --help.";

@@ -14,9 +14,11 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
+use etcd_member::consistency::{self, Consistency, MemberDb};
 use etcd_member::identity::{self, Comparison, Identity, Sourced};
 use etcd_member::{Finding, Inspection, Options};
-use etcd_proto::json::HexId;
+use etcd_proto::json::{Bytes, HexId};
+use etcd_snap::hashkv::{HashKv, Rules};
 use etcd_wal::membership::{self, History};
 use serde::Serialize;
 
@@ -36,6 +38,14 @@ pub struct MembersArgs {
     /// columns of `etcdctl endpoint status` a data dir can tell, then damage and removal).
     #[arg(short = 'w', long = "write-out", value_enum, default_value_t)]
     pub write_out: crate::output::WriteOut,
+    /// Also compute etcd's HashKV of each member's db offline (what `etcdctl endpoint
+    /// hashkv --rev R` answers on it) and say whether the members agree, which member is
+    /// odd (by majority) and the first key and revision where it differs.
+    #[arg(long)]
+    pub hashkv: bool,
+    /// The revision to hash (default: the highest one every member still holds).
+    #[arg(long, value_name = "R", requires = "hashkv")]
+    pub rev: Option<i64>,
 }
 
 /// One data dir, read.
@@ -54,6 +64,12 @@ pub struct Dir {
     /// Other dirs given whose WAL removes this member (its own may not: it was down when
     /// the cluster removed it), with the RemoveNode.
     pub removed_by: Vec<(String, membership::Removal)>,
+    /// The db file (`member/snap/db`), when the dir has a `snap/` dir.
+    pub db: Option<PathBuf>,
+    /// The HashKV rules of the release that wrote the data.
+    pub rules: Rules,
+    /// With `--hashkv`: its HashKV at the common revision, or why there is none.
+    pub hashkv: Option<Result<HashKv, String>>,
 }
 
 impl Dir {
@@ -92,6 +108,7 @@ pub fn read_dir(path: &std::path::Path) -> anyhow::Result<Dir> {
         history,
         identity,
         findings,
+        etcd_version,
         ..
     } = etcd_member::inspect(path, &Options::default())?;
     Ok(Dir {
@@ -101,7 +118,31 @@ pub fn read_dir(path: &std::path::Path) -> anyhow::Result<Dir> {
         history,
         findings,
         removed_by: Vec::new(),
+        db: dir.db(),
+        rules: etcd_version
+            .and_then(|v| Rules::for_version(&v.to_string()))
+            .unwrap_or_default(),
+        hashkv: None,
     })
+}
+
+/// `--hashkv`: hash every dir's db at one revision and compare (fills [`Dir::hashkv`]).
+fn hash_all(dirs: &mut [Dir], rev: Option<i64>) -> Consistency {
+    let members: Vec<MemberDb> = dirs
+        .iter()
+        .map(|d| MemberDb {
+            db: d
+                .db
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(&d.path).join("member/snap/db")),
+            rules: d.rules,
+        })
+        .collect();
+    let c = consistency::compare(&members, rev);
+    for (d, h) in dirs.iter_mut().zip(&c.members) {
+        d.hashkv = Some(h.clone());
+    }
+    c
 }
 
 /// Run `members`.
@@ -123,6 +164,7 @@ pub fn run(args: &MembersArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
         }
     }
     cross_removals(&mut dirs);
+    let hashed = args.hashkv.then(|| hash_all(&mut dirs, args.rev));
     let failed = !errors.is_empty();
     if table {
         write!(out, "{}", member_table(&dirs))?;
@@ -162,12 +204,19 @@ pub fn run(args: &MembersArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
         .collect();
     let cmp = identity::compare(&views);
     if json {
-        crate::output::json_line(out, &cluster_line(&dirs, &cmp))?;
+        crate::output::json_line(out, &cluster_line(&dirs, &cmp, hashed.as_ref()))?;
     } else if !dirs.is_empty() && !table {
         render_cluster(&dirs, &cmp, out)?;
+        if let Some(c) = &hashed {
+            render_consistency(&dirs, c, out)?;
+        }
+    } else if let (true, Some(c)) = (table, &hashed) {
+        render_consistency(&dirs, c, out)?;
     }
     Ok(if failed {
         Exit::CouldNotRun
+    } else if hashed.is_some_and(|c| c.consistent == Some(false)) {
+        Exit::Damage
     } else {
         Exit::Clean
     })
@@ -177,6 +226,7 @@ pub fn run(args: &MembersArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
 /// tell (ID, NAME, RAFT TERM, RAFT INDEX, …), then what only the dir tells.
 fn member_table(dirs: &[Dir]) -> String {
     let dash = || "-".to_owned();
+    let hashed = dirs.iter().any(|d| d.hashkv.is_some());
     let rows = dirs
         .iter()
         .map(|d| {
@@ -186,7 +236,7 @@ fn member_table(dirs: &[Dir]) -> String {
                 .iter()
                 .filter(|f| f.kind != etcd_member::FindingKind::MemberRemoved)
                 .count();
-            vec![
+            let mut row = vec![
                 d.path.clone(),
                 id.member_id.map_or_else(dash, etcd_proto::text::member_id),
                 id.name.as_ref().map_or_else(dash, |n| n.value.clone()),
@@ -200,23 +250,31 @@ fn member_table(dirs: &[Dir]) -> String {
                     format!("{damage} finding(s)")
                 },
                 if d.removed() { "yes" } else { "no" }.to_owned(),
-            ]
+            ];
+            if let Some(h) = d.hashkv.as_ref().filter(|_| hashed) {
+                let h = h.as_ref().ok();
+                row.push(h.map_or_else(dash, |h| h.hash.to_string()));
+                row.push(h.map_or_else(dash, |h| h.hash_revision.to_string()));
+                row.push(h.map_or_else(dash, |h| h.compact_revision.to_string()));
+            }
+            row
         })
         .collect();
-    crate::output::table(
-        &[
-            "DATA DIR",
-            "ID",
-            "NAME",
-            "RAFT TERM",
-            "RAFT INDEX",
-            "COMMIT",
-            "DB CONSISTENT INDEX",
-            "DAMAGE",
-            "REMOVED",
-        ],
-        rows,
-    )
+    let mut head = vec![
+        "DATA DIR",
+        "ID",
+        "NAME",
+        "RAFT TERM",
+        "RAFT INDEX",
+        "COMMIT",
+        "DB CONSISTENT INDEX",
+        "DAMAGE",
+        "REMOVED",
+    ];
+    if hashed {
+        head.extend(["HASH", "HASH REVISION", "COMPACT REVISION"]);
+    }
+    crate::output::table(&head, rows)
 }
 
 /// An `error` line: a dir that could not be read.
@@ -304,6 +362,8 @@ struct MemberLine<'a> {
     first_index: Option<u64>,
     overwritten_entries: u64,
     history: Vec<HistoryRow<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hashkv: Option<HashKvJson>,
 }
 
 /// One dir's log compared with the most up-to-date one (`cluster` line).
@@ -332,6 +392,45 @@ struct ClusterLine<'a> {
     duplicate_members: &'a [u64],
     removed: Vec<Option<HexId>>,
     logs: Vec<LogLine<'a>>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    hashkv: Option<ClusterHashJson<'a>>,
+}
+
+/// `--hashkv`: a member's HashKV (`etcdctl endpoint hashkv -w json`'s numbers).
+#[derive(Serialize)]
+struct HashKvJson {
+    revision: Option<i64>,
+    compact_revision: Option<i64>,
+    current_revision: Option<i64>,
+    hash: Option<u32>,
+    error: Option<String>,
+}
+
+/// `--hashkv`: the members compared (on the `cluster` line).
+#[derive(Serialize)]
+struct ClusterHashJson<'a> {
+    #[serde(rename = "hashkv_revision")]
+    revision: Option<i64>,
+    consistent: Option<bool>,
+    odd_members: Vec<Option<HexId>>,
+    odd_paths: Vec<&'a str>,
+    no_majority: bool,
+    first_difference: Option<DifferenceJson<'a>>,
+}
+
+/// Where the odd member first differs.
+#[derive(Serialize)]
+struct DifferenceJson<'a> {
+    key: String,
+    key_bytes: Bytes<'a>,
+    revision: i64,
+    sub: i64,
+    member: Option<HexId>,
+    path: &'a str,
+    reference: Option<HexId>,
+    reference_path: &'a str,
+    member_has_record: bool,
+    reference_has_record: bool,
 }
 
 fn hex(id: Option<u64>) -> Option<HexId> {
@@ -440,10 +539,30 @@ fn member_line(d: &Dir) -> MemberLine<'_> {
         first_index: d.history.first_index(),
         overwritten_entries: d.history.overwritten,
         history: history_rows(&d.history),
+        hashkv: d.hashkv.as_ref().map(|h| match h {
+            Ok(h) => HashKvJson {
+                revision: Some(h.hash_revision),
+                compact_revision: Some(h.compact_revision),
+                current_revision: Some(h.current_revision),
+                hash: Some(h.hash),
+                error: None,
+            },
+            Err(e) => HashKvJson {
+                revision: None,
+                compact_revision: None,
+                current_revision: None,
+                hash: None,
+                error: Some(e.clone()),
+            },
+        }),
     }
 }
 
-fn cluster_line<'a>(dirs: &'a [Dir], cmp: &'a Comparison) -> ClusterLine<'a> {
+fn cluster_line<'a>(
+    dirs: &'a [Dir],
+    cmp: &'a Comparison,
+    hashed: Option<&'a Consistency>,
+) -> ClusterLine<'a> {
     let best = cmp.most_up_to_date.and_then(|k| dirs.get(k));
     let logs = cmp
         .logs
@@ -475,6 +594,29 @@ fn cluster_line<'a>(dirs: &'a [Dir], cmp: &'a Comparison) -> ClusterLine<'a> {
             .map(|d| hex(d.identity.member_id))
             .collect(),
         logs,
+        hashkv: hashed.map(|c| ClusterHashJson {
+            revision: c.revision,
+            consistent: c.consistent,
+            odd_members: c
+                .odd
+                .iter()
+                .map(|&i| hex(dirs[i].identity.member_id))
+                .collect(),
+            odd_paths: c.odd.iter().map(|&i| dirs[i].path.as_str()).collect(),
+            no_majority: c.no_majority,
+            first_difference: c.first_difference.as_ref().map(|d| DifferenceJson {
+                key: etcd_proto::text::escape_bytes(&d.key),
+                key_bytes: Bytes(&d.key),
+                revision: d.revision.main,
+                sub: d.revision.sub,
+                member: hex(dirs[d.member].identity.member_id),
+                path: &dirs[d.member].path,
+                reference: hex(dirs[d.reference].identity.member_id),
+                reference_path: &dirs[d.reference].path,
+                member_has_record: d.member_record.is_some(),
+                reference_has_record: d.reference_record.is_some(),
+            }),
+        }),
     }
 }
 
@@ -519,6 +661,15 @@ fn render_member(d: &Dir, out: &mut dyn Write) -> anyhow::Result<()> {
         opt(id.commit),
         opt(id.consistent_index)
     )?;
+    match &d.hashkv {
+        Some(Ok(h)) => writeln!(
+            out,
+            "  hashkv      {} at revision {} (compacted at {}, current revision {})",
+            h.hash, h.hash_revision, h.compact_revision, h.current_revision
+        )?,
+        Some(Err(e)) => writeln!(out, "  hashkv      - ({e})")?,
+        None => {}
+    }
     let damage: Vec<&Finding> = d
         .findings
         .iter()
@@ -672,6 +823,58 @@ fn render_cluster(dirs: &[Dir], cmp: &Comparison, out: &mut dyn Write) -> anyhow
             "  {} {}: {what}{behind}",
             id_str(d.identity.member_id),
             d.path
+        )?;
+    }
+    Ok(())
+}
+
+/// `--hashkv`: whether the members agree, who is odd, where it differs.
+fn render_consistency(dirs: &[Dir], c: &Consistency, out: &mut dyn Write) -> anyhow::Result<()> {
+    let who = |i: usize| format!("{} {}", id_str(dirs[i].identity.member_id), dirs[i].path);
+    let Some(rev) = c.revision else {
+        writeln!(out, "  hashkv: no member's db could be hashed")?;
+        return Ok(());
+    };
+    match c.consistent {
+        None => writeln!(
+            out,
+            "  hashkv at revision {rev}: fewer than two members could be hashed; nothing to compare"
+        )?,
+        Some(true) => writeln!(
+            out,
+            "  hashkv at revision {rev}: {} ({} members, hash {})",
+            paint::good("consistent"),
+            c.members.iter().filter(|h| h.is_ok()).count(),
+            c.members
+                .iter()
+                .find_map(|h| h.as_ref().ok())
+                .map_or(0, |h| h.hash)
+        )?,
+        Some(false) if c.no_majority => writeln!(
+            out,
+            "  hashkv at revision {rev}: {} and no hash is held by a majority: the odd member cannot be told",
+            paint::bad("INCONSISTENT")
+        )?,
+        Some(false) => writeln!(
+            out,
+            "  hashkv at revision {rev}: {}; odd member(s) by majority: {}",
+            paint::bad("INCONSISTENT"),
+            c.odd.iter().map(|&i| who(i)).collect::<Vec<_>>().join(", ")
+        )?,
+    }
+    if let Some(d) = &c.first_difference {
+        let what = match (&d.member_record, &d.reference_record) {
+            (Some(_), Some(_)) => "its record differs",
+            (Some(_), None) => "it has a record the other has not",
+            (None, _) => "it lacks the record",
+        };
+        writeln!(
+            out,
+            "  first difference: key \"{}\" at revision {} in {}: {what} (compared with {})",
+            etcd_proto::text::escape_bytes(&d.key),
+            d.revision,
+            who(d.member),
+            who(d.reference)
         )?;
     }
     Ok(())

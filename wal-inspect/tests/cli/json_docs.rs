@@ -132,6 +132,14 @@ fn every_json_key_is_documented() {
             "/no/such/dir",
         ]),
         v(&["members", "--json", &s(&cl_m2)]),
+        v(&[
+            "members",
+            "--json",
+            "--hashkv",
+            &m("m1"),
+            &m("m2"),
+            &m("m3"),
+        ]),
     ] {
         check(
             &docs,

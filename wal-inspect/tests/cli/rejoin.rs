@@ -19,17 +19,17 @@ use crate::util;
 
 /// TLS material of a cluster (made with openssl by the test).
 #[derive(Clone)]
-struct Tls {
+pub(crate) struct Tls {
     ca: PathBuf,
     cert: PathBuf,
     key: PathBuf,
 }
 
 /// One member of the test cluster.
-struct Member {
+pub(crate) struct Member {
     name: String,
-    data: PathBuf,
-    client: String,
+    pub(crate) data: PathBuf,
+    pub(crate) client: String,
     peer: String,
     child: Option<Child>,
 }
@@ -41,7 +41,7 @@ impl Drop for Member {
 }
 
 impl Member {
-    fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = Command::new("kill")
                 .args(["-TERM", &c.id().to_string()])
@@ -67,13 +67,13 @@ impl Member {
     }
 }
 
-struct Cluster {
+pub(crate) struct Cluster {
     version: String,
     root: PathBuf,
-    members: Vec<Member>,
+    pub(crate) members: Vec<Member>,
     tls: Option<Tls>,
     /// key → value of every write etcd acknowledged.
-    acked: BTreeMap<String, String>,
+    pub(crate) acked: BTreeMap<String, String>,
 }
 
 fn scheme(tls: &Option<Tls>) -> &'static str {
@@ -93,7 +93,7 @@ impl Cluster {
         c
     }
 
-    fn ctl(&self, endpoints: &str, args: &[&str]) -> (bool, String) {
+    pub(crate) fn ctl(&self, endpoints: &str, args: &[&str]) -> (bool, String) {
         let out = self.etcdctl(endpoints).args(args).output().unwrap();
         (
             out.status.success(),
@@ -102,7 +102,7 @@ impl Cluster {
         )
     }
 
-    fn running_endpoints(&self) -> String {
+    pub(crate) fn running_endpoints(&self) -> String {
         self.members
             .iter()
             .filter(|m| m.child.is_some())
@@ -185,7 +185,7 @@ impl Cluster {
     }
 
     /// `n` puts through the running members, each recorded once etcd acknowledged it.
-    fn write(&mut self, prefix: &str, n: usize) {
+    pub(crate) fn write(&mut self, prefix: &str, n: usize) {
         let eps = self.running_endpoints();
         for i in 0..n {
             let (k, v) = (
@@ -208,7 +208,7 @@ impl Cluster {
 
     /// m1 bootstrapped alone; m2 and m3 joined with `etcdctl member add` and started with
     /// `--initial-cluster-state existing`.
-    fn form(version: &str, root: &Path, base: u16, tls: Option<Tls>) -> Cluster {
+    pub(crate) fn form(version: &str, root: &Path, base: u16, tls: Option<Tls>) -> Cluster {
         let s = scheme(&tls);
         let members = (0..3u16)
             .map(|i| Member {
@@ -284,7 +284,7 @@ impl Cluster {
 
     /// Equal KV hashes at one revision on every endpoint, and every acknowledged write
     /// served by `endpoint` (serializable reads: its own copy).
-    fn assert_converged(&self, endpoints: &[String], endpoint: &str) {
+    pub(crate) fn assert_converged(&self, endpoints: &[String], endpoint: &str) {
         let all = endpoints.join(",");
         let end = Instant::now() + Duration::from_secs(40);
         loop {
