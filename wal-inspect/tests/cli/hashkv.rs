@@ -35,8 +35,7 @@ fn etcd_hashkv(c: &Cluster, rev: i64) -> BTreeMap<String, (u64, i64)> {
         ],
     );
     assert!(ok, "hashkv --rev {rev}: {out}");
-    serde_json::from_str::<Value>(&out)
-        .unwrap()
+    first_json(&out)
         .as_array()
         .unwrap()
         .iter()
@@ -52,10 +51,20 @@ fn etcd_hashkv(c: &Cluster, rev: i64) -> BTreeMap<String, (u64, i64)> {
         .collect()
 }
 
+/// The JSON etcdctl printed (its stdout comes first; later etcdctl releases may add log
+/// lines on stderr, which `ctl` appends).
+fn first_json(out: &str) -> Value {
+    serde_json::Deserializer::from_str(out)
+        .into_iter::<Value>()
+        .next()
+        .and_then(Result::ok)
+        .unwrap_or_else(|| panic!("no JSON in {out}"))
+}
+
 fn current_revision(c: &Cluster) -> i64 {
     let (ok, out) = c.ctl(&c.members[0].client, &["endpoint", "status", "-w", "json"]);
     assert!(ok, "{out}");
-    serde_json::from_str::<Value>(&out).unwrap()[0]["Status"]["header"]["revision"]
+    first_json(&out)[0]["Status"]["header"]["revision"]
         .as_i64()
         .unwrap()
 }
