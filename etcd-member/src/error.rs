@@ -41,6 +41,20 @@ pub enum Error {
     /// The operation was interrupted through its flag; nothing was changed.
     #[error("interrupted")]
     Interrupted,
+    /// A directory to be written is not empty: nothing was written.
+    #[error("{}: exists and is not empty; give a new directory", path.display())]
+    TargetNotEmpty {
+        /// The directory.
+        path: PathBuf,
+    },
+    /// A recovery cannot be built from these dirs.
+    #[error("{}: {reason}", path.display())]
+    CannotRecover {
+        /// The dir (or file) at fault.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
 }
 
 fn live_message(holders: &[Holder]) -> String {
@@ -67,6 +81,10 @@ pub enum ErrorKind {
     LiveEtcd,
     /// [`Error::Interrupted`].
     Interrupted,
+    /// [`Error::TargetNotEmpty`].
+    TargetNotEmpty,
+    /// [`Error::CannotRecover`].
+    CannotRecover,
 }
 
 impl Error {
@@ -79,6 +97,8 @@ impl Error {
             Error::Snap(_) => ErrorKind::Snap,
             Error::LiveEtcd { .. } => ErrorKind::LiveEtcd,
             Error::Interrupted => ErrorKind::Interrupted,
+            Error::TargetNotEmpty { .. } => ErrorKind::TargetNotEmpty,
+            Error::CannotRecover { .. } => ErrorKind::CannotRecover,
         }
     }
 
@@ -88,6 +108,7 @@ impl Error {
         matches!(
             self,
             Error::LiveEtcd { .. }
+                | Error::TargetNotEmpty { .. }
                 | Error::Wal(etcd_wal::Error::ChangedSinceRepair { .. })
                 | Error::Wal(etcd_wal::Error::BadManifest { .. })
         )

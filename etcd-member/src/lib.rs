@@ -51,6 +51,7 @@ pub mod identity;
 mod inspect;
 pub mod live;
 mod paths;
+pub mod recover;
 pub mod release;
 pub mod repair;
 pub mod runbook;

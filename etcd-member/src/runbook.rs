@@ -135,6 +135,8 @@ pub enum RunbookKind {
     RejoinRemoved,
     /// Start the member on its (repaired) data dir.
     Start,
+    /// Start a recovered member alone (`--force-new-cluster`), then add the others back.
+    Recover,
 }
 
 /// A sequence of commands, in order.
@@ -495,6 +497,131 @@ pub fn rejoin(ctx: Context<'_>, already_removed: bool) -> Runbook {
     } else {
         RunbookKind::Rejoin
     })
+}
+
+/// After a quorum loss (see [`crate::recover`]): start member `source` alone on the
+/// recovered data dir `out` with `--force-new-cluster`, then for each of `others` (member ID
+/// and its old data dir), in order: `member add` it, move its old data dir aside and start
+/// it empty with `--initial-cluster-state existing` and an `--initial-cluster` of the
+/// members added so far.
+pub fn recover(
+    cluster: &ClusterView,
+    source: u64,
+    out: &MemberDir,
+    others: &[(u64, &MemberDir)],
+    release: Option<&str>,
+) -> Runbook {
+    let pick = |ids: &[u64], this: u64| ClusterView {
+        cluster_id: cluster.cluster_id,
+        this: Some(this),
+        members: cluster
+            .members
+            .iter()
+            .filter(|m| ids.contains(&m.id))
+            .map(|m| KnownMember {
+                removed: false,
+                ..m.clone()
+            })
+            .collect(),
+    };
+    let host = |id: u64| {
+        cluster
+            .members
+            .iter()
+            .find(|m| m.id == id)
+            .and_then(|m| m.name.as_ref())
+            .map_or_else(|| format!("{id:016x}"), |n| n.value.clone())
+    };
+    let alone = pick(&[source], source);
+    let mut views = Vec::new();
+    let mut ids = vec![source];
+    for (id, _) in others {
+        ids.push(*id);
+        views.push(pick(&ids, *id));
+    }
+    let first = Context {
+        dir: out,
+        cluster: &alone,
+        config: None,
+        release,
+    };
+    let mut b = Builder {
+        ctx: first,
+        steps: Vec::new(),
+    };
+    let mut needs = Vec::new();
+    let mut argv = b.etcd(&mut needs, false);
+    argv.push("--force-new-cluster".into());
+    b.push(
+        Where::Host(host(source)),
+        argv,
+        format!(
+            "start the recovered member ({source:016x}) alone on the recovered data dir (copied \
+             to its host if it was built elsewhere): --force-new-cluster keeps its member and \
+             cluster ID, replays the kept entries and removes every other member; leave the \
+             flag out of every later start"
+        ),
+        true,
+        needs,
+    );
+    for ((id, dir), view) in others.iter().zip(views.iter()) {
+        b.ctx = Context {
+            dir,
+            cluster: view,
+            config: None,
+            release,
+        };
+        let mut needs = Vec::new();
+        let mut argv = b.etcdctl(&mut needs);
+        let name = b.name().unwrap_or_else(|| {
+            needs.push(Need::Name);
+            Need::Name.placeholder().to_owned()
+        });
+        argv.extend(["member".into(), "add".into(), name]);
+        let peers = b.peer_urls();
+        flag(&mut argv, &mut needs, "--peer-urls", &peers, Need::PeerUrls);
+        b.push(
+            Where::HealthyMember,
+            argv,
+            format!("add member {id:016x} back (same name and peer URLs)"),
+            false,
+            needs,
+        );
+        b.push(
+            Where::Host(host(*id)),
+            vec![
+                "mv".into(),
+                dir.data_dir.display().to_string(),
+                moved_aside(&dir.data_dir, *id).display().to_string(),
+            ],
+            "move its old data dir aside (keep it until the cluster is healthy)".into(),
+            false,
+            Vec::new(),
+        );
+        if dir.dedicated_wal {
+            b.push(
+                Where::Host(host(*id)),
+                vec![
+                    "mv".into(),
+                    dir.wal.display().to_string(),
+                    moved_aside(&dir.wal, *id).display().to_string(),
+                ],
+                "move its dedicated WAL dir aside too".into(),
+                false,
+                Vec::new(),
+            );
+        }
+        let mut needs = Vec::new();
+        let argv = b.etcd(&mut needs, true);
+        b.push(
+            Where::Host(host(*id)),
+            argv,
+            "start it with an empty data dir; it catches up from the recovered member".into(),
+            true,
+            needs,
+        );
+    }
+    b.finish(RunbookKind::Recover)
 }
 
 /// Start this member on its data dir (after a local repair).

@@ -24,6 +24,13 @@ Exit codes (2 as in `wal-inspect --help`):
   3  refused: no safe plan exists, --apply/--undo while a live etcd holds the dir, a plan
      that loses committed data without --allow-data-loss, --undo after etcd wrote (--force)";
 
+const RECOVER_EXIT: &str = "\
+Exit codes (2 as in `wal-inspect --help`):
+  0  --apply: the recovered data dir is written
+  1  a recovery exists (printed; nothing written without --apply)
+  3  refused: one dir, dirs of different clusters, copies of one member, no common history,
+     no usable db; --apply while a live etcd holds an input, or --out not empty";
+
 const MEMBERS_EXIT: &str = "\
 Exit codes (2 as in `wal-inspect --help`; damage does not change them, verify reports it):
   0  read
@@ -98,6 +105,11 @@ pub enum Command {
     /// Plan (and with --apply, carry out) the safest way to bring a member back.
     #[command(after_help = REPAIR_EXIT)]
     Repair(crate::cmd::repair::RepairArgs),
+    /// After a quorum loss: from the data dirs of the cluster's members, which db and log
+    /// keep every committed write, what is lost, the recovered data dir (--apply) and the
+    /// runbook that brings the cluster back.
+    #[command(after_help = RECOVER_EXIT)]
+    Recover(crate::cmd::recover::RecoverArgs),
     /// Print a shell completion script (e.g. `wal-inspect completion bash >
     /// /etc/bash_completion.d/wal-inspect`).
     Completion {

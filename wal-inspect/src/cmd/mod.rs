@@ -7,6 +7,7 @@ use crate::exit::Exit;
 
 pub mod dump;
 pub mod members;
+pub mod recover;
 pub mod repair;
 pub mod restore;
 pub mod snapshot;
@@ -22,6 +23,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<Exit> {
         Command::Dump(args) => dump::run(&args, out),
         Command::Members(args) => members::run(&args, out),
         Command::Repair(args) => repair::run(&args, out),
+        Command::Recover(args) => recover::run(&args, out),
         Command::Completion { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "wal-inspect", out);

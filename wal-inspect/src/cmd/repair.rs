@@ -358,7 +358,7 @@ fn undo(args: &RepairArgs, options: &Options, out: &mut dyn Write) -> anyhow::Re
     })
 }
 
-fn render_runbook(r: &Runbook, title: &str, out: &mut dyn Write) -> anyhow::Result<()> {
+pub(crate) fn render_runbook(r: &Runbook, title: &str, out: &mut dyn Write) -> anyhow::Result<()> {
     writeln!(
         out,
         "  {title}{} (in this order):",

@@ -574,6 +574,7 @@ fn help() {
         ("help", &["--help"][..]),
         ("help-verify", &["verify", "--help"]),
         ("help-repair", &["repair", "--help"]),
+        ("help-recover", &["recover", "--help"]),
         ("help-members", &["members", "--help"]),
         ("help-dump", &["dump", "--help"]),
         ("help-db", &["db", "--help"]),

@@ -164,6 +164,30 @@ fn every_json_key_is_documented() {
     ] {
         check(&docs, &mut seen, "repair", &lines_of(&args, true, "repair"));
     }
+    // recover: a plan, an apply, a refusal (one dir).
+    let cl3 = testdata::clean("v35-cluster3").unwrap();
+    let c3 = |n: &str| s(&cl3.path().join("data").join(n));
+    let rec_out = s(&cl3.path().join("recovered"));
+    for args in [
+        v(&["recover", "--json", &c3("m1"), &c3("m2"), &c3("m3")]),
+        v(&[
+            "recover",
+            "--json",
+            &c3("m1"),
+            &c3("m2"),
+            &c3("m3"),
+            "--apply",
+            &format!("--out={rec_out}"),
+        ]),
+        v(&["recover", "--json", &c3("m1")]),
+    ] {
+        check(
+            &docs,
+            &mut seen,
+            "recover",
+            &lines_of(&args, true, "recover"),
+        );
+    }
     // A refusal: the dir held by a lock, as etcd holds it.
     let seg = flip_dir.join("member/wal/0000000000000000-0000000000000000.wal");
     let out = std::process::Command::new("flock")
@@ -223,6 +247,9 @@ fn every_json_key_is_documented() {
         "repair: applied",
         "repair: undone",
         "repair: refused",
+        "recover: recovery",
+        "recover: applied",
+        "recover: refused",
     ] {
         assert!(
             seen.iter().any(|k| k.starts_with(&format!("{section}/"))),

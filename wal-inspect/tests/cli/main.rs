@@ -11,6 +11,7 @@ mod json_docs;
 mod live_etcd;
 mod members;
 mod metrics;
+mod recover;
 pub(crate) mod rejoin;
 mod releases;
 mod repair;

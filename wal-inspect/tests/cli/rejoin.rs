@@ -59,7 +59,7 @@ impl Member {
     }
 
     /// SIGKILL, as a power loss would.
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
             let _ = c.wait();
@@ -346,7 +346,7 @@ impl Cluster {
 }
 
 /// Flip one byte of the data of the entry record in the middle of `wal`'s first segment.
-fn flip_mid_entry(wal: &Path) {
+pub(crate) fn flip_mid_entry(wal: &Path) {
     let mut entries = Vec::new();
     etcd_wal::scan::scan_dir_with(wal, &mut |e| {
         if let etcd_wal::scan::Event::Record(r) = e {
