@@ -444,3 +444,56 @@ mod tests {
         assert!(steps[1].contains("--initial-cluster-state existing"));
     }
 }
+
+/// What one dir holds that no other dir given (of the same cluster) holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct HeldAlone {
+    /// Log entries (first, last) that no other dir's log holds with the same term (above
+    /// where every other log stops or parts from this one).
+    pub entries: Option<(u64, u64)>,
+    /// Indexes (first, last) its db has applied that no other dir's db has applied or log
+    /// holds.
+    pub applied: Option<(u64, u64)>,
+}
+
+/// For each dir (same order as `dirs`, which pairs each identity with its log's term runs):
+/// what only it holds. Dirs of other clusters are not compared with it.
+pub fn held_alone(dirs: &[(&Identity, &[TermRun])]) -> Vec<HeldAlone> {
+    dirs.iter()
+        .enumerate()
+        .map(|(k, (id, terms))| {
+            let others = dirs
+                .iter()
+                .enumerate()
+                .filter(|(o, (oid, _))| *o != k && oid.cluster_id == id.cluster_id)
+                .map(|(_, d)| d);
+            let mut shared = 0u64;
+            let mut reach = 0u64;
+            let mut compared = 0usize;
+            for (oid, oterms) in others {
+                compared += 1;
+                let c = compare_logs(terms, oterms);
+                let agreed = match (c.common, c.divergence) {
+                    (_, Some(v)) => v.index.saturating_sub(1),
+                    (Some((_, last)), None) => last,
+                    // No index in common: a log that starts after this one ends covers it
+                    // (its snapshot and db hold what this one has).
+                    (None, None) => match (oterms.first(), id.last_index()) {
+                        (Some(f), Some(l)) if f.first > l => l,
+                        _ => 0,
+                    },
+                };
+                shared = shared.max(agreed);
+                reach = reach
+                    .max(oid.consistent_index.unwrap_or(0))
+                    .max(oid.last_index().unwrap_or(0));
+            }
+            let last = id.last_index().unwrap_or(0);
+            let ci = id.consistent_index.unwrap_or(0);
+            HeldAlone {
+                entries: (last > shared && compared > 0).then_some((shared + 1, last)),
+                applied: (ci > reach && compared > 0).then_some((reach + 1, ci)),
+            }
+        })
+        .collect()
+}

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use etcd_member::consistency::{self, Consistency, MemberDb};
-use etcd_member::identity::{self, Comparison, Identity, Sourced};
+use etcd_member::identity::{self, Comparison, HeldAlone, Identity, Sourced};
 use etcd_member::{Finding, Inspection, Options};
 use etcd_proto::json::{Bytes, HexId};
 use etcd_snap::hashkv::{HashKv, Rules};
@@ -70,6 +70,8 @@ pub struct Dir {
     pub rules: Rules,
     /// With `--hashkv`: its HashKV at the common revision, or why there is none.
     pub hashkv: Option<Result<HashKv, String>>,
+    /// What only this dir holds (of the dirs given).
+    pub held_alone: HeldAlone,
 }
 
 impl Dir {
@@ -123,6 +125,7 @@ pub fn read_dir(path: &std::path::Path) -> anyhow::Result<Dir> {
             .and_then(|v| Rules::for_version(&v.to_string()))
             .unwrap_or_default(),
         hashkv: None,
+        held_alone: HeldAlone::default(),
     })
 }
 
@@ -165,6 +168,15 @@ pub fn run(args: &MembersArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
     }
     cross_removals(&mut dirs);
     let hashed = args.hashkv.then(|| hash_all(&mut dirs, args.rev));
+    let alone = identity::held_alone(
+        &dirs
+            .iter()
+            .map(|d| (&d.identity, d.history.terms.as_slice()))
+            .collect::<Vec<_>>(),
+    );
+    for (d, a) in dirs.iter_mut().zip(alone) {
+        d.held_alone = a;
+    }
     let failed = !errors.is_empty();
     if table {
         write!(out, "{}", member_table(&dirs))?;
@@ -364,6 +376,14 @@ struct MemberLine<'a> {
     history: Vec<HistoryRow<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     hashkv: Option<HashKvJson>,
+    held_alone: HeldAloneJson,
+}
+
+/// What only this dir holds.
+#[derive(Serialize)]
+struct HeldAloneJson {
+    entries: Option<[u64; 2]>,
+    applied: Option<[u64; 2]>,
 }
 
 /// One dir's log compared with the most up-to-date one (`cluster` line).
@@ -539,6 +559,10 @@ fn member_line(d: &Dir) -> MemberLine<'_> {
         first_index: d.history.first_index(),
         overwritten_entries: d.history.overwritten,
         history: history_rows(&d.history),
+        held_alone: HeldAloneJson {
+            entries: d.held_alone.entries.map(|(a, b)| [a, b]),
+            applied: d.held_alone.applied.map(|(a, b)| [a, b]),
+        },
         hashkv: d.hashkv.as_ref().map(|h| match h {
             Ok(h) => HashKvJson {
                 revision: Some(h.hash_revision),
@@ -661,6 +685,18 @@ fn render_member(d: &Dir, out: &mut dyn Write) -> anyhow::Result<()> {
         opt(id.commit),
         opt(id.consistent_index)
     )?;
+    if let Some((a, b)) = d.held_alone.entries {
+        writeln!(
+            out,
+            "  only here   log entries {a}..{b}: no other dir's log holds them (keep this dir)"
+        )?;
+    }
+    if let Some((a, b)) = d.held_alone.applied {
+        writeln!(
+            out,
+            "  only here   its db applied indexes {a}..{b}: no other dir's db or log holds them"
+        )?;
+    }
     match &d.hashkv {
         Some(Ok(h)) => writeln!(
             out,

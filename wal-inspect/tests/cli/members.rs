@@ -77,6 +77,9 @@ struct MemberLine {
     first_index: Option<u64>,
     overwritten_entries: u64,
     history: Vec<HistoryRow>,
+    /// Checked by `held_alone_names_what_only_one_dir_holds`.
+    #[allow(dead_code)]
+    held_alone: Value,
 }
 
 #[derive(Debug, Deserialize)]
@@ -482,4 +485,53 @@ fn unreadable_dir_is_an_error_line_and_exit_2() {
     assert_eq!(out.code, 2);
     let lines = crate::util::json_lines(&out, Some("members"));
     assert_eq!(lines[0]["type"], "error");
+}
+
+/// What only one dir holds: of m1 and m2 (m2's WAL damaged mid-log), the entries above
+/// m2's intact log are only in m1's; with m3 (intact) too, nothing is held by one dir
+/// alone. m2's db applied everything (the WAL damage came after), which m1's log holds.
+#[test]
+fn held_alone_names_what_only_one_dir_holds() {
+    let (dir, case) = testdata::case("v35-cluster3-m2-wal-flip-entry").unwrap();
+    let m = |n: &str| dir.path().join("data").join(n);
+    let _ = case;
+    let run = |paths: &[PathBuf]| -> Vec<Value> {
+        let mut args: Vec<String> = vec!["members".into(), "--json".into()];
+        args.extend(paths.iter().map(|p| p.display().to_string()));
+        let out = crate::util::run(&args);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        crate::util::json_lines(&out, Some("members"))
+            .into_iter()
+            .filter(|l| l["type"] == "member")
+            .collect()
+    };
+    let two = run(&[m("m1"), m("m2")]);
+    let m2_last = two[1]["last_index"].as_u64().unwrap();
+    let m1_last = two[0]["last_index"].as_u64().unwrap();
+    assert!(m2_last < m1_last, "{two:?}");
+    assert_eq!(
+        two[0]["held_alone"]["entries"],
+        serde_json::json!([m2_last + 1, m1_last])
+    );
+    assert!(two[0]["held_alone"]["applied"].is_null());
+    assert!(two[1]["held_alone"]["entries"].is_null());
+    assert!(two[1]["held_alone"]["applied"].is_null(), "{two:?}");
+    for l in run(&[m("m1"), m("m2"), m("m3")]) {
+        assert!(l["held_alone"]["entries"].is_null(), "{l}");
+        assert!(l["held_alone"]["applied"].is_null(), "{l}");
+    }
+    // In words.
+    let out = crate::util::run(&[
+        "members",
+        &m("m1").display().to_string(),
+        &m("m2").display().to_string(),
+    ]);
+    assert!(
+        out.stdout.contains(&format!(
+            "only here   log entries {}..{m1_last}: no other dir's log holds them",
+            m2_last + 1
+        )),
+        "{}",
+        out.stdout
+    );
 }
