@@ -629,11 +629,23 @@ pub struct Built {
     pub data_dir: PathBuf,
     /// The files written.
     pub files: Vec<PathBuf>,
+    /// With a revision bump: the revision of the bump marker (etcd serves revisions above
+    /// it; reads below are compacted).
+    pub bumped_to: Option<i64>,
+}
+
+/// How to build.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BuildOptions {
+    /// `--bump-revision R --mark-compacted` as etcdutl's restore: the recovered db's
+    /// revision raised by R and compacted there, so that watchers (Kubernetes' watch
+    /// caches) start over instead of missing the events of lost writes. 0: none.
+    pub bump_revision: u64,
 }
 
 /// Write the recovered data dir at `out` (it must not exist, or be empty): built in a
 /// temp dir beside it, fsynced, renamed into place. The inputs are only read.
-pub fn build(r: &Recovery, out: &Path) -> Result<Built, Error> {
+pub fn build(r: &Recovery, out: &Path, options: BuildOptions) -> Result<Built, Error> {
     let (Some(s), None) = (&r.source, &r.refused) else {
         return Err(Error::CannotRecover {
             path: out.to_path_buf(),
@@ -721,6 +733,8 @@ pub fn build(r: &Recovery, out: &Path) -> Result<Built, Error> {
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
     let tmp = etcd_snap::restore::copy::temp_beside(out);
+    let mut bumped = None;
+    let bumped_to = &mut bumped;
     let result = (|| -> Result<Vec<PathBuf>, Error> {
         let member = tmp.join("member");
         let (wal, snapd) = (member.join("wal"), member.join("snap"));
@@ -737,11 +751,20 @@ pub fn build(r: &Recovery, out: &Path) -> Result<Built, Error> {
         let len = std::fs::metadata(&src_db)
             .map_err(|e| Error::io(&src_db, e))?
             .len();
-        etcd_snap::restore::copy::copy_hashed(&src_db, len, &snapd.join("db"), false, None)
-            .map_err(|e| Error::CannotRecover {
+        let new_db = snapd.join("db");
+        etcd_snap::restore::copy::copy_hashed(&src_db, len, &new_db, false, None).map_err(|e| {
+            Error::CannotRecover {
                 path: src_db.clone(),
                 reason: e.to_string(),
-            })?;
+            }
+        })?;
+        if options.bump_revision > 0 {
+            *bumped_to = etcd_snap::restore::bump_revision(&new_db, options.bump_revision)
+                .map_err(|e| Error::CannotRecover {
+                    path: new_db.clone(),
+                    reason: e.to_string(),
+                })?;
+        }
         let snap_name = etcd_proto::snap::snap_file_name(s.term, s.consistent_index);
         write_file(&snapd.join(&snap_name), &snap_file)?;
         let seg = SegmentName { seq: 0, index: 0 }.file_name();
@@ -770,6 +793,7 @@ pub fn build(r: &Recovery, out: &Path) -> Result<Built, Error> {
     Ok(Built {
         data_dir: out.to_path_buf(),
         files,
+        bumped_to: bumped,
     })
 }
 
@@ -797,6 +821,38 @@ fn sync_dir(p: &Path) -> Result<(), Error> {
         .map_err(|e| Error::io(p, e))
 }
 
+/// The alternative's runbook: `--force-new-cluster` on that member's own data dir, then
+/// the other members added back as in [`runbook`].
+pub fn alternative_runbook(r: &Recovery) -> Option<Runbook> {
+    let a = r.alternative.as_ref()?;
+    let me = r.members.get(a.member)?.member_id?;
+    let dir = r.dirs.get(a.member)?;
+    let mut cluster = r.cluster.clone();
+    cluster.this = Some(me);
+    let others = others_of(r, me);
+    Some(runbook::recover(
+        &cluster,
+        me,
+        dir,
+        &others,
+        r.release.as_deref(),
+    ))
+}
+
+/// The members to add back after `me` starts alone: every other member of the cluster
+/// whose data dir was given (its dir is moved aside).
+fn others_of(r: &Recovery, me: u64) -> Vec<(u64, &MemberDir)> {
+    r.cluster
+        .members
+        .iter()
+        .filter(|m| m.id != me && !m.removed)
+        .filter_map(|m| {
+            let i = r.members.iter().position(|x| x.member_id == Some(m.id))?;
+            Some((m.id, r.dirs.get(i)?))
+        })
+        .collect()
+}
+
 /// The runbook: start the recovered member alone on `out` with `--force-new-cluster`,
 /// then for every other member `member add`, move its old data dir aside and start it
 /// empty with `--initial-cluster-state existing`, one at a time.
@@ -812,16 +868,7 @@ pub fn runbook(r: &Recovery, out: &Path) -> Option<Runbook> {
         dedicated_wal: false,
         snap: Some(out.join("member/snap")),
     };
-    let others: Vec<(u64, &MemberDir)> = r
-        .cluster
-        .members
-        .iter()
-        .filter(|m| m.id != me && !m.removed)
-        .filter_map(|m| {
-            let i = r.members.iter().position(|x| x.member_id == Some(m.id))?;
-            Some((m.id, r.dirs.get(i)?))
-        })
-        .collect();
+    let others = others_of(r, me);
     Some(runbook::recover(
         &r.cluster,
         me,

@@ -33,6 +33,7 @@ mod wal;
 
 pub use config::{RestoreConfig, RestoreTarget};
 pub use copy::{Extracted, extract};
+pub use db::bump_revision;
 pub use error::RestoreError;
 pub use ids::{NewCluster, NewMember, cluster_id, member_id};
 pub use report::{HashCheck, RestoreReport};

@@ -10,7 +10,7 @@ use crate::hash::TRAILER_LEN;
 
 use super::config::RestoreConfig;
 use super::config::RestoreTarget;
-use super::db::patch_db;
+use super::db::{DbPatch, patch_db};
 use super::error::{RestoreError, io_err};
 use super::ids::{NewCluster, NewMember};
 use super::layout::{mkdir, write_new_file};
@@ -55,7 +55,14 @@ pub(super) fn build(
     };
 
     let n = cluster.members.len() as u64;
-    let bumped_to = patch_db(&db_path, cluster, n, cfg.bump_revision)?;
+    let bumped_to = patch_db(
+        &db_path,
+        DbPatch {
+            members: Some(cluster),
+            consistent_index: Some(n),
+            bump: cfg.bump_revision,
+        },
+    )?;
 
     // WAL.
     mkdir(tmp_wal)?;

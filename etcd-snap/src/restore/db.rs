@@ -40,39 +40,47 @@ fn put_sorted(items: &mut Vec<LeafItem>, key: &[u8], value: Vec<u8>) {
         Err(i) => items.insert(i, LeafItem::kv(key.to_vec(), value)),
     }
 }
+/// What [`patch_db`] changes.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct DbPatch<'a> {
+    /// Replace `members` with these, empty `members_removed`, create `cluster`.
+    pub members: Option<&'a NewCluster>,
+    /// Set `meta/consistent_index` to this and `meta/term` to 1.
+    pub consistent_index: Option<u64>,
+    /// `--bump-revision` (0: none): the bump marker and `meta/scheduledCompactRev`.
+    pub bump: u64,
+}
+
 /// Patch the copied db as etcdutl does; returns the bump marker's revision if one was
 /// written.
-pub(super) fn patch_db(
-    path: &Path,
-    cluster: &NewCluster,
-    n: u64,
-    bump: u64,
-) -> Result<Option<i64>, RestoreError> {
+pub(super) fn patch_db(path: &Path, patch: DbPatch<'_>) -> Result<Option<i64>, RestoreError> {
+    let bump = patch.bump;
     let db = Db::open(path)?;
     let mut p = Patcher::open(&db)?;
     let mut new_values: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
 
     // members: exactly the new members; members_removed: empty.
-    let members: Vec<LeafItem> = cluster
-        .members
-        .iter()
-        .map(|m| LeafItem::kv(format!("{:x}", m.id).into_bytes(), m.json().into_bytes()))
-        .collect();
-    let mut members = members;
-    members.sort_by(|a, b| a.key.cmp(&b.key));
-    let seq = |name: &[u8]| -> Result<u64, RestoreError> {
-        Ok(db.bucket(name)?.map_or(0, |b| b.sequence()))
-    };
-    new_values.push((
-        MEMBERS.to_vec(),
-        p.bucket_from_items(seq(MEMBERS)?, members)?,
-    ));
-    new_values.push((
-        MEMBERS_REMOVED.to_vec(),
-        p.bucket_from_items(seq(MEMBERS_REMOVED)?, Vec::new())?,
-    ));
-    if db.bucket(CLUSTER)?.is_none() {
-        new_values.push((CLUSTER.to_vec(), p.bucket_from_items(0, Vec::new())?));
+    if let Some(cluster) = patch.members {
+        let mut members: Vec<LeafItem> = cluster
+            .members
+            .iter()
+            .map(|m| LeafItem::kv(format!("{:x}", m.id).into_bytes(), m.json().into_bytes()))
+            .collect();
+        members.sort_by(|a, b| a.key.cmp(&b.key));
+        let seq = |name: &[u8]| -> Result<u64, RestoreError> {
+            Ok(db.bucket(name)?.map_or(0, |b| b.sequence()))
+        };
+        new_values.push((
+            MEMBERS.to_vec(),
+            p.bucket_from_items(seq(MEMBERS)?, members)?,
+        ));
+        new_values.push((
+            MEMBERS_REMOVED.to_vec(),
+            p.bucket_from_items(seq(MEMBERS_REMOVED)?, Vec::new())?,
+        ));
+        if db.bucket(CLUSTER)?.is_none() {
+            new_values.push((CLUSTER.to_vec(), p.bucket_from_items(0, Vec::new())?));
+        }
     }
 
     // key: the bump marker.
@@ -139,12 +147,14 @@ pub(super) fn patch_db(
 
     // meta: consistent_index = N, term = 1 (3.5 writes both unconditionally).
     let (meta_seq, mut meta_items) = bucket_items(&db, META)?.unwrap_or_default();
-    put_sorted(
-        &mut meta_items,
-        b"consistent_index",
-        n.to_be_bytes().to_vec(),
-    );
-    put_sorted(&mut meta_items, b"term", 1u64.to_be_bytes().to_vec());
+    if let Some(n) = patch.consistent_index {
+        put_sorted(
+            &mut meta_items,
+            b"consistent_index",
+            n.to_be_bytes().to_vec(),
+        );
+        put_sorted(&mut meta_items, b"term", 1u64.to_be_bytes().to_vec());
+    }
     if let Some(s) = scheduled {
         put_sorted(&mut meta_items, b"scheduledCompactRev", s);
     }
@@ -181,4 +191,21 @@ pub(super) fn patch_db(
     let root_page = p.write_tree(root.into_iter().map(Ok))?;
     p.commit(root_page)?;
     Ok(bumped_to)
+}
+
+/// Bump a db's revision as `etcdutl snapshot restore --bump-revision R --mark-compacted`
+/// does, and nothing else: an empty record at the latest revision + `bump` in the `key`
+/// bucket and `meta/scheduledCompactRev` there (etcd serves revisions from there on and
+/// answers reads below as compacted: Kubernetes watch caches start over instead of
+/// missing events). Written as one bolt transaction in place; returns the marker's
+/// revision. The caller owns `path` (a copy, never a live member's db).
+pub fn bump_revision(path: &Path, bump: u64) -> Result<Option<i64>, RestoreError> {
+    patch_db(
+        path,
+        DbPatch {
+            members: None,
+            consistent_index: None,
+            bump,
+        },
+    )
 }

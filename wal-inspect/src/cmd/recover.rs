@@ -35,6 +35,20 @@ pub struct RecoverArgs {
     /// JSON Lines instead of text.
     #[arg(long)]
     pub json: bool,
+    /// With --apply: raise the recovered db's revision by R (as `etcdutl snapshot restore
+    /// --bump-revision`), so that Kubernetes' watch caches start over instead of missing
+    /// the events of lost writes; needs --mark-compacted.
+    #[arg(
+        long,
+        value_name = "R",
+        requires = "mark_compacted",
+        requires = "apply"
+    )]
+    pub bump_revision: Option<u64>,
+    /// With --bump-revision: mark the bumped revision compacted (reads below it are
+    /// refused as compacted, as etcdutl does).
+    #[arg(long, requires = "bump_revision")]
+    pub mark_compacted: bool,
 }
 
 #[derive(Serialize)]
@@ -68,9 +82,17 @@ struct RecoveryLine<'a> {
     source: Option<SourceJson<'a>>,
     committed_kept: Option<u64>,
     lost: Option<Lost>,
-    alternative: Option<&'a recover::Alternative>,
+    alternative: Option<AlternativeJson<'a>>,
     out: Option<&'a Path>,
     runbook: Option<&'a Runbook>,
+}
+
+#[derive(Serialize)]
+struct AlternativeJson<'a> {
+    #[serde(flatten)]
+    alternative: &'a recover::Alternative,
+    path: &'a Path,
+    runbook: Option<Runbook>,
 }
 
 #[derive(Serialize)]
@@ -78,6 +100,7 @@ struct AppliedLine<'a> {
     r#type: &'static str,
     data_dir: &'a Path,
     files: &'a [PathBuf],
+    bumped_to: Option<i64>,
 }
 
 /// The recovered data dir: `--out`, else next to the source member's data dir.
@@ -140,7 +163,10 @@ pub fn run(args: &RecoverArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
     let Some(dest) = dest else {
         return output::refuse(out, args.json, "no recovery source".into());
     };
-    let built = match recover::build(&r, &dest) {
+    let options = recover::BuildOptions {
+        bump_revision: args.bump_revision.unwrap_or(0),
+    };
+    let built = match recover::build(&r, &dest, options) {
         Ok(b) => b,
         Err(e) if e.is_refusal() => return output::refuse(out, args.json, e.to_string()),
         Err(e) => return Err(e.into()),
@@ -152,6 +178,7 @@ pub fn run(args: &RecoverArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
                 r#type: "applied",
                 data_dir: &built.data_dir,
                 files: &built.files,
+                bumped_to: built.bumped_to,
             },
         )?;
     } else {
@@ -163,6 +190,12 @@ pub fn run(args: &RecoverArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
         )?;
         for f in &built.files {
             writeln!(out, "  {}", f.display())?;
+        }
+        if let Some(b) = built.bumped_to {
+            writeln!(
+                out,
+                "  revision bumped to {b} and compacted there (watchers start over)"
+            )?;
         }
         writeln!(out, "now run the runbook above, in order")?;
     }
@@ -203,7 +236,13 @@ fn line<'a>(
             last,
             entries: last - first + 1,
         }),
-        alternative: r.alternative.as_ref(),
+        alternative: r.alternative.as_ref().and_then(|a| {
+            Some(AlternativeJson {
+                alternative: a,
+                path: &r.members.get(a.member)?.path,
+                runbook: recover::alternative_runbook(r),
+            })
+        }),
         out: dest,
         runbook: book,
     }
@@ -291,6 +330,14 @@ fn render(
             paint::bad(&format!("committed entries {a}..{b}"))
         )?,
     }
+    if r.lost.is_some() {
+        writeln!(
+            out,
+            "Kubernetes: the lost writes' revisions would be handed out again; add \
+             --bump-revision=1000000000 --mark-compacted to --apply so that watch caches start \
+             over (as etcdutl snapshot restore does)"
+        )?;
+    }
     if let Some(a) = &r.alternative {
         if let Some(m) = r.members.get(a.member) {
             writeln!(
@@ -300,6 +347,15 @@ fn render(
                 a.drops_uncommitted,
                 a.lacks_committed
             )?;
+            if let Some(step) =
+                recover::alternative_runbook(r).and_then(|b| b.steps.into_iter().next())
+            {
+                writeln!(
+                    out,
+                    "  its first step: {} (then the same member add steps; `--json` lists them)",
+                    step.shell()
+                )?;
+            }
         }
     }
     if let Some(d) = dest {
