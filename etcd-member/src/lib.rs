@@ -33,6 +33,10 @@
 //!   tool tells an operator to run, as literal argv.
 //! - [`configcheck`]: what that configuration does with this data dir and its cluster
 //!   (etcd's start rules, with etcd's error texts).
+//! - [`consistency`]: etcd's HashKV of each member's db at one revision, the odd member by
+//!   majority, the first differing key (`members --hashkv`).
+//! - [`recover`]: quorum-loss recovery across the members' dirs: what was committed, the db
+//!   and log that keep it, the recovered data dir and its runbook.
 #![deny(missing_docs)]
 #![cfg_attr(
     not(test),

@@ -22,7 +22,7 @@
 //! db's member's newest `.snap`, else made from the db's members bucket, as `repair`'s
 //! rebuild does) and a WAL for the log's member and cluster ID holding a snapshot record
 //! there, the kept entries and a HardState committing them. Started with
-//! `--force-new-cluster` (the [`runbook`]), etcd replays the entries above the db's
+//! `--force-new-cluster` (the [`runbook()`]), etcd replays the entries above the db's
 //! consistent index, keeps the member and cluster ID, and removes the other members; the
 //! runbook then adds them back one by one, each with an empty data dir.
 //!
@@ -822,7 +822,7 @@ fn sync_dir(p: &Path) -> Result<(), Error> {
 }
 
 /// The alternative's runbook: `--force-new-cluster` on that member's own data dir, then
-/// the other members added back as in [`runbook`].
+/// the other members added back as in [`runbook()`].
 pub fn alternative_runbook(r: &Recovery) -> Option<Runbook> {
     let a = r.alternative.as_ref()?;
     let me = r.members.get(a.member)?.member_id?;

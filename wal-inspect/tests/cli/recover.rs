@@ -91,9 +91,12 @@ fn walk(version: &str, base: u16, lagging: bool) {
     assert_eq!(s["consistent_index"].as_u64(), best_ci, "{r}");
     assert_eq!(r["committed_kept"], r["committed"], "{r}");
 
-    // Written, then the runbook, literally.
+    // Written (the inputs only read), then the runbook, literally.
+    let before: Vec<_> = (0..3).map(|i| util::fingerprint(&data(i))).collect();
     let (code, lines, stderr) = recover_json(&dirs, &["--apply"]);
     assert_eq!(code, 0, "{lines:?} {stderr}");
+    let after: Vec<_> = (0..3).map(|i| util::fingerprint(&data(i))).collect();
+    assert_eq!(before, after, "recover --apply changed an input");
     let applied = lines.iter().find(|l| l["type"] == "applied").unwrap();
     let out = PathBuf::from(applied["data_dir"].as_str().unwrap());
     assert!(out.join("member/snap/db").is_file());
