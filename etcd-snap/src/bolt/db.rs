@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 
 use super::finding::{Finding, FindingKind};
 use super::meta::{self, Meta, MetaProblem, PageSizeSource};
-use super::page::{LEAF_FLAG_BUCKET, Page, PageKind};
+use super::page::{LEAF_FLAG_BUCKET, Page, PageHeader, PageKind};
 
 /// Largest page (with its overflow pages) this reader loads, in bytes. etcd's largest
 /// values are bounded by `--max-request-bytes` (1.5 MiB by default); a larger page is
@@ -258,6 +258,28 @@ impl Db {
             .map_err(ReadError::Io)?;
         page.buf.extend_from_slice(&rest);
         Ok(page)
+    }
+
+    /// `len` bytes at `offset` (fewer at the end of the file), `None` past its end.
+    pub(crate) fn read_raw(&self, offset: u64, len: u64) -> Option<Vec<u8>> {
+        if offset >= self.file_size {
+            return None;
+        }
+        read_upto(
+            &self.file,
+            self.file_size,
+            offset,
+            usize::try_from(len).ok()?,
+        )
+        .ok()
+    }
+
+    /// The header of page `id` as found (any id inside the file; no checks), for page
+    /// listings.
+    pub(crate) fn read_header(&self, id: u64) -> Option<PageHeader> {
+        let off = id.checked_mul(u64::from(self.page_size))?;
+        let buf = read_upto(&self.file, self.file_size, off, super::page::HEADER_LEN).ok()?;
+        PageHeader::parse(&buf)
     }
 
     /// Read a page that must be a branch or leaf (a bucket's tree page).

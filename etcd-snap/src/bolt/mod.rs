@@ -17,6 +17,7 @@ mod finding;
 mod lookup;
 mod meta;
 mod page;
+mod pages;
 pub mod write;
 
 pub use bucket::{Bucket, Entry};
@@ -29,6 +30,7 @@ pub use page::{
     BranchElem, FLAG_BRANCH, FLAG_FREELIST, FLAG_LEAF, FLAG_META, LEAF_FLAG_BUCKET, LeafElem, Page,
     PageHeader, PageKind, type_name,
 };
+pub use pages::{BucketStats, PageDump, PageElement, PageInfo};
 
 #[cfg(test)]
 mod tests;

@@ -221,6 +221,19 @@ impl Page {
         Ok(BranchElem { key, pgid })
     }
 
+    /// The `index`th leaf element's raw `(pos, ksize, vsize)`, unchecked against the page
+    /// (for bbolt's in-use arithmetic).
+    pub(crate) fn raw_leaf_element(&self, index: u16) -> Option<(u32, u32, u32)> {
+        let (_, e) = self.element(index)?;
+        Some((u32_le(e, 4)?, u32_le(e, 8)?, u32_le(e, 12)?))
+    }
+
+    /// The `index`th branch element's raw `(pos, ksize)`.
+    pub(crate) fn raw_branch_element(&self, index: u16) -> Option<(u32, u32)> {
+        let (_, e) = self.element(index)?;
+        Some((u32_le(e, 0)?, u32_le(e, 4)?))
+    }
+
     /// The page ids listed on a freelist page.
     pub fn freelist_ids(&self) -> Result<Vec<u64>, FindingKind> {
         let bad = FindingKind::BadFreelist;

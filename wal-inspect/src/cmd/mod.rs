@@ -7,6 +7,7 @@ use crate::exit::Exit;
 
 pub mod dump;
 pub mod members;
+pub mod pages;
 pub mod recover;
 pub mod repair;
 pub mod restore;

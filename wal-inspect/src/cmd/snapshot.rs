@@ -88,6 +88,27 @@ pub enum DbQuery {
         /// The key (bytes as given).
         key: OsString,
     },
+    /// Every page up to the high-water mark, as `bbolt pages` lists them (id, type, items,
+    /// overflow), with the bucket that owns it; read-only, also while etcd runs.
+    Pages {
+        /// A `snapshot save` file, a db file, or a data / member / snap dir (its `snap/db`).
+        path: PathBuf,
+    },
+    /// One page as stored (as `bbolt page`), its elements decoded as etcd stores them
+    /// (revisions as main_sub with their mvccpb.KeyValue, member JSON, meta numbers); free
+    /// and stale pages too; pages 0 and 1: both metas, which is valid and why.
+    Page {
+        /// A `snapshot save` file, a db file, or a data / member / snap dir (its `snap/db`).
+        path: PathBuf,
+        /// The page id.
+        id: u64,
+    },
+    /// Per bucket: keys, depth, pages, bytes allocated and how full (as `bbolt stats`),
+    /// and both metas with which one is valid and why.
+    Stats {
+        /// A `snapshot save` file, a db file, or a data / member / snap dir (its `snap/db`).
+        path: PathBuf,
+    },
     /// Copy a member's db out (the pages below its high-water mark, as `snapshot save`
     /// streams them), refusing while an etcd holds it (exit 3). Restore it with
     /// `wal-inspect snapshot restore` (or etcdutl, with `--with-hash` or
@@ -578,6 +599,15 @@ pub fn db(args: &DbArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
             out: dest,
             with_hash,
         } => return extract(path, dest, *with_hash, json, out),
+        DbQuery::Pages { path } => {
+            return crate::cmd::pages::pages(&resolve_db_path(path)?, json, out);
+        }
+        DbQuery::Stats { path } => {
+            return crate::cmd::pages::stats(&resolve_db_path(path)?, json, out);
+        }
+        DbQuery::Page { path, id } => {
+            return crate::cmd::pages::page(&resolve_db_path(path)?, *id, json, out);
+        }
     };
     let path = resolve_db_path(path)?;
     let db = Db::open(&path)?;
@@ -589,7 +619,10 @@ pub fn db(args: &DbArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
         _ => false,
     };
     match &args.query {
-        DbQuery::Extract { .. } => Ok(Exit::Clean),
+        DbQuery::Extract { .. }
+        | DbQuery::Pages { .. }
+        | DbQuery::Page { .. }
+        | DbQuery::Stats { .. } => Ok(Exit::Clean),
         DbQuery::Keys { rev, prefix, .. } => {
             let prefix = prefix.as_ref().map(|p| p.as_bytes()).unwrap_or_default();
             let live = mvcc::live_keys(&db, *rev, prefix)?;

@@ -236,6 +236,14 @@ fn every_json_key_is_documented() {
         "db history",
         &lines_of(&v(&["db", "history", "--json", &db, &key]), false, ""),
     );
+    for (section, args) in [
+        ("db pages", v(&["db", "pages", "--json", &db])),
+        ("db stats", v(&["db", "stats", "--json", &db])),
+        ("db page", v(&["db", "page", "--json", &db, "0"])),
+        ("db page", v(&["db", "page", "--json", &db, "3"])),
+    ] {
+        check(&docs, &mut seen, section, &lines_of(&args, false, ""));
+    }
     // The runs above reach the keys of every kind of line the page documents.
     for section in [
         "verify: finding",

@@ -4,6 +4,7 @@
 mod util;
 
 mod db_keys;
+mod db_pages;
 mod dump;
 mod golden;
 mod hashkv;
