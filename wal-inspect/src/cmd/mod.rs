@@ -6,6 +6,7 @@ use crate::cli::{Cli, Command, SnapshotCommand};
 use crate::exit::Exit;
 
 pub mod dump;
+pub mod k8s;
 pub mod members;
 pub mod pages;
 pub mod recover;

@@ -70,6 +70,20 @@ pub enum DbQuery {
         /// Only keys starting with this prefix.
         #[arg(long, value_name = "P")]
         prefix: Option<OsString>,
+        /// Kubernetes objects instead of keys: resource, namespace, name, kind, uid,
+        /// creation time and how the value is stored (`protobuf`, `json`, `encrypted:<provider>`).
+        #[arg(long)]
+        k8s: bool,
+        /// With --k8s: objects and bytes per resource and namespace, the biggest first
+        /// (what fills the db).
+        #[arg(long, requires = "k8s")]
+        summary: bool,
+        /// With --k8s: only this resource (`pods`, `deployments`, `cert-manager.io/certificates`).
+        #[arg(long, value_name = "R", requires = "k8s")]
+        resource: Option<String>,
+        /// With --k8s: only this namespace.
+        #[arg(long, value_name = "NS", requires = "k8s")]
+        namespace: Option<String>,
     },
     /// Show one key's value at a revision (latest by default).
     Get {
@@ -611,6 +625,21 @@ pub fn db(args: &DbArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
     };
     let path = resolve_db_path(path)?;
     let db = Db::open(&path)?;
+    if let DbQuery::Keys {
+        rev,
+        k8s: true,
+        summary,
+        resource,
+        namespace,
+        ..
+    } = &args.query
+    {
+        let filter = crate::cmd::k8s::Filter {
+            resource: resource.clone(),
+            namespace: namespace.clone(),
+        };
+        return crate::cmd::k8s::keys(&db, *rev, &filter, *summary, json, table, out);
+    }
     let compacted = etcd_snap::schema::meta(&db)
         .ok()
         .and_then(|m| m.finished_compact_rev);
@@ -624,6 +653,7 @@ pub fn db(args: &DbArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
         | DbQuery::Page { .. }
         | DbQuery::Stats { .. } => Ok(Exit::Clean),
         DbQuery::Keys { rev, prefix, .. } => {
+            // (--k8s was handled above.)
             let prefix = prefix.as_ref().map(|p| p.as_bytes()).unwrap_or_default();
             let live = mvcc::live_keys(&db, *rev, prefix)?;
             if json {

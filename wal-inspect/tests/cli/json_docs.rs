@@ -241,6 +241,11 @@ fn every_json_key_is_documented() {
         ("db stats", v(&["db", "stats", "--json", &db])),
         ("db page", v(&["db", "page", "--json", &db, "0"])),
         ("db page", v(&["db", "page", "--json", &db, "3"])),
+        ("db keys --k8s", v(&["db", "keys", "--k8s", "--json", &db])),
+        (
+            "db keys --k8s --summary",
+            v(&["db", "keys", "--k8s", "--summary", "--json", &db]),
+        ),
     ] {
         check(&docs, &mut seen, section, &lines_of(&args, false, ""));
     }

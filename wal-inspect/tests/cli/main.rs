@@ -9,6 +9,7 @@ mod dump;
 mod golden;
 mod hashkv;
 mod json_docs;
+mod k8s;
 mod live_etcd;
 mod members;
 mod metrics;
