@@ -26,7 +26,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 FUZZ="$ROOT/fuzz"
-TARGETS=(wal_frame wal_segment wal_dir snap_file bolt_db mvcc_kv entry_payload restore_input value_check value_model)
+TARGETS=(wal_frame wal_segment wal_dir snap_file bolt_db mvcc_kv entry_payload restore_input value_check value_model k8s_value)
 TRIPLE="$(rustc -vV | sed -n 's/^host: //p')"
 log() { echo "fuzz.sh: $*" >&2; }
 

@@ -127,3 +127,65 @@ pub fn summary(objects: &[Object]) -> Vec<SummaryRow> {
     out.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.resource.cmp(&b.resource)));
     out
 }
+
+/// Kubernetes objects among `keys` (e.g. the keys a repair's lost writes touch), counted
+/// per resource and namespace in key order of first appearance; keys that are not the
+/// apiserver's are left out.
+pub fn count_keys<'a>(keys: impl IntoIterator<Item = &'a [u8]>) -> Vec<SummaryRow> {
+    let mut rows: Vec<SummaryRow> = Vec::new();
+    for k in keys {
+        let Some(key) = key::parse(k).filter(|k| k.special.is_none()) else {
+            continue;
+        };
+        let resource = match &key.group {
+            Some(g) => format!("{g}/{}", key.resource),
+            None => key.resource.clone(),
+        };
+        match rows
+            .iter_mut()
+            .find(|r| r.resource == resource && r.namespace == key.namespace)
+        {
+            Some(r) => r.objects += 1,
+            None => rows.push(SummaryRow {
+                resource,
+                namespace: key.namespace,
+                objects: 1,
+                bytes: 0,
+            }),
+        }
+    }
+    rows
+}
+
+/// "3 pods in namespace payments, 1 namespaces" for [`count_keys`]' rows.
+pub fn describe(rows: &[SummaryRow]) -> String {
+    rows.iter()
+        .map(|r| match &r.namespace {
+            Some(ns) => format!("{} {} in namespace {ns}", r.objects, r.resource),
+            None => format!("{} {}", r.objects, r.resource),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_and_words() {
+        let keys: [&[u8]; 6] = [
+            b"/registry/pods/payments/a",
+            b"/registry/pods/payments/b",
+            b"/registry/deployments/payments/web",
+            b"/registry/pods/payments/a",
+            b"/registry/namespaces/payments",
+            b"someone/else",
+        ];
+        let rows = count_keys(keys);
+        assert_eq!(
+            describe(&rows),
+            "3 pods in namespace payments, 1 deployments in namespace payments, 1 namespaces"
+        );
+    }
+}

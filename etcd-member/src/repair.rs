@@ -25,6 +25,9 @@ pub struct MemberPlan {
     /// Damage no plan touches because etcd deals with it at start (a `.snap` it renames
     /// `.broken` before falling back to an older one), one line each.
     pub left_to_etcd: Vec<String>,
+    /// The Kubernetes objects the plan's lost writes touch (keys under the apiserver's
+    /// `/registry/`), per resource and namespace; empty for other data.
+    pub lost_objects: Vec<etcd_k8s::db::SummaryRow>,
 }
 
 /// Inspect the member at `path` and plan its repair (read-only).
@@ -65,10 +68,22 @@ pub fn plan_for(inspection: Inspection) -> Result<MemberPlan, Error> {
         .and_then(|m| m.snap.as_ref().ok())
         .map(left_to_etcd)
         .unwrap_or_default();
+    // Writes to distinct objects (each key once, puts and deletions alike).
+    let mut keys: Vec<&[u8]> = plan
+        .dropped
+        .keys
+        .iter()
+        .filter(|k| k.range_end.is_empty())
+        .map(|k| k.key.as_slice())
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let lost_objects = etcd_k8s::db::count_keys(keys);
     Ok(MemberPlan {
         inspection,
         plan,
         left_to_etcd,
+        lost_objects,
     })
 }
 

@@ -116,6 +116,33 @@ CONFIGS["v3535-v2store"] = {"ver": "3.5.35", "members": ["m1"], "base_port": 264
 CONFIGS["v35-learners"] = {"ver": "3.5", "members": ["m1"], "base_port": 26500, "snapshot_count": 10000,
                            "workload": "learners", "ops": 60, "seed": 3506, "suite": "extended"}
 
+# Kubernetes objects (Kubernetes' own storage-encoded fixtures, testdata/k8s) under the keys the
+# apiserver uses, written through the v3 API (#19).
+CONFIGS["v35-k8s"] = {"ver": "3.5", "members": ["m1"], "base_port": 26600, "snapshot_count": 10000,
+                      "workload": "k8s", "ops": 0, "seed": 3507, "save_restore": True, "suite": "extended"}
+
+K8S_OBJECTS = [
+    ("apps.v1.Deployment", "/registry/deployments/namespaceValue/nameValue"),
+    ("apps.v1.DaemonSet", "/registry/daemonsets/namespaceValue/nameValue"),
+    ("apps.v1.StatefulSet", "/registry/statefulsets/namespaceValue/nameValue"),
+    ("batch.v1.Job", "/registry/jobs/namespaceValue/nameValue"),
+    ("coordination.k8s.io.v1.Lease", "/registry/leases/namespaceValue/nameValue"),
+    ("core.v1.ConfigMap", "/registry/configmaps/namespaceValue/nameValue"),
+    ("core.v1.Event", "/registry/events/namespaceValue/nameValue"),
+    ("core.v1.Namespace", "/registry/namespaces/nameValue"),
+    ("core.v1.Node", "/registry/minions/nameValue"),
+    ("core.v1.Pod", "/registry/pods/namespaceValue/nameValue"),
+    ("core.v1.Secret", "/registry/secrets/namespaceValue/nameValue"),
+    ("core.v1.Service", "/registry/services/specs/namespaceValue/nameValue"),
+    ("networking.k8s.io.v1.Ingress", "/registry/ingress/namespaceValue/nameValue"),
+    ("rbac.authorization.k8s.io.v1.ClusterRole", "/registry/clusterroles/nameValue"),
+]
+K8S_CR = {"apiVersion": "cert-manager.io/v1", "kind": "Certificate",
+          "metadata": {"name": "web", "namespace": "prod", "uid": "3f0c2b1e-cr",
+                       "creationTimestamp": "2024-05-01T10:00:00Z",
+                       "managedFields": [{"manager": "kubectl", "operation": "Apply"}]},
+          "spec": {"secretName": "web-tls"}}
+
 MiB = 1024 * 1024
 
 
@@ -473,6 +500,49 @@ def workload_v2store(ver, port, ops, seed):
     return {"ops": ops + 3, "counts": {"v2_put": 3, "put": ops}, "v2_keys": v2, "seconds": round(time.time() - t0, 1)}
 
 
+def workload_k8s(ver, port):
+    """Kubernetes' own storage-encoded objects (testdata/k8s/*.pb, from k8s.io/api's
+    testdata/HEAD) under the apiserver's keys, a JSON custom resource, a value encrypted at
+    rest, the apiserver's special keys and one key of someone else; the ground truth of every
+    object (from the fixture's JSON twin) goes into the config's JSON."""
+    t0 = time.time()
+    kdir = os.path.join(TD, "k8s")
+    objects = []
+
+    def put(key, value):
+        etcdctl(ver, port, "put", key, inp=value)
+
+    for f, key in K8S_OBJECTS:
+        value = open(os.path.join(kdir, f + ".pb"), "rb").read()
+        want = jload(os.path.join(kdir, f + ".json"))
+        md = want["metadata"]
+        put(key, value)
+        namespaced = key.count("/") >= 4 and not key.startswith("/registry/minions/")
+        objects.append({"key": key, "kind": want["kind"], "api_version": want["apiVersion"],
+                        "namespace": md["namespace"] if namespaced else None, "name": md["name"],
+                        "uid": md["uid"], "creation_timestamp": md["creationTimestamp"],
+                        "encoding": "protobuf", "bytes": len(value)})
+    cr = json.dumps(K8S_CR, separators=(",", ":")).encode()
+    put("/registry/cert-manager.io/certificates/prod/web", cr)
+    objects.append({"key": "/registry/cert-manager.io/certificates/prod/web", "kind": "Certificate",
+                    "api_version": "cert-manager.io/v1", "group": "cert-manager.io", "resource": "certificates",
+                    "namespace": "prod", "name": "web", "uid": K8S_CR["metadata"]["uid"],
+                    "creation_timestamp": K8S_CR["metadata"]["creationTimestamp"], "encoding": "json",
+                    "bytes": len(cr)})
+    enc = b"k8s:enc:aescbc:v1:key1:" + bytes(random.Random(3507).randrange(256) for _ in range(64))
+    put("/registry/secrets/prod/enc", enc)
+    objects.append({"key": "/registry/secrets/prod/enc", "kind": None, "api_version": None,
+                    "namespace": "prod", "name": "enc", "uid": None, "creation_timestamp": None,
+                    "encoding": "encrypted:aescbc", "bytes": len(enc)})
+    for key, value, special in (("compact_rev_key", b"7", "compact_rev_key"),
+                                ("/registry/masterleases/127.0.0.1", b"k8s\x00", "master_lease")):
+        put(key, value)
+        objects.append({"key": key, "special": special, "bytes": len(value)})
+    put("someone/else", b"x")
+    return {"ops": len(objects) + 1, "k8s_objects": objects, "other_keys": ["someone/else"],
+            "seconds": round(time.time() - t0, 1)}
+
+
 def workload_learners(cfg, procs, data, logs, meta):
     """etcd 3.5.1 (<= 3.5.19, etcd#19557): m1 alone; add m2 as learner, start it, promote it (the v2
     store makes it a voter, the db keeps isLearner=true), then add m3 as a learner (not started):
@@ -591,6 +661,8 @@ def gen_clean(name):
             meta["workload"] = workload_v2store(ver, port, cfg["ops"], cfg["seed"])
         elif cfg["workload"] == "learners":
             meta["workload"] = workload_learners(cfg, procs, data, logs, meta)
+        elif cfg["workload"] == "k8s":
+            meta["workload"] = workload_k8s(ver, port)
         time.sleep(1.0)
         live = [n for n in procs if procs[n].alive()]
         port = procs[live[0]].cport

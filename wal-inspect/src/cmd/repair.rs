@@ -131,6 +131,8 @@ struct PlanLine<'a> {
     alternative: Option<Alternative<'a>>,
     /// A live etcd holds the files (the plan is shown; `--apply` refuses).
     live_etcd: Vec<String>,
+    /// Kubernetes objects the lost writes touch, per resource and namespace.
+    lost_objects: &'a [etcd_k8s::db::SummaryRow],
 }
 
 #[derive(Serialize)]
@@ -187,6 +189,7 @@ pub fn run(args: &RepairArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
                         why_local_first: WHY_LOCAL_FIRST,
                     }),
                 live_etcd: live.clone(),
+                lost_objects: &mp.lost_objects,
             },
         )?;
     } else if !args.apply {
@@ -492,6 +495,17 @@ fn render_plan(
             d.lost,
             d.lost_committed
         )?;
+    }
+    if !mp.lost_objects.is_empty() {
+        writeln!(
+            out,
+            "  {} {}",
+            paint::bad("Kubernetes objects the lost writes touch:"),
+            etcd_k8s::db::describe(&mp.lost_objects)
+        )?;
+        if d.keys_truncated {
+            writeln!(out, "    (at least: the list of keys is cut)")?;
+        }
     }
     if !d.keys.is_empty() {
         // A screenful at most; --json has them all (up to its own cap).

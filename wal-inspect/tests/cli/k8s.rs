@@ -1,9 +1,10 @@
-//! `db keys --k8s` on a db written by real etcd 3.5.1: Kubernetes' own storage-encoded
-//! objects (`testdata/k8s`, from `k8s.io/api`'s fixtures) put under the keys the apiserver
-//! uses, a JSON custom resource, a value encrypted at rest, the apiserver's special keys
-//! and a key of someone else; then every object listed with its resource, namespace, name,
-//! kind, uid, creation time and encoding, on the member dir and on a `snapshot save` file;
-//! `--summary` adds up the bytes etcd stored; `--resource` / `--namespace` filter.
+//! `db keys --k8s` on the `v35-k8s` fixture: Kubernetes' own storage-encoded objects
+//! (`testdata/k8s`, from `k8s.io/api`'s fixtures) that the generator put through real etcd
+//! 3.5.1 under the keys the apiserver uses, a JSON custom resource, a value encrypted at
+//! rest, the apiserver's special keys and a key of someone else; every object listed with
+//! its resource, namespace, name, kind, uid, creation time and encoding, on the member dir,
+//! the bare db and the `snapshot save` file; `--summary` adds up the bytes etcd stored;
+//! `--resource` / `--namespace` filter.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -13,8 +14,165 @@ use testdata::etcd::{Etcd, EtcdLock};
 
 use crate::util;
 
-/// (fixture, etcd key) as the apiserver lays them out.
-const OBJECTS: &[(&str, &str)] = &[
+fn keys(path: &Path, extra: &[&str]) -> Value {
+    let mut args = vec!["db", "keys", "--k8s", "--json"];
+    let p = path.display().to_string();
+    args.extend_from_slice(extra);
+    args.push(&p);
+    let out = util::run(&args);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    serde_json::from_str(&out.stdout).unwrap()
+}
+
+/// On the `v35-k8s` fixture (written by etcd 3.5.1 through the generator): the member
+/// dir, its bare db and the `snapshot save` file list every object the generator wrote,
+/// exactly as its ground truth (`testdata/fixtures/v35-k8s.json`) says.
+#[test]
+fn objects_of_the_k8s_fixture() {
+    let root = testdata::pristine("v35-k8s").unwrap();
+    let meta = testdata::config_meta("v35-k8s").unwrap();
+    let truth = meta["workload"]["k8s_objects"].as_array().unwrap();
+    assert_eq!(truth.len(), 18);
+    for path in [
+        root.join("data/m1"),
+        root.join("data/m1/member/snap/db"),
+        root.join("snapshot.db"),
+    ] {
+        let v = keys(&path, &[]);
+        let objects = v["objects"].as_array().unwrap();
+        assert_eq!(objects.len(), truth.len(), "{}: {v}", path.display());
+        assert_eq!(v["other_keys"], 1);
+        assert_eq!(v["bad_records"], 0);
+        let by_key: BTreeMap<&str, &Value> = objects
+            .iter()
+            .map(|o| (o["key"].as_str().unwrap(), o))
+            .collect();
+        for t in truth {
+            let key = t["key"].as_str().unwrap();
+            let o = by_key[key];
+            for field in [
+                "kind",
+                "api_version",
+                "namespace",
+                "name",
+                "uid",
+                "creation_timestamp",
+                "encoding",
+                "bytes",
+                "special",
+                "group",
+                "resource",
+            ] {
+                if let Some(want) = t.get(field) {
+                    assert_eq!(&o[field], want, "{}: {key}: {field}", path.display());
+                }
+            }
+        }
+        assert_eq!(
+            by_key["/registry/services/specs/namespaceValue/nameValue"]["resource"],
+            "services"
+        );
+        assert_eq!(by_key["/registry/minions/nameValue"]["resource"], "nodes");
+
+        // Filters and the summary.
+        let pods = keys(&path, &["--resource", "pods"]);
+        assert_eq!(pods["objects"].as_array().unwrap().len(), 1);
+        let prod = keys(&path, &["--namespace", "prod"]);
+        assert_eq!(prod["objects"].as_array().unwrap().len(), 2);
+        let s = keys(&path, &["--summary"]);
+        let total: u64 = truth.iter().map(|t| t["bytes"].as_u64().unwrap()).sum();
+        assert_eq!(s["bytes"].as_u64(), Some(total), "the keys' bytes");
+        assert_eq!(s["objects"].as_u64(), Some(truth.len() as u64));
+        let rows = s["rows"].as_array().unwrap();
+        assert!(
+            rows.windows(2)
+                .all(|w| w[0]["bytes"].as_u64() >= w[1]["bytes"].as_u64()),
+            "biggest first: {s}"
+        );
+        // In words: one row per object.
+        let text = util::run(&["db", "keys", "--k8s", &path.display().to_string()]).stdout;
+        assert!(
+            text.contains(
+                "pods\tnamespaceValue\tnameValue\tPod\tuidValue\t2008-01-01T01:01:01Z\tprotobuf"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("encrypted:aescbc"), "{text}");
+    }
+}
+
+/// A repair plan that drops writes names the Kubernetes objects they touch: real etcd
+/// 3.5.1 takes the fixture's objects (its db left uncommitted: `--backend-batch-interval`
+/// of an hour, then SIGKILL, as a power cut right after the writes would), then the WAL is
+/// zeroed in the middle of them; `repair` names the objects whose writes it drops, each of
+/// them one the writes touched.
+#[test]
+fn a_repair_plan_names_the_objects_it_drops() {
+    let meta = testdata::config_meta("v35-k8s").unwrap();
+    let truth = meta["workload"]["k8s_objects"].as_array().unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/k8s");
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("k1");
+    {
+        let _lock = EtcdLock::take();
+        let extra: Vec<String> = [
+            "--initial-advertise-peer-urls",
+            "http://127.0.0.1:24971",
+            "--initial-cluster",
+            "k1=http://127.0.0.1:24971",
+            "--backend-batch-interval=1h",
+            "--backend-batch-limit=1000000",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        let mut etcd = Etcd::start("3.5.1", "k1", &data, 24970, &extra);
+        etcd.wait_healthy();
+        for t in truth.iter().filter(|t| t["encoding"] == "protobuf") {
+            let key = t["key"].as_str().unwrap();
+            let file = OBJECT_FILES
+                .iter()
+                .find(|(_, k)| *k == key)
+                .map(|(f, _)| fixtures.join(format!("{f}.pb")))
+                .unwrap();
+            put(&etcd, key, &std::fs::read(file).unwrap());
+        }
+        // Power cut.
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &etcd.pid().to_string()])
+            .status();
+    }
+    crate::rejoin::zero_mid(&data.join("member/wal"));
+    let out = util::run(&["repair", "--json", &data.display().to_string()]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    let plan = util::json_lines(&out, Some("repair"))
+        .into_iter()
+        .find(|l| l["type"] == "plan")
+        .unwrap();
+    let lost = plan["lost_objects"].as_array().unwrap();
+    assert!(!lost.is_empty(), "{plan}");
+    let resources: Vec<String> = truth
+        .iter()
+        .filter_map(|t| etcd_k8s::key::parse(t["key"].as_str()?.as_bytes()).map(|k| k.resource))
+        .collect();
+    let mut n = 0;
+    for r in lost {
+        assert!(
+            resources.contains(&r["resource"].as_str().unwrap().to_owned()),
+            "{r}"
+        );
+        n += r["objects"].as_u64().unwrap();
+    }
+    let dropped_keys = plan["dropped"]["keys"].as_array().unwrap();
+    assert_eq!(n as usize, dropped_keys.len(), "{plan}");
+    let text = util::run(&["repair", &data.display().to_string()]).stdout;
+    assert!(
+        text.contains("Kubernetes objects the lost writes touch: "),
+        "{text}"
+    );
+}
+
+/// The fixture files and the keys the generator put them under.
+const OBJECT_FILES: &[(&str, &str)] = &[
     (
         "apps.v1.Deployment",
         "/registry/deployments/namespaceValue/nameValue",
@@ -58,8 +216,7 @@ const OBJECTS: &[(&str, &str)] = &[
     ),
 ];
 
-const CR: &str = r#"{"apiVersion":"cert-manager.io/v1","kind":"Certificate","metadata":{"name":"web","namespace":"prod","uid":"3f0c","creationTimestamp":"2024-05-01T10:00:00Z"},"spec":{"secretName":"web-tls"}}"#;
-
+/// `etcdctl put KEY` with the value on stdin (binary values).
 fn put(etcd: &Etcd, key: &str, value: &[u8]) {
     let mut c = std::process::Command::new(testdata::etcd_bin("3.5.1", "etcdctl"))
         .env("ETCDCTL_API", "3")
@@ -72,132 +229,4 @@ fn put(etcd: &Etcd, key: &str, value: &[u8]) {
     drop(c.stdin.take());
     let out = c.wait_with_output().unwrap();
     assert!(out.status.success(), "put {key}");
-}
-
-fn keys(path: &Path, extra: &[&str]) -> Value {
-    let mut args = vec!["db", "keys", "--k8s", "--json"];
-    let p = path.display().to_string();
-    args.extend_from_slice(extra);
-    args.push(&p);
-    let out = util::run(&args);
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    serde_json::from_str(&out.stdout).unwrap()
-}
-
-#[test]
-fn objects_of_a_real_etcd_db() {
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/k8s");
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("k1");
-    let save = tmp.path().join("snapshot.db");
-    let mut bytes: BTreeMap<String, u64> = BTreeMap::new();
-    {
-        let _lock = EtcdLock::take();
-        let mut etcd = Etcd::start("3.5.1", "k1", &data, 24960, &[]);
-        etcd.wait_healthy();
-        for (f, key) in OBJECTS {
-            let v = std::fs::read(fixtures.join(format!("{f}.pb"))).unwrap();
-            bytes.insert((*key).to_owned(), v.len() as u64);
-            put(&etcd, key, &v);
-        }
-        put(
-            &etcd,
-            "/registry/cert-manager.io/certificates/prod/web",
-            CR.as_bytes(),
-        );
-        let enc = [
-            &b"k8s:enc:aescbc:v1:key1:"[..],
-            &[0x8f, 0x01, 0x3a, 0x00, 0xff],
-        ]
-        .concat();
-        put(&etcd, "/registry/secrets/prod/enc", &enc);
-        put(&etcd, "compact_rev_key", b"7");
-        put(&etcd, "/registry/masterleases/127.0.0.1", b"k8s\x00");
-        put(&etcd, "someone/else", b"x");
-        let (ok, out) = etcd.ctl(&["snapshot", "save", &save.display().to_string()]);
-        assert!(ok, "{out}");
-    }
-    for path in [data.clone(), save.clone()] {
-        let v = keys(&path, &[]);
-        let objects = v["objects"].as_array().unwrap();
-        assert_eq!(objects.len(), OBJECTS.len() + 4, "{v}");
-        assert_eq!(v["other_keys"], 1);
-        assert_eq!(v["bad_records"], 0);
-        let by_key: BTreeMap<&str, &Value> = objects
-            .iter()
-            .map(|o| (o["key"].as_str().unwrap(), o))
-            .collect();
-        for (f, key) in OBJECTS {
-            let want: Value =
-                serde_json::from_slice(&std::fs::read(fixtures.join(format!("{f}.json"))).unwrap())
-                    .unwrap();
-            let o = by_key[key];
-            assert_eq!(o["kind"], want["kind"], "{key}");
-            assert_eq!(o["api_version"], want["apiVersion"], "{key}");
-            assert_eq!(o["name"], "nameValue", "{key}");
-            assert_eq!(o["uid"], "uidValue", "{key}");
-            assert_eq!(o["creation_timestamp"], "2008-01-01T01:01:01Z", "{key}");
-            assert_eq!(o["encoding"], "protobuf", "{key}");
-            assert_eq!(o["bytes"].as_u64(), Some(bytes[*key]), "{key}");
-            let namespaced = key.matches('/').count() >= 4 && !key.starts_with("/registry/minions");
-            assert_eq!(
-                o["namespace"].as_str(),
-                namespaced.then_some("namespaceValue"),
-                "{key}"
-            );
-        }
-        assert_eq!(
-            by_key["/registry/services/specs/namespaceValue/nameValue"]["resource"],
-            "services"
-        );
-        assert_eq!(by_key["/registry/minions/nameValue"]["resource"], "nodes");
-        let cr = by_key["/registry/cert-manager.io/certificates/prod/web"];
-        assert_eq!(
-            (
-                cr["group"].as_str(),
-                cr["resource"].as_str(),
-                cr["kind"].as_str(),
-                cr["encoding"].as_str()
-            ),
-            (
-                Some("cert-manager.io"),
-                Some("certificates"),
-                Some("Certificate"),
-                Some("json")
-            )
-        );
-        let enc = by_key["/registry/secrets/prod/enc"];
-        assert_eq!(enc["encoding"], "encrypted:aescbc");
-        assert!(enc["kind"].is_null() && enc["uid"].is_null(), "{enc}");
-        assert_eq!(by_key["compact_rev_key"]["special"], "compact_rev_key");
-        assert_eq!(
-            by_key["/registry/masterleases/127.0.0.1"]["special"],
-            "master_lease"
-        );
-
-        // Filters and the summary.
-        let pods = keys(&path, &["--resource", "pods"]);
-        assert_eq!(pods["objects"].as_array().unwrap().len(), 1);
-        let prod = keys(&path, &["--namespace", "prod"]);
-        assert_eq!(prod["objects"].as_array().unwrap().len(), 2);
-        let s = keys(&path, &["--summary"]);
-        let total: u64 = objects.iter().map(|o| o["bytes"].as_u64().unwrap()).sum();
-        assert_eq!(s["bytes"].as_u64(), Some(total));
-        assert_eq!(s["objects"].as_u64(), Some(objects.len() as u64));
-        let rows = s["rows"].as_array().unwrap();
-        assert!(
-            rows.windows(2)
-                .all(|w| w[0]["bytes"].as_u64() >= w[1]["bytes"].as_u64()),
-            "biggest first: {s}"
-        );
-        // In words: one row per object, the table with its resource.
-        let text = util::run(&["db", "keys", "--k8s", &path.display().to_string()]).stdout;
-        assert!(
-            text.contains(
-                "pods\tnamespaceValue\tnameValue\tPod\tuidValue\t2008-01-01T01:01:01Z\tprotobuf"
-            ),
-            "{text}"
-        );
-        assert!(text.contains("encrypted:aescbc"), "{text}");
-    }
 }

@@ -369,7 +369,7 @@ pub(crate) fn flip_mid_entry(wal: &Path) {
 
 /// Zero 1 KiB (two sectors) in the middle of the first segment's records (not one byte:
 /// no fix, a rebuild); never the segment's head records (member and cluster ID).
-fn zero_mid(wal: &Path) {
+pub(crate) fn zero_mid(wal: &Path) {
     let seg = std::fs::read_dir(wal)
         .unwrap()
         .map(|e| e.unwrap().path())
