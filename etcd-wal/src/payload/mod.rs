@@ -83,6 +83,56 @@ pub enum Payload {
     },
 }
 
+/// One put a request carries: the key and value, and whether it sits in a transaction's
+/// branch (then it is written only if that branch runs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PutOf<'a> {
+    /// The key.
+    pub key: &'a [u8],
+    /// The value.
+    pub value: &'a [u8],
+    /// `Some(true)`: in a success branch, `Some(false)`: in a failure branch (of the
+    /// innermost transaction), `None`: a plain put.
+    pub branch: Option<bool>,
+}
+
+impl Payload {
+    /// Every put the entry carries (plain, and in transaction branches, nested ones too),
+    /// in request order.
+    pub fn puts(&self) -> Vec<PutOf<'_>> {
+        fn txn<'a>(t: &'a crate::pb::etcdserverpb::TxnRequest, out: &mut Vec<PutOf<'a>>) {
+            use crate::pb::etcdserverpb::request_op::Request as Op;
+            for (ops, branch) in [(&t.success, true), (&t.failure, false)] {
+                for op in ops {
+                    match &op.request {
+                        Some(Op::RequestPut(p)) => out.push(PutOf {
+                            key: &p.key,
+                            value: &p.value,
+                            branch: Some(branch),
+                        }),
+                        Some(Op::RequestTxn(inner)) => txn(inner, out),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        if let Payload::Request(r) = self {
+            if let Some(p) = &r.put {
+                out.push(PutOf {
+                    key: &p.key,
+                    value: &p.value,
+                    branch: None,
+                });
+            }
+            if let Some(t) = &r.txn {
+                txn(t, &mut out);
+            }
+        }
+        out
+    }
+}
+
 /// Decodes one entry's payload. `entry_type` is `raftpb.Entry.type` (0 normal, 1 conf
 /// change, 2 conf change v2); `data` is `raftpb.Entry.data`. Never panics.
 pub fn decode_entry(entry_type: i32, data: &[u8]) -> Payload {

@@ -230,3 +230,45 @@ fn put(etcd: &Etcd, key: &str, value: &[u8]) {
     let out = c.wait_with_output().unwrap();
     assert!(out.status.success(), "put {key}");
 }
+
+/// `dump --k8s --json` on the fixture's WAL: one `k8s` line per object put, naming it as
+/// the ground truth does.
+#[test]
+fn dump_names_the_object_each_put_writes() {
+    let root = testdata::pristine("v35-k8s").unwrap();
+    let meta = testdata::config_meta("v35-k8s").unwrap();
+    let truth = meta["workload"]["k8s_objects"].as_array().unwrap();
+    let out = util::run(&[
+        "dump",
+        "--k8s",
+        "--json",
+        &root.join("data/m1").display().to_string(),
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines: Vec<Value> = util::json_lines(&out, Some("dump"))
+        .into_iter()
+        .filter(|l| l["type"] == "k8s")
+        .collect();
+    assert_eq!(lines.len(), truth.len(), "{lines:?}");
+    for t in truth {
+        let l = lines.iter().find(|l| l["key"] == t["key"]).unwrap();
+        for field in [
+            "kind",
+            "api_version",
+            "namespace",
+            "name",
+            "uid",
+            "encoding",
+        ] {
+            if let Some(want) = t.get(field) {
+                assert_eq!(&l[field], want, "{}: {field}", t["key"]);
+            }
+        }
+        assert!(l["index"].as_u64().unwrap() > 0);
+    }
+    let text = util::run(&["dump", "--k8s", &root.join("data/m1").display().to_string()]).stdout;
+    assert!(
+        text.contains("k8s: Pod namespaceValue/nameValue uid uidValue, protobuf"),
+        "{text}"
+    );
+}

@@ -78,6 +78,10 @@ pub struct DumpArgs {
     /// Print values in full (human output cuts them at 64 bytes).
     #[arg(long)]
     pub full: bool,
+    /// Annotate each put of a Kubernetes object (a key under `/registry/`) with the object:
+    /// kind, namespace/name, uid, encoding; puts inside a transaction branch say so.
+    #[arg(long, conflicts_with = "raw")]
+    pub k8s: bool,
 }
 
 impl DumpArgs {
@@ -107,6 +111,7 @@ pub fn run(args: &DumpArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
         out: BufWriter::with_capacity(64 * 1024, out),
         json: args.json,
         raw: args.raw,
+        k8s: args.k8s,
         max_value: (!args.full).then_some(SHORT_VALUE),
         filter: args.filter(),
         progress: display
@@ -164,6 +169,7 @@ struct Dumper<'o> {
     out: BufWriter<&'o mut dyn Write>,
     json: bool,
     raw: bool,
+    k8s: bool,
     max_value: Option<usize>,
     filter: Filter,
     progress: Option<(Arc<etcd_wal::Progress>, etcd_wal::progress::ScanProgress)>,
@@ -251,10 +257,27 @@ impl Dumper<'_> {
             payload: &payload,
         };
         match (self.json, self.raw) {
-            (true, false) => render::entry_json(&mut self.out, &self.segment_file, r, &shown),
-            (true, true) => render::record_json(&mut self.out, &self.segment_file, r, Some(&shown)),
-            (false, false) => render::entry_human(&mut self.out, r, &shown, self.max_value),
-            (false, true) => render::record_human(&mut self.out, r, Some((&shown, self.max_value))),
+            (true, false) => render::entry_json(&mut self.out, &self.segment_file, r, &shown)?,
+            (true, true) => {
+                render::record_json(&mut self.out, &self.segment_file, r, Some(&shown))?;
+            }
+            (false, false) => render::entry_human(&mut self.out, r, &shown, self.max_value)?,
+            (false, true) => {
+                render::record_human(&mut self.out, r, Some((&shown, self.max_value)))?;
+            }
         }
+        if self.k8s {
+            for p in payload.puts() {
+                if let Some(key) = etcd_k8s::key::parse(p.key) {
+                    let value = etcd_k8s::decode(p.value);
+                    if self.json {
+                        render::k8s_json(&mut self.out, e.index, p, &key, &value)?;
+                    } else {
+                        render::k8s_human(&mut self.out, p, &key, &value)?;
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 }

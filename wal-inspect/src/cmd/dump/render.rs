@@ -544,3 +544,87 @@ pub fn summary_human(out: &mut impl Write, scan: &Scan, s: &Stats) -> io::Result
         )
     }
 }
+
+/// A `k8s` line (`dump --k8s --json`): the Kubernetes object a put writes.
+#[derive(Serialize)]
+struct K8sLine<'a> {
+    r#type: &'static str,
+    index: u64,
+    key: String,
+    resource: &'a str,
+    group: Option<&'a str>,
+    namespace: Option<&'a str>,
+    name: &'a str,
+    kind: Option<&'a str>,
+    api_version: Option<&'a str>,
+    uid: Option<&'a str>,
+    encoding: String,
+    branch: Option<&'static str>,
+}
+
+fn branch_name(b: Option<bool>) -> Option<&'static str> {
+    b.map(|s| if s { "success" } else { "failure" })
+}
+
+pub fn k8s_json(
+    out: &mut impl Write,
+    index: u64,
+    p: etcd_wal::payload::PutOf<'_>,
+    key: &etcd_k8s::Key,
+    value: &etcd_k8s::Decoded,
+) -> io::Result<()> {
+    line(
+        out,
+        &K8sLine {
+            r#type: "k8s",
+            index,
+            key: String::from_utf8_lossy(p.key).into_owned(),
+            resource: &key.resource,
+            group: key.group.as_deref(),
+            namespace: key.namespace.as_deref(),
+            name: &key.name,
+            kind: value.kind.as_deref(),
+            api_version: value.api_version.as_deref(),
+            uid: value.metadata.as_ref().map(|m| m.uid.as_str()),
+            encoding: value.encoding.label(),
+            branch: branch_name(p.branch),
+        },
+    )
+}
+
+pub fn k8s_human(
+    out: &mut impl Write,
+    p: etcd_wal::payload::PutOf<'_>,
+    key: &etcd_k8s::Key,
+    value: &etcd_k8s::Decoded,
+) -> io::Result<()> {
+    if let Some(special) = key.special {
+        let what = match special {
+            etcd_k8s::Special::CompactRevKey => "the apiserver's compaction bookkeeping",
+            etcd_k8s::Special::MasterLease => "an apiserver's endpoint lease",
+            etcd_k8s::Special::Range => "an allocator's bitmap",
+        };
+        return writeln!(out, "               k8s: {what}");
+    }
+    let what = value.kind.clone().unwrap_or_else(|| key.resource.clone());
+    let at = match &key.namespace {
+        Some(ns) => format!("{ns}/{}", key.name),
+        None => key.name.clone(),
+    };
+    let uid = value
+        .metadata
+        .as_ref()
+        .map(|m| format!(" uid {}", m.uid))
+        .filter(|u| u.len() > 5)
+        .unwrap_or_default();
+    let branch = match p.branch {
+        Some(true) => " (if the txn's compares hold)",
+        Some(false) => " (if the txn's compares fail)",
+        None => "",
+    };
+    writeln!(
+        out,
+        "               k8s: {what} {at}{uid}, {}{branch}",
+        value.encoding.label()
+    )
+}
