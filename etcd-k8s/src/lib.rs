@@ -19,6 +19,7 @@
 )]
 
 pub mod db;
+pub mod fields;
 pub mod key;
 pub mod time;
 pub mod value;

@@ -333,6 +333,18 @@ fn json_object(v: &serde_json::Value, d: &mut Decoded) {
     });
 }
 
+/// The object's own protobuf (`runtime.Unknown.raw`) of a protobuf-encoded value.
+pub fn raw_object(value: &[u8]) -> Option<&[u8]> {
+    let rest = value.strip_prefix(PROTOBUF_MAGIC)?;
+    let mut f = Fields::new(rest);
+    while let Some((n, v)) = f.next().ok()? {
+        if let (2, Value::Bytes(b)) = (n, v) {
+            return Some(b);
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -231,3 +231,136 @@ pub fn keys(
     }
     Ok(exit)
 }
+
+#[derive(Serialize)]
+struct GetJson<'a> {
+    key: String,
+    found: bool,
+    mod_revision: Option<i64>,
+    create_revision: Option<i64>,
+    version: Option<i64>,
+    object: Option<&'a etcd_k8s::Decoded>,
+    fields: Option<Vec<etcd_k8s::fields::Field>>,
+}
+
+/// Run `db get --k8s`.
+pub fn get(
+    db: &Db,
+    key: &[u8],
+    rev: Option<i64>,
+    json: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<Exit> {
+    let rec = etcd_snap::mvcc::get(db, key, rev)?;
+    let decoded = rec.as_ref().map(|r| etcd_k8s::decode(&r.kv.value));
+    let fields = rec
+        .as_ref()
+        .and_then(|r| etcd_k8s::value::raw_object(&r.kv.value))
+        .and_then(etcd_k8s::fields::fields);
+    if json {
+        crate::output::json_line(
+            out,
+            &GetJson {
+                key: String::from_utf8_lossy(key).into_owned(),
+                found: rec.is_some(),
+                mod_revision: rec.as_ref().map(|r| r.kv.mod_revision),
+                create_revision: rec.as_ref().map(|r| r.kv.create_revision),
+                version: rec.as_ref().map(|r| r.kv.version),
+                object: decoded.as_ref(),
+                fields,
+            },
+        )?;
+        return Ok(Exit::Clean);
+    }
+    let (Some(r), Some(d)) = (&rec, &decoded) else {
+        writeln!(
+            out,
+            "{}: no such key{}",
+            etcd_proto::text::escape_bytes(key),
+            rev.map_or(String::new(), |r| format!(" at revision {r}"))
+        )?;
+        return Ok(Exit::Clean);
+    };
+    writeln!(
+        out,
+        "key:              {}",
+        etcd_proto::text::escape_bytes(key)
+    )?;
+    if let Some(k) = etcd_k8s::key::parse(key) {
+        writeln!(
+            out,
+            "object:           {}{} {}{}",
+            k.group.map(|g| format!("{g}/")).unwrap_or_default(),
+            k.resource,
+            k.namespace.map(|n| format!("{n}/")).unwrap_or_default(),
+            k.name
+        )?;
+    }
+    writeln!(
+        out,
+        "revisions:        mod {} create {} version {}",
+        r.kv.mod_revision, r.kv.create_revision, r.kv.version
+    )?;
+    writeln!(out, "encoding:         {}", d.encoding.label())?;
+    writeln!(
+        out,
+        "kind:             {} {}",
+        d.api_version.as_deref().unwrap_or("-"),
+        d.kind.as_deref().unwrap_or("-")
+    )?;
+    if let Some(p) = &d.problem {
+        writeln!(out, "problem:          {p}")?;
+    }
+    if let Some(m) = &d.metadata {
+        writeln!(out, "metadata:")?;
+        writeln!(out, "  name:              {}", m.name)?;
+        if !m.generate_name.is_empty() {
+            writeln!(out, "  generateName:      {}", m.generate_name)?;
+        }
+        writeln!(out, "  namespace:         {}", m.namespace)?;
+        writeln!(out, "  uid:               {}", m.uid)?;
+        writeln!(out, "  generation:        {}", m.generation)?;
+        writeln!(
+            out,
+            "  creationTimestamp: {}",
+            m.creation_timestamp.as_deref().unwrap_or("-")
+        )?;
+        if let Some(t) = &m.deletion_timestamp {
+            writeln!(out, "  deletionTimestamp: {t} (being deleted)")?;
+        }
+        for (name, map) in [("labels", &m.labels), ("annotations", &m.annotations)] {
+            if !map.is_empty() {
+                writeln!(out, "  {name}:")?;
+                for (k, v) in map {
+                    writeln!(out, "    {k}: {v}")?;
+                }
+            }
+        }
+        for o in &m.owner_references {
+            writeln!(
+                out,
+                "  ownerReference:    {} {} {} uid {}{}",
+                o.api_version,
+                o.kind,
+                o.name,
+                o.uid,
+                if o.controller { " (controller)" } else { "" }
+            )?;
+        }
+        if !m.finalizers.is_empty() {
+            writeln!(out, "  finalizers:        {}", m.finalizers.join(", "))?;
+        }
+        writeln!(
+            out,
+            "  managedFields:     {} entries, {} bytes",
+            m.managed_fields, m.managed_fields_bytes
+        )?;
+    }
+    if let Some(f) = &fields {
+        writeln!(out, "fields (by number; 1 is the metadata above):")?;
+        for line in etcd_k8s::fields::render(f).lines() {
+            writeln!(out, "  {line}")?;
+        }
+    }
+    Ok(Exit::Clean)
+}

@@ -94,6 +94,10 @@ pub enum DbQuery {
         /// Revision to look at (default: the latest).
         #[arg(long, value_name = "R")]
         rev: Option<i64>,
+        /// The value as a Kubernetes object: kind, encoding, the whole metadata and the
+        /// object's fields by number (no schema needed; `--rev` shows it as it was).
+        #[arg(long)]
+        k8s: bool,
     },
     /// Show every revision of one key still in the db (puts and deletions).
     History {
@@ -639,6 +643,15 @@ pub fn db(args: &DbArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
             namespace: namespace.clone(),
         };
         return crate::cmd::k8s::keys(&db, *rev, &filter, *summary, json, table, out);
+    }
+    if let DbQuery::Get {
+        key,
+        rev,
+        k8s: true,
+        ..
+    } = &args.query
+    {
+        return crate::cmd::k8s::get(&db, key.as_bytes(), *rev, json, out);
     }
     let compacted = etcd_snap::schema::meta(&db)
         .ok()

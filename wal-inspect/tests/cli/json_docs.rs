@@ -243,6 +243,10 @@ fn every_json_key_is_documented() {
         ("db page", v(&["db", "page", "--json", &db, "3"])),
         ("db keys --k8s", v(&["db", "keys", "--k8s", "--json", &db])),
         (
+            "db get --k8s",
+            v(&["db", "get", "--k8s", "--json", &db, &key]),
+        ),
+        (
             "db keys --k8s --summary",
             v(&["db", "keys", "--k8s", "--summary", "--json", &db]),
         ),

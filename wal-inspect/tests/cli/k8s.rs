@@ -272,3 +272,41 @@ fn dump_names_the_object_each_put_writes() {
         "{text}"
     );
 }
+
+/// `db get --k8s`: one object with its whole metadata and its fields by number; `--rev`
+/// before it was written finds nothing.
+#[test]
+fn get_shows_one_object() {
+    let root = testdata::pristine("v35-k8s").unwrap();
+    let d = root.join("data/m1").display().to_string();
+    let key = "/registry/configmaps/namespaceValue/nameValue";
+    let out = util::run(&["db", "get", "--k8s", "--json", &d, key]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["found"], true);
+    let o = &v["object"];
+    assert_eq!(o["kind"], "ConfigMap");
+    assert_eq!(o["encoding"]["type"], "protobuf");
+    let m = &o["metadata"];
+    assert_eq!(m["uid"], "uidValue");
+    assert_eq!(m["labels"]["labelsKey"], "labelsValue");
+    assert_eq!(m["deletion_timestamp"], "2009-01-01T01:01:01Z");
+    let fields = v["fields"].as_array().unwrap();
+    assert_eq!(fields[0]["number"], 1);
+    assert!(fields.len() > 1, "the object's own fields too: {v}");
+    let created = v["create_revision"].as_i64().unwrap();
+    let before = util::run(&[
+        "db",
+        "get",
+        "--k8s",
+        "--json",
+        &format!("--rev={}", created - 1),
+        &d,
+        key,
+    ]);
+    let b: Value = serde_json::from_str(&before.stdout).unwrap();
+    assert_eq!(b["found"], false, "{b}");
+    let text = util::run(&["db", "get", "--k8s", &d, key]).stdout;
+    assert!(text.contains("kind:             v1 ConfigMap"), "{text}");
+    assert!(text.contains("fields (by number"), "{text}");
+}
