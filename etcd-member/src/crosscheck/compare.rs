@@ -102,6 +102,14 @@ pub struct ValueReport {
     pub notes: Vec<String>,
 }
 
+impl ValueReport {
+    /// The Kubernetes objects among the mismatching keys (keys under the apiserver's
+    /// `/registry/`), per resource and namespace.
+    pub fn k8s_objects(&self) -> Vec<etcd_k8s::db::SummaryRow> {
+        etcd_k8s::db::count_keys(self.mismatches.iter().map(|m| m.key.as_slice()))
+    }
+}
+
 /// A record of the `key` bucket, as far as the comparison needs it.
 #[derive(Debug, Clone)]
 struct DbRec {

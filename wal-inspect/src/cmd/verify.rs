@@ -348,6 +348,14 @@ fn render_human(v: &Inspection, out: &mut dyn Write) -> anyhow::Result<()> {
             for n in &r.notes {
                 writeln!(out, "    ({n})")?;
             }
+            let objects = r.k8s_objects();
+            if !objects.is_empty() {
+                writeln!(
+                    out,
+                    "    Kubernetes objects whose value differs: {}",
+                    etcd_k8s::db::describe(&objects)
+                )?;
+            }
         }
         Some(Err(e)) => writeln!(out, "  values not cross-checked: {e}")?,
         None => {}

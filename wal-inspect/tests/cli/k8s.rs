@@ -310,3 +310,40 @@ fn get_shows_one_object() {
     assert!(text.contains("kind:             v1 ConfigMap"), "{text}");
     assert!(text.contains("fields (by number"), "{text}");
 }
+
+/// `verify --check-values` names the Kubernetes object whose value one flipped byte in
+/// the db changed.
+#[test]
+fn check_values_names_the_object() {
+    use std::os::unix::fs::FileExt as _;
+    let dir = testdata::clean("v35-k8s").unwrap();
+    let data = dir.path().join("data/m1");
+    let db_path = data.join("member/snap/db");
+    let key = b"/registry/pods/namespaceValue/nameValue";
+    let db = etcd_snap::bolt::Db::open(&db_path).unwrap();
+    let rec = etcd_snap::hashkv::hashed_records(&db, 0, etcd_snap::hashkv::Rules::ETCD_3_5_1)
+        .unwrap()
+        .map(Result::unwrap)
+        .find(|r| r.key == key)
+        .unwrap();
+    drop(db);
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&db_path)
+        .unwrap();
+    let mut bytes = vec![0u8; rec.len as usize - 17];
+    file.read_exact_at(&mut bytes, rec.value_offset).unwrap();
+    // A byte of the object's label value, inside the pod's value.
+    let at = bytes.windows(11).position(|w| w == b"labelsValue").unwrap();
+    file.write_all_at(b"L", rec.value_offset + at as u64)
+        .unwrap();
+    let out = util::run(&["verify", "--check-values", &data.display().to_string()]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("Kubernetes objects whose value differs: 1 pods in namespace namespaceValue"),
+        "{}",
+        out.stdout
+    );
+}
