@@ -288,6 +288,9 @@ pub struct Recovery {
     pub source: Option<Source>,
     /// Committed entries the source does not keep: (first, last).
     pub lost: Option<(u64, u64)>,
+    /// The Kubernetes objects the lost entries write, as far as any member's WAL still
+    /// shows them (records past damage read as they are), per resource and namespace.
+    pub lost_objects: Vec<etcd_k8s::db::SummaryRow>,
     /// Why there is no recovery (a refusal).
     pub refused: Option<String>,
     /// `--force-new-cluster` on one member's own dir, when that keeps as much.
@@ -344,6 +347,7 @@ fn refused(members: Vec<MemberState>, why: String) -> Recovery {
         lost: None,
         refused: Some(why),
         alternative: None,
+        lost_objects: Vec::new(),
         cluster: ClusterView::default(),
         dirs: Vec::new(),
         release: None,
@@ -526,6 +530,10 @@ pub fn plan(paths: &[PathBuf]) -> Result<Recovery, Error> {
         .as_ref()
         .filter(|s| s.last_index < committed)
         .map(|s| (s.last_index + 1, committed));
+    let lost_objects = match lost {
+        Some((first, last)) => lost_keys(&inspections, first, last)?,
+        None => Vec::new(),
+    };
     // The alternative: a member whose WAL and db are intact, alone.
     let alternative = members
         .iter()
@@ -565,11 +573,40 @@ pub fn plan(paths: &[PathBuf]) -> Result<Recovery, Error> {
         lost,
         refused: refused_why,
         alternative,
+        lost_objects,
         cluster,
         dirs: inspections.into_iter().map(|i| i.dir).collect(),
         release,
         members,
     })
+}
+
+/// The Kubernetes objects the entries `first..=last` write, read from every member's WAL
+/// (any record whose entry decodes, past damage too: they are only named, never kept).
+fn lost_keys(
+    inspections: &[Inspection],
+    first: u64,
+    last: u64,
+) -> Result<Vec<etcd_k8s::db::SummaryRow>, Error> {
+    let mut keys: std::collections::BTreeSet<Vec<u8>> = std::collections::BTreeSet::new();
+    for ins in inspections {
+        scan::scan_dir_with(&ins.dir.wal, &mut |ev| {
+            let Event::Record(r) = ev else { return };
+            let Some(e) = r.entry.filter(|e| e.index >= first && e.index <= last) else {
+                return;
+            };
+            let payload = etcd_wal::payload::decode_entry(e.entry_type, e.data);
+            for p in payload.puts() {
+                keys.insert(p.key.to_vec());
+            }
+            for k in payload.keys() {
+                if k.range_end.is_empty() {
+                    keys.insert(k.key);
+                }
+            }
+        })?;
+    }
+    Ok(etcd_k8s::db::count_keys(keys.iter().map(Vec::as_slice)))
 }
 
 /// Two logs with the same index and term but different bytes: not one history.

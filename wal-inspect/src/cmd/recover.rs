@@ -82,6 +82,7 @@ struct RecoveryLine<'a> {
     source: Option<SourceJson<'a>>,
     committed_kept: Option<u64>,
     lost: Option<Lost>,
+    lost_objects: &'a [etcd_k8s::db::SummaryRow],
     alternative: Option<AlternativeJson<'a>>,
     out: Option<&'a Path>,
     runbook: Option<&'a Runbook>,
@@ -236,6 +237,7 @@ fn line<'a>(
             last,
             entries: last - first + 1,
         }),
+        lost_objects: &r.lost_objects,
         alternative: r.alternative.as_ref().and_then(|a| {
             Some(AlternativeJson {
                 alternative: a,
@@ -329,6 +331,13 @@ fn render(
             "lost: {} (no member holds them intact)",
             paint::bad(&format!("committed entries {a}..{b}"))
         )?,
+    }
+    if !r.lost_objects.is_empty() {
+        writeln!(
+            out,
+            "  Kubernetes objects those entries write: {}",
+            etcd_k8s::db::describe(&r.lost_objects)
+        )?;
     }
     if r.lost.is_some() {
         writeln!(
