@@ -62,6 +62,14 @@ pub fn plan_for(inspection: Inspection) -> Result<MemberPlan, Error> {
         );
         plan.summary = "rejoin: this member was removed from the cluster; add it back and start it with an empty data dir (steps below)".into();
     }
+    // What etcd does now is the whole start's verdict (`verify`'s: the WAL, the db, the
+    // .snap, the release's checks), not the WAL's alone.
+    if inspection.boot.outcome == crate::Outcome::Refuses && !plan.etcd_now.starts_with("refuses") {
+        plan.etcd_now = format!(
+            "refuses to start: {}",
+            inspection.boot.etcd_error.as_deref().unwrap_or("?")
+        );
+    }
     let left_to_etcd = inspection
         .member
         .as_ref()
@@ -284,6 +292,9 @@ pub fn repair_input(ins: &Inspection) -> Result<RepairInput, Error> {
         snap_files: member.and_then(|m| m.readable_snaps()),
         snap,
         voters: member.and_then(|m| m.voters()),
+        // The prediction for the release that applies (asked for, or implied by the
+        // data), as `verify` gives it.
+        prediction: ins.etcd_version.map(|_| ins.prediction.clone()),
     })
 }
 

@@ -89,6 +89,10 @@ pub struct RepairInput {
     pub snap: Option<SnapSource>,
     /// Voting members (1 for a single-member cluster), when known.
     pub voters: Option<usize>,
+    /// What etcd does with the WAL, when the caller predicted it for a given release
+    /// (`etcd_member` adapts the decoder's reactions per release); `None`: predicted here
+    /// with etcd 3.4/3.5.1's rules.
+    pub prediction: Option<crate::predict::Prediction>,
 }
 
 /// Which plan.

@@ -28,7 +28,10 @@ pub fn plan(input: &RepairInput) -> Result<RepairPlan, Error> {
         db_consistent_index: ci,
         voters: input.voters,
     };
-    let prediction = predict::predict(&scan, &ctx);
+    let prediction = input
+        .prediction
+        .clone()
+        .unwrap_or_else(|| predict::predict(&scan, &ctx));
     let etcd_now = match prediction.outcome {
         Outcome::Starts if prediction.wedged => {
             "starts, but its log ends below the db's consistent index: every write times out"

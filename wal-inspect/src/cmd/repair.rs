@@ -46,6 +46,13 @@ pub struct RepairArgs {
     /// This member's name, when no source records it.
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
+    /// Plan for exactly this etcd release (X.Y.Z, 3.4–3.7): what it does now with the data
+    /// (its decoder's reactions and start checks, as `verify --etcd-version` says) and the
+    /// release the runbook names. Without it: the release line that wrote the data. (What a
+    /// rebuild writes is the same for every release: etcd 3.7's server, unlike its etcdutl,
+    /// writes the ConfState of a `.snap` with every field, as 3.4-3.6 do.)
+    #[arg(long, value_name = "X.Y.Z")]
+    pub etcd_version: Option<etcd_member::release::EtcdVersion>,
     /// Carry the plan out (backs up what it changes first).
     #[arg(long)]
     pub apply: bool,
@@ -151,6 +158,7 @@ const WHY_LOCAL_FIRST: &str = "the local plan keeps this member's data and loses
 pub fn run(args: &RepairArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
     let options = Options {
         wal_dir: args.wal_dir.clone(),
+        etcd_version: args.etcd_version,
         ..Options::default()
     };
     if args.undo {

@@ -259,3 +259,59 @@ fn dump_raw_equals_etcd_dump_logs_raw_v36() {
         }
     }
 }
+
+/// `repair --etcd-version X.Y.Z` says what that release does now (`etcd_now`), as
+/// `verify --etcd-version` and that release's real etcd did, on the cases where releases
+/// differ.
+#[test]
+fn repair_plans_for_the_release_asked_for() {
+    let mut checked = 0;
+    let mut all_nows = std::collections::BTreeSet::new();
+    for name in [
+        "v35-wal-record-malformed",
+        "v35-roll-last-empty",
+        "v35-roll-len-huge-middle",
+        "v35-roll-len-beyond-file",
+    ] {
+        let (dir, case) = testdata::case(name).unwrap();
+        let data = case.data_dir(dir.path()).unwrap().display().to_string();
+        let mut nows = std::collections::BTreeSet::new();
+        for version in case.verdict_releases() {
+            let want = case.expected_outcome_of(version).unwrap();
+            let out = util::run(&[
+                "repair".to_owned(),
+                "--json".to_owned(),
+                format!("--etcd-version={version}"),
+                data.clone(),
+            ]);
+            let plan = util::json_lines(&out, Some("repair"))
+                .into_iter()
+                .find(|l| l["type"] == "plan")
+                .unwrap();
+            let now = plan["etcd_now"].as_str().unwrap().to_owned();
+            let prefix = match want {
+                "refuses" => "refuses to start",
+                "repairs_tail" => "repairs its tail",
+                _ => "starts",
+            };
+            assert!(
+                now.starts_with(prefix),
+                "{name} on {version}: {now} (etcd: {want})"
+            );
+            if want == "refuses" {
+                let said = case.etcd_error_of(version).unwrap_or_default();
+                assert!(
+                    normalise(&now).contains(&normalise(said)),
+                    "{name} on {version}: {now} vs etcd's {said}"
+                );
+            }
+            nows.insert(now);
+            all_nows.insert(prefix);
+            checked += 1;
+        }
+        // The same bytes, what each release does: not one sentence for all five.
+        assert!(nows.len() > 1, "{name}: {nows:?}");
+    }
+    assert!(checked >= 16, "{checked}");
+    assert!(all_nows.len() > 1, "{all_nows:?}");
+}
