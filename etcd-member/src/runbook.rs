@@ -401,6 +401,51 @@ impl Builder<'_> {
         argv
     }
 
+    /// `member add` the context's member (name, peer URLs), move its old data dir (and a
+    /// dedicated WAL dir) aside on `host`, start it empty with `--initial-cluster-state
+    /// existing`: the steps a rejoin and a recovery share.
+    fn add_back(&mut self, id: u64, host: Where, why_add: &str, why_move: &str, why_start: &str) {
+        let dir = self.ctx.dir;
+        let mut needs = Vec::new();
+        let mut argv = self.etcdctl(&mut needs);
+        let name = self.name().unwrap_or_else(|| {
+            needs.push(Need::Name);
+            Need::Name.placeholder().to_owned()
+        });
+        argv.extend(["member".into(), "add".into(), name]);
+        let peers = self.peer_urls();
+        flag(&mut argv, &mut needs, "--peer-urls", &peers, Need::PeerUrls);
+        self.push(Where::HealthyMember, argv, why_add.into(), false, needs);
+        self.push(
+            host.clone(),
+            vec![
+                "mv".into(),
+                dir.data_dir.display().to_string(),
+                moved_aside(&dir.data_dir, id).display().to_string(),
+            ],
+            why_move.into(),
+            false,
+            Vec::new(),
+        );
+        if dir.dedicated_wal {
+            self.push(
+                host.clone(),
+                vec![
+                    "mv".into(),
+                    dir.wal.display().to_string(),
+                    moved_aside(&dir.wal, id).display().to_string(),
+                ],
+                "move the dedicated WAL dir aside too (etcd would otherwise start on the old WAL)"
+                    .into(),
+                false,
+                Vec::new(),
+            );
+        }
+        let mut needs = Vec::new();
+        let argv = self.etcd(&mut needs, true);
+        self.push(host, argv, why_start.into(), true, needs);
+    }
+
     fn finish(self, kind: RunbookKind) -> Runbook {
         let mut needs: Vec<Need> = self
             .steps
@@ -427,7 +472,6 @@ pub fn rejoin(ctx: Context<'_>, already_removed: bool) -> Runbook {
         steps: Vec::new(),
     };
     let id = ctx.cluster.this.unwrap_or(0);
-    let dir = ctx.dir;
     if !already_removed {
         let mut needs = Vec::new();
         let mut argv = b.etcdctl(&mut needs);
@@ -440,57 +484,14 @@ pub fn rejoin(ctx: Context<'_>, already_removed: bool) -> Runbook {
             needs,
         );
     }
-    let mut needs = Vec::new();
-    let mut argv = b.etcdctl(&mut needs);
-    let name = b.name().unwrap_or_else(|| {
-        needs.push(Need::Name);
-        Need::Name.placeholder().to_owned()
-    });
-    argv.extend(["member".into(), "add".into(), name]);
-    let peers = b.peer_urls();
-    flag(&mut argv, &mut needs, "--peer-urls", &peers, Need::PeerUrls);
-    b.push(
-        Where::HealthyMember,
-        argv,
-        "add it back as a new member with the same name and peer URLs".into(),
-        false,
-        needs,
-    );
-    b.push(
+
+    b.add_back(
+        id,
         Where::ThisHost,
-        vec![
-            "mv".into(),
-            dir.data_dir.display().to_string(),
-            moved_aside(&dir.data_dir, id).display().to_string(),
-        ],
+        "add it back as a new member with the same name and peer URLs",
         "move the old data dir aside (keep it: it is the evidence, and the only copy of \
-         anything the cluster lost)"
-            .into(),
-        false,
-        Vec::new(),
-    );
-    if dir.dedicated_wal {
-        b.push(
-            Where::ThisHost,
-            vec![
-                "mv".into(),
-                dir.wal.display().to_string(),
-                moved_aside(&dir.wal, id).display().to_string(),
-            ],
-            "move the dedicated WAL dir aside too (etcd would otherwise start on the old WAL)"
-                .into(),
-            false,
-            Vec::new(),
-        );
-    }
-    let mut needs = Vec::new();
-    let argv = b.etcd(&mut needs, true);
-    b.push(
-        Where::ThisHost,
-        argv,
-        "start it with an empty data dir; it catches up from the leader's log or a snapshot".into(),
-        true,
-        needs,
+         anything the cluster lost)",
+        "start it with an empty data dir; it catches up from the leader's log or a snapshot",
     );
     b.finish(if already_removed {
         RunbookKind::RejoinRemoved
@@ -571,54 +572,12 @@ pub fn recover(
             config: None,
             release,
         };
-        let mut needs = Vec::new();
-        let mut argv = b.etcdctl(&mut needs);
-        let name = b.name().unwrap_or_else(|| {
-            needs.push(Need::Name);
-            Need::Name.placeholder().to_owned()
-        });
-        argv.extend(["member".into(), "add".into(), name]);
-        let peers = b.peer_urls();
-        flag(&mut argv, &mut needs, "--peer-urls", &peers, Need::PeerUrls);
-        b.push(
-            Where::HealthyMember,
-            argv,
-            format!("add member {id:016x} back (same name and peer URLs)"),
-            false,
-            needs,
-        );
-        b.push(
+        b.add_back(
+            *id,
             Where::Host(host(*id)),
-            vec![
-                "mv".into(),
-                dir.data_dir.display().to_string(),
-                moved_aside(&dir.data_dir, *id).display().to_string(),
-            ],
-            "move its old data dir aside (keep it until the cluster is healthy)".into(),
-            false,
-            Vec::new(),
-        );
-        if dir.dedicated_wal {
-            b.push(
-                Where::Host(host(*id)),
-                vec![
-                    "mv".into(),
-                    dir.wal.display().to_string(),
-                    moved_aside(&dir.wal, *id).display().to_string(),
-                ],
-                "move its dedicated WAL dir aside too".into(),
-                false,
-                Vec::new(),
-            );
-        }
-        let mut needs = Vec::new();
-        let argv = b.etcd(&mut needs, true);
-        b.push(
-            Where::Host(host(*id)),
-            argv,
-            "start it with an empty data dir; it catches up from the recovered member".into(),
-            true,
-            needs,
+            &format!("add member {id:016x} back (same name and peer URLs)"),
+            "move its old data dir aside (keep it until the cluster is healthy)",
+            "start it with an empty data dir; it catches up from the recovered member",
         );
     }
     b.finish(RunbookKind::Recover)

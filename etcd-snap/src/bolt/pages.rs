@@ -122,22 +122,11 @@ impl Db {
                 } else {
                     !reachable.contains(&id)
                 };
-            if is_free {
+            let header = if is_free { None } else { self.read_header(id) };
+            let Some(h) = header else {
                 out.push(PageInfo {
                     id,
-                    kind: "free".into(),
-                    count: 0,
-                    overflow: 0,
-                    bucket: None,
-                    depth: None,
-                });
-                id += 1;
-                continue;
-            }
-            let Some(h) = self.read_header(id) else {
-                out.push(PageInfo {
-                    id,
-                    kind: "unreadable".into(),
+                    kind: if is_free { "free" } else { "unreadable" }.into(),
                     count: 0,
                     overflow: 0,
                     bucket: None,

@@ -49,8 +49,7 @@ fn objects_of_the_k8s_fixture() {
             .collect();
         for t in truth {
             let key = t["key"].as_str().unwrap();
-            let o = by_key[key];
-            for field in [
+            let fields = [
                 "kind",
                 "api_version",
                 "namespace",
@@ -62,11 +61,8 @@ fn objects_of_the_k8s_fixture() {
                 "special",
                 "group",
                 "resource",
-            ] {
-                if let Some(want) = t.get(field) {
-                    assert_eq!(&o[field], want, "{}: {key}: {field}", path.display());
-                }
-            }
+            ];
+            assert_as_truth(by_key[key], t, &fields, &path.display().to_string());
         }
         assert_eq!(
             by_key["/registry/services/specs/namespaceValue/nameValue"]["resource"],
@@ -252,18 +248,15 @@ fn dump_names_the_object_each_put_writes() {
     assert_eq!(lines.len(), truth.len(), "{lines:?}");
     for t in truth {
         let l = lines.iter().find(|l| l["key"] == t["key"]).unwrap();
-        for field in [
+        let fields = [
             "kind",
             "api_version",
             "namespace",
             "name",
             "uid",
             "encoding",
-        ] {
-            if let Some(want) = t.get(field) {
-                assert_eq!(&l[field], want, "{}: {field}", t["key"]);
-            }
-        }
+        ];
+        assert_as_truth(l, t, &fields, "dump");
         assert!(l["index"].as_u64().unwrap() > 0);
     }
     let text = util::run(&["dump", "--k8s", &root.join("data/m1").display().to_string()]).stdout;
@@ -346,4 +339,13 @@ fn check_values_names_the_object() {
         "{}",
         out.stdout
     );
+}
+
+/// `got` has each of `fields` that the ground truth `truth` records, with its value.
+fn assert_as_truth(got: &Value, truth: &Value, fields: &[&str], ctx: &str) {
+    for field in fields {
+        if let Some(want) = truth.get(*field) {
+            assert_eq!(&got[*field], want, "{ctx}: {}: {field}", truth["key"]);
+        }
+    }
 }
