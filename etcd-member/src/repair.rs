@@ -3,7 +3,7 @@
 //! the plan ([`etcd_wal::repair::plan`]), what is left to etcd, and carrying it out under
 //! the live-etcd guard.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use etcd_proto::pb::raftpb::ConfState;
 use etcd_snap::ErrorKind as SnapErrorKind;
@@ -61,6 +61,14 @@ pub fn plan_for(inspection: Inspection) -> Result<MemberPlan, Error> {
             inspection.boot.etcd_error.as_deref().unwrap_or("?")
         );
         plan.summary = "rejoin: this member was removed from the cluster; add it back and start it with an empty data dir (steps below)".into();
+    }
+    if plan.kind == repair::PlanKind::Nothing
+        && inspection
+            .findings()
+            .iter()
+            .any(|f| f.kind == crate::FindingKind::DbMissing)
+    {
+        db_from_wal(&inspection, &mut plan);
     }
     // What etcd does now is the whole start's verdict (`verify`'s: the WAL, the db, the
     // .snap, the release's checks), not the WAL's alone.
@@ -324,4 +332,61 @@ fn left_to_etcd(snap_dir: &SnapDirReport) -> Vec<String> {
             )
         })
         .collect()
+}
+
+/// The db is gone while etcd would load a `.snap` (and then look for that snapshot's db
+/// and refuse: "failed to find database snapshot file"). When the WAL holds every entry
+/// from index 1, intact, etcd rebuilds the db itself: without `.snap` files it creates an
+/// empty db and replays the whole log, with the same revisions. The plan moves the `.snap`
+/// files into the backup; otherwise it says what to give instead.
+fn db_from_wal(ins: &Inspection, plan: &mut RepairPlan) {
+    let first = ins.history.first_index();
+    let last = ins.scan.segments.iter().filter_map(|s| s.last_index).max();
+    let snaps: Vec<(PathBuf, u64)> = ins
+        .dir
+        .snap
+        .as_ref()
+        .and_then(|d| std::fs::read_dir(d).ok())
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".snap"))
+                .filter_map(|e| Some((e.path(), e.metadata().ok()?.len())))
+                .collect()
+        })
+        .unwrap_or_default();
+    match (first, last) {
+        (Some(1), Some(last)) if ins.scan.findings.is_empty() && !snaps.is_empty() => {
+            plan.kind = repair::PlanKind::DbRebuild;
+            plan.summary = format!(
+                "db_rebuild: the db is gone, but the WAL holds every entry from index 1 to \
+                 {last}: with the {} .snap file(s) moved into the backup, etcd creates an empty \
+                 db and replays the whole log into it (the same revisions); nothing is lost",
+                snaps.len()
+            );
+            plan.reasons.push(
+                "etcd looks for the db of the newest .snap and refuses without it; without \
+                 .snap files it starts from index 1"
+                    .into(),
+            );
+            plan.changes = snaps
+                .into_iter()
+                .map(|(path, size)| repair::FileChange::Remove { path, size })
+                .collect();
+            plan.kept.last_index = last;
+            plan.kept.db_consistent_index = None;
+        }
+        _ => {
+            plan.kind = repair::PlanKind::Impossible;
+            plan.summary = "nothing can be done here: the db is gone and the WAL does not hold \
+                 the whole history from index 1; restore the db from a `snapshot save` file \
+                 (`wal-inspect snapshot restore FILE --data-dir NEW …`, then move the member's \
+                 data dir aside), or, for a cluster member, rejoin it to copy the data from a \
+                 peer (`--peer-dir` another member's dir for the runbook)"
+                .into();
+            plan.reasons.push(format!(
+                "the WAL's first entry is {}",
+                first.map_or("unknown".to_owned(), |f| f.to_string())
+            ));
+        }
+    }
 }

@@ -112,6 +112,9 @@ pub enum PlanKind {
     Rebuild,
     /// Remove and re-add the member (cluster member that would lose acknowledged entries).
     Rejoin,
+    /// The db is gone: etcd rebuilds it by replaying the whole WAL (from index 1) once the
+    /// `.snap` files that make it look for a db are moved aside (planned by `etcd-member`).
+    DbRebuild,
     /// Nothing can be done here.
     Impossible,
 }
@@ -126,6 +129,7 @@ impl PlanKind {
             PlanKind::Truncate => "truncate",
             PlanKind::Rebuild => "rebuild",
             PlanKind::Rejoin => "rejoin",
+            PlanKind::DbRebuild => "db_rebuild",
             PlanKind::Impossible => "impossible",
         }
     }
