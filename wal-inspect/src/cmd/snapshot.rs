@@ -400,7 +400,7 @@ fn status_json(r: &DbReport, trailer: TrailerState) -> StatusJson<'_> {
             .membership
             .removed
             .iter()
-            .map(|id| format!("{id:x}"))
+            .map(|id| format!("{id:016x}"))
             .collect(),
         alarms: r
             .alarms

@@ -535,3 +535,26 @@ fn held_alone_names_what_only_one_dir_holds() {
         out.stdout
     );
 }
+
+/// `snapshot status --json` lists the db's `members_removed` bucket as 16-hex IDs, as
+/// every other ID: on the removed-member fixture, m3 (the member the workload removed).
+#[test]
+fn snapshot_status_lists_removed_members_as_16_hex_ids() {
+    let root = testdata::pristine("v35-removed-member").unwrap();
+    let out = crate::util::run(&[
+        "snapshot",
+        "status",
+        "--json",
+        &root.join("data/m1").display().to_string(),
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    let removed: Vec<&str> = v["removed_members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap())
+        .collect();
+    assert_eq!(removed, ["1caf0fd610ea8967"], "{v}");
+    assert!(removed.iter().all(|id| is_16_hex(id)));
+}
