@@ -256,6 +256,10 @@ pub struct Source {
     pub last_index: u64,
     /// Entries etcd replays from the log on its first start (above the consistent index).
     pub replayed: u64,
+    /// The HardState the recovered WAL ends with: the log's term and vote, committing
+    /// `last_index`.
+    #[serde(skip)]
+    pub hard_state: HardState,
 }
 
 /// The alternative: `--force-new-cluster` on a member's own data dir, when its WAL and db
@@ -499,6 +503,12 @@ pub fn plan(paths: &[PathBuf]) -> Result<Recovery, Error> {
                 last = i;
                 i += 1;
             }
+            let last_term = log.term_at(last).unwrap_or(term);
+            let hs_term = log
+                .hard_state
+                .map_or(0, |h| h.term)
+                .max(last_term)
+                .max(term);
             let cand = Source {
                 db_member: d,
                 log_member: w,
@@ -506,6 +516,14 @@ pub fn plan(paths: &[PathBuf]) -> Result<Recovery, Error> {
                 term,
                 last_index: last,
                 replayed: last - ci,
+                hard_state: HardState {
+                    term: hs_term,
+                    vote: log
+                        .hard_state
+                        .filter(|h| h.term == hs_term)
+                        .map_or(0, |h| h.vote),
+                    commit: last,
+                },
             };
             let better = match &best {
                 None => true,
@@ -732,17 +750,6 @@ pub fn build(r: &Recovery, out: &Path, options: BuildOptions) -> Result<Built, E
         });
     };
     let entries = entry_bytes(&log_dir.wal, s.consistent_index + 1, s.last_index)?;
-    let log = read_log(&log_dir.wal)?;
-    let last_term = log.term_at(s.last_index).unwrap_or(s.term);
-    let hs_term = log
-        .hard_state
-        .map_or(0, |h| h.term)
-        .max(last_term)
-        .max(s.term);
-    let vote = log
-        .hard_state
-        .filter(|h| h.term == hs_term)
-        .map_or(0, |h| h.vote);
 
     let mut b = SegmentBuilder::new(0);
     b.metadata(node_id, cluster_id);
@@ -750,11 +757,7 @@ pub fn build(r: &Recovery, out: &Path, options: BuildOptions) -> Result<Built, E
     for e in &entries {
         b.push(RecordType::Entry, e);
     }
-    b.hard_state(&HardState {
-        term: hs_term,
-        vote,
-        commit: s.last_index,
-    });
+    b.hard_state(&s.hard_state);
     let segment = b.finish(Some(SEGMENT_SIZE));
     let raw_snap = etcd_proto::snap::encode_raft_snapshot(
         &snap.v2_json,
