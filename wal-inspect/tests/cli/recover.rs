@@ -357,3 +357,60 @@ fn recover_names_the_kubernetes_objects_it_loses_v35() {
         "{text}"
     );
 }
+
+/// The command `recover` prints to write the recovered dir ("write it with: …") works
+/// when pasted into a shell, from another working directory: it writes that dir, and
+/// nothing else changes.
+#[test]
+fn the_printed_apply_command_works_as_printed() {
+    let cl = testdata::clean("v35-cluster3").unwrap();
+    let dirs: Vec<String> = ["m1", "m2", "m3"]
+        .iter()
+        .map(|m| cl.path().join("data").join(m).display().to_string())
+        .collect();
+    let out = util::run(&[&["recover".to_owned()][..], &dirs[..]].concat());
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    let line = out
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("write it with: "))
+        .unwrap_or_else(|| panic!("{}", out.stdout))
+        .to_owned();
+    let before: Vec<_> = dirs
+        .iter()
+        .map(|d| util::fingerprint(Path::new(d)))
+        .collect();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let bin_dir = Path::new(util::BIN).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = std::process::Command::new("sh")
+        .args(["-c", &line])
+        .current_dir(elsewhere.path())
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{line}: {}{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let out_dir = line
+        .split_whitespace()
+        .find_map(|a| a.strip_prefix("--out="))
+        .unwrap();
+    assert!(
+        Path::new(out_dir).join("member/snap/db").is_file(),
+        "{line}"
+    );
+    assert!(Path::new(out_dir).join("member/wal").is_dir(), "{line}");
+    let after: Vec<_> = dirs
+        .iter()
+        .map(|d| util::fingerprint(Path::new(d)))
+        .collect();
+    assert_eq!(before, after, "an input changed");
+}
