@@ -62,13 +62,23 @@ pub fn plan_for(inspection: Inspection) -> Result<MemberPlan, Error> {
         );
         plan.summary = "rejoin: this member was removed from the cluster; add it back and start it with an empty data dir (steps below)".into();
     }
-    if plan.kind == repair::PlanKind::Nothing
-        && inspection
+    if plan.kind == repair::PlanKind::Nothing {
+        if inspection
             .findings()
             .iter()
             .any(|f| f.kind == crate::FindingKind::DbMissing)
-    {
-        db_from_wal(&inspection, &mut plan);
+        {
+            db_from_wal(&inspection, &mut plan, LostDb::Missing);
+        } else if inspection.boot.outcome == crate::Outcome::Refuses
+            && inspection.boot.decided_by == crate::boot::DecidedBy::Db
+        {
+            let why = inspection
+                .boot
+                .etcd_error
+                .clone()
+                .unwrap_or_else(|| "the db cannot be opened".into());
+            db_from_wal(&inspection, &mut plan, LostDb::Unusable(why));
+        }
     }
     // What etcd does now is the whole start's verdict (`verify`'s: the WAL, the db, the
     // .snap, the release's checks), not the WAL's alone.
@@ -334,15 +344,25 @@ fn left_to_etcd(snap_dir: &SnapDirReport) -> Vec<String> {
         .collect()
 }
 
-/// The db is gone while etcd would load a `.snap` (and then look for that snapshot's db
-/// and refuse: "failed to find database snapshot file"). When the WAL holds every entry
-/// from index 1, intact, etcd rebuilds the db itself: without `.snap` files it creates an
-/// empty db and replays the whole log, with the same revisions. The plan moves the `.snap`
-/// files into the backup; otherwise it says what to give instead.
-fn db_from_wal(ins: &Inspection, plan: &mut RepairPlan) {
+/// Why the member has no db etcd can use.
+enum LostDb {
+    /// The file is gone.
+    Missing,
+    /// bbolt refuses to open it (both metas bad, a page it cannot walk, a truncated file):
+    /// etcd's error.
+    Unusable(String),
+}
+
+/// The db is gone, or bbolt refuses it (etcd stops at start: "failed to find database
+/// snapshot file", "checksum error", "freepages: failed to get all reachable pages …").
+/// When the WAL holds every entry from index 1, intact, etcd rebuilds the db itself:
+/// without a db and without `.snap` files it creates an empty db and replays the whole log,
+/// with the same revisions. The plan moves the unusable db and the `.snap` files into the
+/// backup; otherwise it says what to give instead.
+fn db_from_wal(ins: &Inspection, plan: &mut RepairPlan, lost: LostDb) {
     let first = ins.history.first_index();
     let last = ins.scan.segments.iter().filter_map(|s| s.last_index).max();
-    let snaps: Vec<(PathBuf, u64)> = ins
+    let mut moved: Vec<(PathBuf, u64)> = ins
         .dir
         .snap
         .as_ref()
@@ -354,21 +374,47 @@ fn db_from_wal(ins: &Inspection, plan: &mut RepairPlan) {
                 .collect()
         })
         .unwrap_or_default();
+    moved.sort();
+    let snaps = moved.len();
+    let (what, needs_snaps) = match &lost {
+        LostDb::Missing => ("the db is gone".to_owned(), true),
+        LostDb::Unusable(why) => {
+            let db = ins.dir.snap.as_ref().map(|d| d.join("db"));
+            if let Some(db) = db {
+                if let Ok(m) = std::fs::metadata(&db) {
+                    moved.insert(0, (db, m.len()));
+                }
+            }
+            (format!("bbolt cannot use the db ({why})"), false)
+        }
+    };
     match (first, last) {
-        (Some(1), Some(last)) if ins.scan.findings.is_empty() && !snaps.is_empty() => {
+        (Some(1), Some(last))
+            if ins.scan.findings.is_empty() && (snaps > 0 || !needs_snaps) =>
+        {
             plan.kind = repair::PlanKind::DbRebuild;
+            let moving = match (&lost, snaps) {
+                (LostDb::Missing, n) => format!("the {n} .snap file(s) moved into the backup"),
+                (LostDb::Unusable(_), 0) => "the db moved into the backup".to_owned(),
+                (LostDb::Unusable(_), n) => {
+                    format!("the db and the {n} .snap file(s) moved into the backup")
+                }
+            };
             plan.summary = format!(
-                "db_rebuild: the db is gone, but the WAL holds every entry from index 1 to \
-                 {last}: with the {} .snap file(s) moved into the backup, etcd creates an empty \
-                 db and replays the whole log into it (the same revisions); nothing is lost",
-                snaps.len()
+                "db_rebuild: {what}, but the WAL holds every entry from index 1 to {last}: \
+                 with {moving}, etcd creates an empty db and replays the whole log into it \
+                 (the same revisions); nothing is lost"
             );
-            plan.reasons.push(
-                "etcd looks for the db of the newest .snap and refuses without it; without \
-                 .snap files it starts from index 1"
+            plan.reasons.push(match lost {
+                LostDb::Missing => "etcd looks for the db of the newest .snap and refuses \
+                     without it; without .snap files it starts from index 1"
                     .into(),
-            );
-            plan.changes = snaps
+                LostDb::Unusable(why) => format!(
+                    "etcd refuses to start: {why}; without a db and .snap files it starts \
+                     from index 1"
+                ),
+            });
+            plan.changes = moved
                 .into_iter()
                 .map(|(path, size)| repair::FileChange::Remove { path, size })
                 .collect();
@@ -377,12 +423,13 @@ fn db_from_wal(ins: &Inspection, plan: &mut RepairPlan) {
         }
         _ => {
             plan.kind = repair::PlanKind::Impossible;
-            plan.summary = "nothing can be done here: the db is gone and the WAL does not hold \
-                 the whole history from index 1; restore the db from a `snapshot save` file \
-                 (`wal-inspect snapshot restore FILE --data-dir NEW …`, then move the member's \
-                 data dir aside), or, for a cluster member, rejoin it to copy the data from a \
-                 peer (`--peer-dir` another member's dir for the runbook)"
-                .into();
+            plan.summary = format!(
+                "nothing can be done here: {what} and the WAL does not hold the whole \
+                 history from index 1; restore the db from a `snapshot save` file \
+                 (`wal-inspect snapshot restore FILE --data-dir NEW …`, then move the \
+                 member's data dir aside), or, for a cluster member, rejoin it to copy the \
+                 data from a peer (`--peer-dir` another member's dir for the runbook)"
+            );
             plan.reasons.push(format!(
                 "the WAL's first entry is {}",
                 first.map_or("unknown".to_owned(), |f| f.to_string())
