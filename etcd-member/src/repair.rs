@@ -389,9 +389,7 @@ fn db_from_wal(ins: &Inspection, plan: &mut RepairPlan, lost: LostDb) {
         }
     };
     match (first, last) {
-        (Some(1), Some(last))
-            if ins.scan.findings.is_empty() && (snaps > 0 || !needs_snaps) =>
-        {
+        (Some(1), Some(last)) if ins.scan.findings.is_empty() && (snaps > 0 || !needs_snaps) => {
             plan.kind = repair::PlanKind::DbRebuild;
             let moving = match (&lost, snaps) {
                 (LostDb::Missing, n) => format!("the {n} .snap file(s) moved into the backup"),
