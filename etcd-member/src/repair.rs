@@ -71,6 +71,7 @@ pub fn plan_for(inspection: Inspection) -> Result<MemberPlan, Error> {
             db_from_wal(&inspection, &mut plan, LostDb::Missing);
         } else if inspection.boot.outcome == crate::Outcome::Refuses
             && inspection.boot.decided_by == crate::boot::DecidedBy::Db
+            && !db_revert_meta(&inspection, &mut plan)
         {
             let why = inspection
                 .boot
@@ -342,6 +343,131 @@ fn left_to_etcd(snap_dir: &SnapDirReport) -> Vec<String> {
             )
         })
         .collect()
+}
+
+/// The `.snap` files in the member's snap dir with the raft index their name gives
+/// (`<term>-<index>.snap`, 16 hex digits each), by index.
+fn snap_files_by_index(ins: &Inspection) -> Vec<(PathBuf, u64, u64)> {
+    let mut out: Vec<(PathBuf, u64, u64)> = ins
+        .dir
+        .snap
+        .as_ref()
+        .and_then(|d| std::fs::read_dir(d).ok())
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .filter_map(|e| {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    let stem = name.strip_suffix(".snap")?;
+                    let (_, index) = stem.split_once('-')?;
+                    let index = u64::from_str_radix(index, 16).ok()?;
+                    Some((e.path(), e.metadata().ok()?.len(), index))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort_by_key(|(p, _, i)| (*i, p.clone()));
+    out
+}
+
+/// bbolt cannot use the tree of the db's last transaction (a page it cannot walk), while
+/// the other meta page's tree, one transaction older, is intact: overwrite the active meta
+/// with the other one (`bbolt surgery revert-meta-page`), so bbolt opens the older tree
+/// and etcd re-applies the WAL entries above its consistent index. Needs an intact WAL that
+/// holds those entries, and the `.snap` files above that index moved into the backup (etcd
+/// would look for their db otherwise). Returns whether the plan became this one.
+fn db_revert_meta(ins: &Inspection, plan: &mut RepairPlan) -> bool {
+    use etcd_snap::bolt::Db;
+    let Some(path) = ins.dir.snap.as_ref().map(|d| d.join("db")) else {
+        return false;
+    };
+    let Ok(db) = Db::open(&path) else {
+        return false;
+    };
+    let Ok(Some(revert)) = db.revert_meta() else {
+        return false;
+    };
+    let Some(older) = Db::open(&path)
+        .ok()
+        .and_then(|d| d.at_meta(revert.from_slot))
+    else {
+        return false;
+    };
+    if older.meta().txid >= db.meta().txid || !older.check().is_ok_and(|r| r.is_clean()) {
+        return false;
+    }
+    let Some(ci) = etcd_snap::schema::meta(&older)
+        .ok()
+        .and_then(|m| m.consistent_index)
+    else {
+        return false;
+    };
+    let first = ins.history.first_index();
+    let last = ins.scan.segments.iter().filter_map(|s| s.last_index).max();
+    let (Some(first), Some(last)) = (first, last) else {
+        return false;
+    };
+    if !ins.scan.findings.is_empty() || last < ci {
+        return false;
+    }
+    let snaps = snap_files_by_index(ins);
+    let (above, kept): (Vec<_>, Vec<_>) = snaps.into_iter().partition(|(_, _, i)| *i > ci);
+    // etcd starts from the newest .snap left (or from index 1 without one) and replays the
+    // WAL from there: the WAL must hold it.
+    let from = kept.last().map_or(0, |(_, _, i)| *i);
+    if first > from + 1 {
+        return false;
+    }
+    let size = db.file_size();
+    plan.kind = repair::PlanKind::DbRevertMeta;
+    let replay = last.saturating_sub(ci);
+    let moved = if above.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " and the {} .snap file(s) above index {ci} moved into the backup",
+            above.len()
+        )
+    };
+    plan.summary = format!(
+        "db_revert_meta: bbolt cannot use the tree of the db's last transaction (txid {}), but \
+         the one before (txid {}, consistent index {ci}) is intact: with meta page {} \
+         copied over meta page {}{moved}, bbolt opens that tree and etcd re-applies the {replay} \
+         WAL entries {}..{last}; nothing is lost",
+        db.meta().txid,
+        older.meta().txid,
+        revert.from_slot,
+        revert.to_slot,
+        ci + 1,
+    );
+    plan.reasons.push(format!(
+        "etcd refuses to start: {}",
+        ins.boot
+            .etcd_error
+            .as_deref()
+            .unwrap_or("bbolt cannot open the db")
+    ));
+    plan.reasons.push(format!(
+        "the tree of meta page {} (txid {}) checks clean: every page reachable, every key in \
+         order",
+        revert.from_slot,
+        older.meta().txid
+    ));
+    plan.changes = vec![repair::FileChange::Overwrite {
+        path: path.clone(),
+        size,
+        offset: revert.offset,
+        old: revert.old,
+        new: revert.new,
+        what: format!("meta page {}", revert.to_slot),
+    }];
+    plan.changes.extend(
+        above
+            .into_iter()
+            .map(|(path, size, _)| repair::FileChange::Remove { path, size }),
+    );
+    plan.kept.last_index = last;
+    plan.kept.db_consistent_index = Some(ci);
+    true
 }
 
 /// Why the member has no db etcd can use.

@@ -90,6 +90,20 @@ impl Db {
     /// etcdutl's hash). Damaged pages are reported and skipped, so a visitor sees only
     /// what could be read.
     pub fn check_with(&self, visit: &mut dyn FnMut(Visit<'_>)) -> Result<CheckReport> {
+        self.walk(visit).map(|(report, _)| report)
+    }
+
+    /// The ids of the pages reachable from the active meta's root (overflow pages
+    /// included), in order: the pages its transaction owns. Damaged pages are skipped as
+    /// in [`Db::check`].
+    pub fn reachable_pages(&self) -> Result<Vec<u64>> {
+        let (_, reachable) = self.walk(&mut |_| {})?;
+        let mut ids: Vec<u64> = reachable.into_iter().collect();
+        ids.sort_unstable();
+        Ok(ids)
+    }
+
+    fn walk(&self, visit: &mut dyn FnMut(Visit<'_>)) -> Result<(CheckReport, HashSet<u64>)> {
         let mut c = Checker {
             db: self,
             visit,
@@ -127,7 +141,7 @@ impl Db {
         )?;
         c.freelist()?;
         c.report.reachable_pages = c.reachable.len() as u64;
-        Ok(c.report)
+        Ok((c.report, c.reachable))
     }
 }
 

@@ -30,6 +30,21 @@ pub struct MetaSlot {
     pub problem: Option<MetaProblem>,
 }
 
+/// See [`Db::revert_meta`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetaRevert {
+    /// File offset of the bytes to replace (inside the active meta page).
+    pub offset: u64,
+    /// The bytes there now.
+    pub old: Vec<u8>,
+    /// The bytes to write: the other meta's.
+    pub new: Vec<u8>,
+    /// The meta page copied.
+    pub from_slot: u8,
+    /// The meta page overwritten (the active one).
+    pub to_slot: u8,
+}
+
 /// An open bolt file.
 #[derive(Debug)]
 pub struct Db {
@@ -154,6 +169,56 @@ impl Db {
     /// Both meta pages as found.
     pub fn metas(&self) -> &[MetaSlot; 2] {
         &self.metas
+    }
+
+    /// The same file as of meta page `slot` (0 or 1) instead of the active one: for the
+    /// other slot, the db as the transaction before the last one left it (what `bbolt
+    /// surgery revert-meta-page` makes bbolt use). `None` when that meta does not validate.
+    pub fn at_meta(self, slot: u8) -> Option<Db> {
+        let s = self.metas.get(usize::from(slot))?;
+        if s.problem.is_some() {
+            return None;
+        }
+        let meta = s.meta?;
+        Some(Db {
+            active: slot,
+            meta,
+            ..self
+        })
+    }
+
+    /// The write that makes bbolt open this file as of the other meta page: the other
+    /// meta (struct and checksum) copied over the active one's, as `bbolt surgery
+    /// revert-meta-page` does. `None` when the other meta does not validate.
+    pub fn revert_meta(&self) -> Result<Option<MetaRevert>> {
+        let to = self.active;
+        let from = 1 - to;
+        let (Some(src), Some(dst)) = (
+            self.metas.get(usize::from(from)),
+            self.metas.get(usize::from(to)),
+        ) else {
+            return Ok(None);
+        };
+        if src.problem.is_some() {
+            return Ok(None);
+        }
+        let len = meta::META_PAGE_MIN - meta::META_OFFSET;
+        let at = |slot: &MetaSlot| slot.offset + meta::META_OFFSET as u64;
+        let read = |off: u64| {
+            read_upto(&self.file, self.file_size, off, len).map_err(|e| Error::io(&self.path, e))
+        };
+        let new = read(at(src))?;
+        let old = read(at(dst))?;
+        if new.len() != len || old.len() != len {
+            return Ok(None);
+        }
+        Ok(Some(MetaRevert {
+            offset: at(dst),
+            old,
+            new,
+            from_slot: from,
+            to_slot: to,
+        }))
     }
 
     /// The meta pages that do not validate (at most one, or `open` would have failed).

@@ -23,7 +23,7 @@ pub mod write;
 pub use bucket::{Bucket, Entry};
 pub use check::{CheckReport, MAX_FINDINGS, Visit};
 pub use cursor::{Cursor, MAX_DEPTH};
-pub use db::{Db, MAX_PAGE_BYTES, MetaSlot};
+pub use db::{Db, MAX_PAGE_BYTES, MetaRevert, MetaSlot};
 pub use finding::{Finding, FindingKind};
 pub use meta::{FREELIST_NOT_PERSISTED, MAGIC, Meta, MetaProblem, PageSizeSource, VERSION};
 pub use page::{

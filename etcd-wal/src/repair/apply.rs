@@ -69,8 +69,8 @@ enum Action {
     Drop,
     /// First `n` bytes of the old file.
     Truncate(u64),
-    /// The old file with one byte changed.
-    Patch(u64, u8),
+    /// The old file with the bytes at an offset replaced.
+    Patch(u64, Vec<u8>),
     /// New contents.
     Bytes(Vec<u8>),
     /// A copy of another file.
@@ -206,13 +206,13 @@ fn stage(root: &Path, staged: &Path, actions: &BTreeMap<PathBuf, Action>) -> Res
             None => fs::hard_link(&from, &to).map_err(io(&to))?,
             Some(Action::Drop) => {}
             Some(Action::Truncate(n)) => copy_file(&from, &to, Some(*n), mode)?,
-            Some(Action::Patch(off, byte)) => {
+            Some(Action::Patch(off, bytes)) => {
                 copy_file(&from, &to, None, mode)?;
                 let f = fs::OpenOptions::new()
                     .write(true)
                     .open(&to)
                     .map_err(io(&to))?;
-                std::os::unix::fs::FileExt::write_all_at(&f, &[*byte], *off).map_err(io(&to))?;
+                std::os::unix::fs::FileExt::write_all_at(&f, bytes, *off).map_err(io(&to))?;
                 f.sync_all().map_err(io(&to))?;
             }
             Some(Action::Bytes(b)) => write_file(&to, b, mode)?,
@@ -397,6 +397,27 @@ fn check_fresh(plan: &RepairPlan) -> Result<(), Error> {
                     )));
                 }
             }
+            FileChange::Overwrite {
+                path,
+                size: want,
+                offset,
+                old,
+                ..
+            } => {
+                let s = size(path)?;
+                if s != *want {
+                    return Err(stale(format!("size {s}, plan expected {want}")));
+                }
+                let f = fs::File::open(path).map_err(io(path))?;
+                let mut b = vec![0u8; old.len()];
+                std::os::unix::fs::FileExt::read_exact_at(&f, &mut b, *offset).map_err(io(path))?;
+                if &b != old {
+                    return Err(stale(format!(
+                        "the {} bytes at {offset} changed since the plan",
+                        old.len()
+                    )));
+                }
+            }
             FileChange::Create { path, .. } => {
                 if path.exists() && !removed.contains(&path.as_path()) {
                     return Err(stale("exists already".into()));
@@ -468,7 +489,10 @@ pub fn apply(plan: &RepairPlan, opts: ApplyOptions) -> Result<Applied, Error> {
                 actions.insert(path.clone(), Action::Truncate(*to_size));
             }
             FileChange::Patch { offset, new, .. } => {
-                actions.insert(path.clone(), Action::Patch(*offset, *new));
+                actions.insert(path.clone(), Action::Patch(*offset, vec![*new]));
+            }
+            FileChange::Overwrite { offset, new, .. } => {
+                actions.insert(path.clone(), Action::Patch(*offset, new.clone()));
             }
             FileChange::Remove { .. } => {
                 actions.entry(path.clone()).or_insert(Action::Drop);
@@ -499,10 +523,11 @@ pub fn apply(plan: &RepairPlan, opts: ApplyOptions) -> Result<Applied, Error> {
                     .min(original.len());
                 serde_json::Value::from(sha256_hex(original.get(..n).unwrap_or(&[])))
             }
-            Some(Action::Patch(off, byte)) => {
+            Some(Action::Patch(off, bytes)) => {
                 let mut b = original.clone();
-                if let Some(x) = usize::try_from(*off).ok().and_then(|o| b.get_mut(o)) {
-                    *x = *byte;
+                let at = usize::try_from(*off).unwrap_or(usize::MAX);
+                if let Some(x) = b.get_mut(at..at.saturating_add(bytes.len())) {
+                    x.copy_from_slice(bytes);
                 }
                 serde_json::Value::from(sha256_hex(&b))
             }

@@ -115,6 +115,10 @@ pub enum PlanKind {
     /// The db is gone: etcd rebuilds it by replaying the whole WAL (from index 1) once the
     /// `.snap` files that make it look for a db are moved aside (planned by `etcd-member`).
     DbRebuild,
+    /// The db's last bolt transaction is dropped (its meta page overwritten with the one
+    /// before): bbolt opens the older tree, etcd replays the WAL entries above its consistent
+    /// index (planned by `etcd-member`).
+    DbRevertMeta,
     /// Nothing can be done here.
     Impossible,
 }
@@ -130,6 +134,7 @@ impl PlanKind {
             PlanKind::Rebuild => "rebuild",
             PlanKind::Rejoin => "rejoin",
             PlanKind::DbRebuild => "db_rebuild",
+            PlanKind::DbRevertMeta => "db_revert_meta",
             PlanKind::Impossible => "impossible",
         }
     }
@@ -162,6 +167,24 @@ pub enum FileChange {
         /// Byte after.
         new: u8,
     },
+    /// Replace `old.len()` bytes at `offset` (a bolt meta page reverted: more than one
+    /// byte, the file's size unchanged).
+    Overwrite {
+        /// The file.
+        path: PathBuf,
+        /// Its size (unchanged).
+        size: u64,
+        /// Byte offset.
+        offset: u64,
+        /// The bytes now (lower-case hex in JSON).
+        #[cfg_attr(feature = "serde", serde(serialize_with = "hex_bytes"))]
+        old: Vec<u8>,
+        /// The bytes after (lower-case hex in JSON).
+        #[cfg_attr(feature = "serde", serde(serialize_with = "hex_bytes"))]
+        new: Vec<u8>,
+        /// What the bytes are, for people ("meta page 1").
+        what: String,
+    },
     /// Remove the file.
     Remove {
         /// The file.
@@ -183,12 +206,23 @@ pub enum FileChange {
     },
 }
 
+#[cfg(feature = "serde")]
+fn hex_bytes<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(out, "{b:02x}");
+    }
+    s.serialize_str(&out)
+}
+
 impl FileChange {
     /// The file concerned.
     pub fn path(&self) -> &Path {
         match self {
             FileChange::Truncate { path, .. }
             | FileChange::Patch { path, .. }
+            | FileChange::Overwrite { path, .. }
             | FileChange::Remove { path, .. }
             | FileChange::Create { path, .. } => path,
         }
@@ -214,6 +248,17 @@ impl FileChange {
             } => format!(
                 "change byte {offset} of {} from {old:#04x} to {new:#04x}",
                 path.display()
+            ),
+            FileChange::Overwrite {
+                path,
+                offset,
+                new,
+                what,
+                ..
+            } => format!(
+                "overwrite {what} of {}: {} bytes at {offset}",
+                path.display(),
+                new.len()
             ),
             FileChange::Remove { path, size } => {
                 format!("remove {} ({size} bytes)", path.display())

@@ -1094,3 +1094,123 @@ fn a_truncated_db_is_rebuilt_by_etcd_from_the_wal() {
         );
     }
 }
+
+/// The tree of the db's last bolt transaction is damaged, the one before is intact: real
+/// etcd writes keys and is killed (SIGKILL) just after its last batch commit, so the last
+/// transaction owns pages of its own; one of them gets an invalid page type (etcd's refusal
+/// is checked); the plan is `db_revert_meta` (the older meta copied over the newer one,
+/// nothing else written) and etcd, started on the result, re-applies the WAL's last entries
+/// and serves every acknowledged write.
+#[test]
+fn a_damaged_last_transaction_is_dropped_and_replayed() {
+    use etcd_snap::bolt::Db;
+    for (config, port) in [("v35-single", 24830), ("v34-single", 24840)] {
+        let dir = testdata::clean(config).unwrap();
+        let data = dir.path().join("data/m1");
+        let db = data.join("member/snap/db");
+        let version = testdata::config_meta(config).unwrap()["etcd_version"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let _lock = EtcdLock::take();
+        let before = {
+            let mut etcd = Etcd::start(&version, "m1", &data, port, &[]);
+            etcd.wait_healthy();
+            for i in 0..20 {
+                let (ok, out) = etcd.ctl(&["put", &format!("last-tx/{i:02}"), &"v".repeat(200)]);
+                assert!(ok, "{out}");
+            }
+            let before = etcd.keyspace();
+            // etcd commits its batch every 100 ms; the last commit holds the writes.
+            std::thread::sleep(Duration::from_millis(500));
+            let st = Command::new("kill")
+                .args(["-KILL", &etcd.pid().to_string()])
+                .status()
+                .unwrap();
+            assert!(st.success());
+            while etcd.exited().is_none() {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            before
+        };
+        // A page only the last transaction's tree reaches.
+        let page = {
+            let newest = Db::open(&db).unwrap();
+            let other = 1 - newest.active_meta();
+            let mine = newest.reachable_pages().unwrap();
+            let older = Db::open(&db).unwrap().at_meta(other).unwrap();
+            assert!(older.meta().txid < newest.meta().txid);
+            let theirs = older.reachable_pages().unwrap();
+            *mine
+                .iter()
+                .find(|p| !theirs.contains(p))
+                .expect("the last transaction owns a page")
+        };
+        let ps = u64::from(Db::open(&db).unwrap().page_size());
+        {
+            let f = std::fs::OpenOptions::new().write(true).open(&db).unwrap();
+            std::os::unix::fs::FileExt::write_all_at(&f, &[0x40, 0x00], page * ps + 8).unwrap();
+        }
+        // etcd's own verdict on a copy.
+        {
+            let probe = tempfile::tempdir().unwrap();
+            let copy = probe.path().join("m1");
+            assert!(
+                Command::new("cp")
+                    .arg("-a")
+                    .arg(&data)
+                    .arg(&copy)
+                    .status()
+                    .unwrap()
+                    .success()
+            );
+            let mut etcd = Etcd::start(&version, "m1", &copy, port, &[]);
+            let end = Instant::now() + Duration::from_secs(20);
+            while etcd.exited().is_none() {
+                assert!(
+                    Instant::now() < end,
+                    "{config}: etcd {version} started with page {page} damaged"
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        let (code, plan) = plan_json(&data);
+        assert_eq!(code, 1, "{plan}");
+        assert_eq!(plan["kind"], "db_revert_meta", "{config}: {plan}");
+        // The older tree is behind the log: etcd has entries to re-apply.
+        let (ci, last) = (
+            plan["kept"]["db_consistent_index"].as_u64().unwrap(),
+            plan["kept"]["last_index"].as_u64().unwrap(),
+        );
+        assert!(ci < last, "{plan}");
+        let changes = plan["changes"].as_array().unwrap();
+        assert_eq!(changes[0]["op"], "overwrite", "{plan}");
+        assert!(changes[1..].iter().all(|c| c["op"] == "remove"), "{plan}");
+        let size = std::fs::metadata(&db).unwrap().len();
+        let (code, out, err) = repair(&["--apply"], &data, None);
+        assert_eq!(code, 0, "{out} {err}");
+        // Only the meta page changed.
+        assert_eq!(std::fs::metadata(&db).unwrap().len(), size);
+        let (code, plan) = plan_json(&data);
+        assert_eq!(
+            (code, plan["kind"].as_str()),
+            (0, Some("nothing")),
+            "{plan}"
+        );
+        let mut etcd = Etcd::start(&version, "m1", &data, port, &[]);
+        etcd.wait_healthy();
+        let now = etcd.keyspace();
+        assert_eq!(
+            now["header"]["revision"], before["header"]["revision"],
+            "{config}"
+        );
+        assert_eq!(kvs(&now), kvs(&before), "{config}: keyspace differs");
+        let (ok, out) = etcd.ctl(&["put", "repair/probe", "ok"]);
+        assert!(ok, "{config}: put failed: {out}");
+        eprintln!(
+            "{config}: page {page} of the last transaction damaged; db_revert_meta applied; etcd {version} served revision {} and {} keys, put OK",
+            now["header"]["revision"],
+            kvs(&now).len()
+        );
+    }
+}
