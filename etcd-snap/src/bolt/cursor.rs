@@ -23,6 +23,8 @@ pub const MAX_DEPTH: usize = 64;
 pub struct Cursor<'db> {
     db: &'db Db,
     pending_root: Option<u64>,
+    /// Start at the first key at or after this one (set by [`Db::cursor_from`]).
+    seek: Option<Vec<u8>>,
     stack: Vec<(Page, u16)>,
     visited: HashSet<u64>,
     done: bool,
@@ -37,6 +39,7 @@ impl<'db> Cursor<'db> {
         Cursor {
             db,
             pending_root,
+            seek: None,
             stack,
             visited: HashSet::new(),
             done: false,
@@ -64,9 +67,61 @@ impl<'db> Cursor<'db> {
         Ok(())
     }
 
+    /// Position the stack on the first key at or after `key`: in each branch page the
+    /// last child whose first key is at or before it, in the leaf the first such key.
+    fn seek_to(&mut self, key: &[u8]) -> Result<()> {
+        loop {
+            let Some((page, next)) = self.stack.last_mut() else {
+                return Ok(());
+            };
+            let corrupt = |db: &Db, kind, page: &Page| db.corrupt(kind, page.id, page.offset, None);
+            match page.header().kind() {
+                PageKind::Leaf => {
+                    let mut i = 0;
+                    while i < page.count() {
+                        let e = page.leaf(i).map_err(|k| corrupt(self.db, k, page))?;
+                        if e.key >= key {
+                            break;
+                        }
+                        i += 1;
+                    }
+                    *next = i;
+                    return Ok(());
+                }
+                PageKind::Branch => {
+                    let mut child = 0;
+                    for i in 1..page.count() {
+                        let e = page.branch(i).map_err(|k| corrupt(self.db, k, page))?;
+                        if e.key > key {
+                            break;
+                        }
+                        child = i;
+                    }
+                    // step() descends into `next`: leave it on the chosen child, descend
+                    // here and continue after it once that subtree is done.
+                    let pgid = page.branch(child).map_err(|k| corrupt(self.db, k, page))?.pgid;
+                    let from = page.id;
+                    *next = child + 1;
+                    self.push(pgid, Some(from))?;
+                }
+                _ => {
+                    let flags = page.header().flags;
+                    return Err(corrupt(
+                        self.db,
+                        FindingKind::InvalidPageType { flags },
+                        page,
+                    ));
+                }
+            }
+        }
+    }
+
     fn step(&mut self) -> Result<Option<Entry>> {
         if let Some(root) = self.pending_root.take() {
             self.push(root, None)?;
+        }
+        if let Some(key) = self.seek.take() {
+            self.seek_to(&key)?;
         }
         loop {
             let Some((page, next)) = self.stack.last_mut() else {
@@ -117,6 +172,14 @@ impl Db {
     /// A cursor over a bucket's entries in key order, reading one page at a time.
     pub fn cursor<'db>(&'db self, bucket: &Bucket) -> Cursor<'db> {
         Cursor::new(self, bucket)
+    }
+
+    /// A cursor over a bucket's entries in key order from the first key at or after
+    /// `key` (reading only the pages on the way down to it, then one page at a time).
+    pub fn cursor_from<'db>(&'db self, bucket: &Bucket, key: &[u8]) -> Cursor<'db> {
+        let mut c = Cursor::new(self, bucket);
+        c.seek = Some(key.to_vec());
+        c
     }
 }
 

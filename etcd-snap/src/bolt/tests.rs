@@ -32,6 +32,13 @@ fn exercise(bytes: &[u8]) -> (bool, Vec<Finding>) {
                     break;
                 }
             }
+            for from in [&b"m"[..], &[0xff; 4]] {
+                for e in db.cursor_from(&b, from) {
+                    if e.is_err() {
+                        break;
+                    }
+                }
+            }
         }
     }
     let _ = crate::status::etcdutl_status(&db);
