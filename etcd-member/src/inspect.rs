@@ -888,7 +888,8 @@ fn membership_source_findings(v: &Inspection) -> Vec<Finding> {
     )]
 }
 
-/// One finding per key whose latest db record differs from what the WAL wrote.
+/// One finding per key whose latest db record differs from what the WAL wrote, and one
+/// per older revision record that differs.
 fn value_findings(v: &Inspection) -> Vec<Finding> {
     let Some(Ok(r)) = &v.values else {
         return Vec::new();
@@ -896,9 +897,11 @@ fn value_findings(v: &Inspection) -> Vec<Finding> {
     let Some(db_path) = v.dir.db() else {
         return Vec::new();
     };
-    r.mismatches
-        .iter()
-        .map(|m| {
+    let latest = r.mismatches.iter().map(|m| (m, true));
+    let older = r.revision_mismatches.iter().map(|m| (m, false));
+    latest
+        .chain(older)
+        .map(|(m, is_latest)| {
             let what: Vec<String> = m
                 .diffs
                 .iter()
@@ -909,8 +912,9 @@ fn value_findings(v: &Inspection) -> Vec<Finding> {
                 .as_ref()
                 .map(|w| v.dir.relative(&v.dir.wal.join(w.at.file_name())));
             let message = format!(
-                "key \"{}\": the db's latest record{} is not what the WAL wrote{}: {}",
+                "key \"{}\": the db's {} record{} is not what the WAL wrote{}: {}",
                 m.key_escaped,
+                if is_latest { "latest" } else { "older" },
                 m.db.as_ref().map_or(" (none)".into(), |d| format!(
                     " (revision {}, page {}, byte {})",
                     d.revision,

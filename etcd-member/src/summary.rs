@@ -134,6 +134,10 @@ pub enum ValueCheckJson<'a> {
         keys_not_checkable: u64,
         /// Keys whose db record differs.
         keys_mismatched: u64,
+        /// Revision records compared one by one (complete history only).
+        revisions_checked: u64,
+        /// Older revision records that differ.
+        revisions_mismatched: u64,
         /// Remarks.
         notes: &'a [String],
     },
@@ -158,6 +162,8 @@ impl<'a> ValueCheckJson<'a> {
                 keys_checked: r.keys_checked,
                 keys_not_checkable: r.keys_not_checkable,
                 keys_mismatched: r.keys_mismatched,
+                revisions_checked: r.revisions_checked,
+                revisions_mismatched: r.revisions_mismatched,
                 notes: &r.notes,
             },
             Err(reason) => ValueCheckJson::NotPerformed {

@@ -9,6 +9,7 @@ use etcd_wal::record::{RecordType, decode_hard_state};
 use etcd_wal::scan::{Event, RecordStatus};
 
 use super::model::{self, Model, Pos};
+use super::revisions::RevisionCheck;
 
 /// Bytes of entries held back until a HardState says they are committed; beyond this the
 /// oldest are applied at once (and a later overwrite of them forgets everything).
@@ -34,6 +35,8 @@ pub(crate) struct Feed {
     pub partial: Option<Model>,
     pub notes: Vec<String>,
     pub entries_applied: u64,
+    /// Every revision record compared while the full model lives (dropped with it).
+    pub revisions: Option<RevisionCheck>,
 }
 
 impl std::fmt::Debug for Feed {
@@ -42,7 +45,7 @@ impl std::fmt::Debug for Feed {
             .field("ci", &self.ci)
             .field("applied", &self.applied)
             .field("first_index", &self.first_index)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -198,6 +201,18 @@ impl Feed {
                 self.note(format!("revisions cannot be followed: {n}"));
             }
         }
+        self.hand_over_records();
+    }
+
+    /// Pass the full model's new records to the revision check; without a full model
+    /// (never started, or dropped) there is nothing to compare them with.
+    fn hand_over_records(&mut self) {
+        match (&mut self.full, &mut self.revisions) {
+            (Some(f), Some(r)) => r.push(&mut f.emitted),
+            (Some(f), None) => f.emitted.clear(),
+            (None, Some(_)) if self.applied.is_some() => self.revisions = None,
+            _ => {}
+        }
     }
 
     /// A model whose work ran out no longer follows the WAL: drop it (with the partial one
@@ -224,6 +239,14 @@ impl Feed {
     /// The end of the WAL: apply what is held back up to the consistent index.
     pub fn finish(&mut self) {
         self.drain(self.ci);
+        self.hand_over_records();
+        if self.full.is_some() {
+            if let Some(r) = &mut self.revisions {
+                r.flush_all();
+            }
+        } else {
+            self.revisions = None;
+        }
         let applied = self.applied.unwrap_or(0);
         if applied < self.ci {
             self.taint(format!(

@@ -14,7 +14,11 @@
 //! whole history (entries from index 1, and the replay reaches the db's revision), the
 //! revisions and versions are checked too and a live key the WAL never wrote is a mismatch.
 //!
-//! Only each key's latest record is compared; damage in older revisions is not seen.
+//! With the whole history, every revision record is compared as well (older revisions
+//! included, see `revisions`): records come out of the replay in the `key` bucket's order
+//! and are compared in batches while the WAL is read, on a db handle of the check's own
+//! ([`ValueCheck::for_db`]; a check made with [`ValueCheck::new`] compares latest records
+//! only).
 //!
 //! ```
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -35,6 +39,7 @@
 mod compare;
 mod feed;
 mod model;
+mod revisions;
 mod value;
 
 use etcd_proto::RaftPos;
@@ -83,7 +88,11 @@ impl ValueCheck {
         };
         let auth = schema::auth(db)?.enabled == Some(true);
         let alarms = !schema::alarms(db)?.0.is_empty();
-        Ok(Some(ValueCheck::new(ci, auth, alarms)))
+        let mut check = ValueCheck::new(ci, auth, alarms);
+        // Every revision record is compared while the WAL is read, on a handle of its own.
+        let compact = schema::meta(db)?.finished_compact_rev.unwrap_or(0);
+        check.feed.revisions = Some(revisions::RevisionCheck::new(Db::open(db.path())?, compact));
+        Ok(Some(check))
     }
 
     /// Take one event of the WAL pass (segments, records; findings are ignored, records

@@ -56,10 +56,28 @@ pub(crate) enum State {
     Unknown { by: Pos },
 }
 
+/// A record the replay says the db's `key` bucket holds at revision `(main, sub)` (made by
+/// a model of the whole history only): a put's `mvccpb.KeyValue`, or a tombstone (key only).
+#[derive(Debug, Clone)]
+pub(crate) struct Expected {
+    pub main: i64,
+    pub sub: i64,
+    pub key: Vec<u8>,
+    pub tombstone: bool,
+    pub value: ValueDigest,
+    pub lease: i64,
+    pub create: i64,
+    pub version: i64,
+    pub by: Pos,
+}
+
 /// The effect of one request on the store revision.
 struct Effect {
     next: Option<i64>,
     changed: Tri,
+    /// Writes of this request so far: the sub-revision of the next one (etcd's
+    /// `len(tw.changes)`).
+    sub: i64,
 }
 
 impl Effect {
@@ -98,6 +116,9 @@ pub(crate) struct Model {
     pub work_left: usize,
     /// The work ran out: the model no longer follows the WAL and must not be used.
     pub exhausted: bool,
+    /// Records written since the caller last took them, in revision order (full models
+    /// only; see [`Expected`]).
+    pub emitted: Vec<Expected>,
 }
 
 /// The pre-state of a key.
@@ -157,6 +178,7 @@ impl Model {
             notes: Vec::new(),
             work_left: MAX_WORK,
             exhausted: false,
+            emitted: Vec::new(),
         }
     }
 
@@ -242,6 +264,44 @@ impl Model {
         self.keys.insert(key.to_vec(), state);
     }
 
+    /// Record a write at the request's next sub-revision (full models with a known
+    /// revision; the sub-revision counts every write either way).
+    fn emit(&mut self, e: &mut Effect, key: &[u8], live: Option<&Live>, by: Pos) {
+        let sub = e.sub;
+        e.sub += 1;
+        let (Some(main), true) = (e.next, self.full) else {
+            return;
+        };
+        let rec = match live {
+            Some(l) => match (l.create, l.version) {
+                (Some(create), Some(version)) => Expected {
+                    main,
+                    sub,
+                    key: key.to_vec(),
+                    tombstone: false,
+                    value: l.value.clone(),
+                    lease: l.lease.unwrap_or(0),
+                    create,
+                    version,
+                    by,
+                },
+                _ => return,
+            },
+            None => Expected {
+                main,
+                sub,
+                key: key.to_vec(),
+                tombstone: true,
+                value: ValueDigest::of(&[]),
+                lease: 0,
+                create: 0,
+                version: 0,
+                by,
+            },
+        };
+        self.emitted.push(rec);
+    }
+
     fn blur(&mut self, key: &[u8], by: Pos) {
         self.set(key, State::Unknown { by });
     }
@@ -250,7 +310,12 @@ impl Model {
     /// `key` only) in place: `f` gets each key's state and returns its new one (never
     /// `Live`; `None`: unchanged). Each key visited is taken from the work budget; once it
     /// runs out the visit stops and the model is [`exhausted`](Model::exhausted).
-    fn each_tracked(&mut self, key: &[u8], end: &[u8], mut f: impl FnMut(&State) -> Option<State>) {
+    fn each_tracked(
+        &mut self,
+        key: &[u8],
+        end: &[u8],
+        mut f: impl FnMut(&[u8], &State) -> Option<State>,
+    ) {
         let range = if end.is_empty() {
             (Bound::Included(key.to_vec()), Bound::Included(key.to_vec()))
         } else {
@@ -273,7 +338,7 @@ impl Model {
                 return;
             };
             *work_left = left;
-            let Some(new) = f(s) else { continue };
+            let Some(new) = f(k, s) else { continue };
             if let State::Live(old) = s {
                 detach(attached, lease_unknown, k, old.lease);
             }
@@ -294,6 +359,7 @@ impl Model {
         let mut e = Effect {
             next: self.rev.map(|r| r + 1),
             changed: Tri::No,
+            sub: 0,
         };
         if let Some(p) = &irr.put {
             if self.gated() {
@@ -304,7 +370,7 @@ impl Model {
             }
         } else if let Some(d) = &irr.delete_range {
             if self.gated() {
-                self.each_tracked(&d.key, &d.range_end, |_| Some(State::Unknown { by: at }));
+                self.each_tracked(&d.key, &d.range_end, |_, _| Some(State::Unknown { by: at }));
                 e.maybe();
             } else {
                 self.delete(&d.key, &d.range_end, at, &mut e);
@@ -435,14 +501,17 @@ impl Model {
             version,
             by: at,
         };
+        self.emit(e, &p.key, Some(&live), at);
         self.set(&p.key, State::Live(live));
         e.yes();
     }
 
     fn delete(&mut self, key: &[u8], end: &[u8], at: Pos, e: &mut Effect) {
-        self.each_tracked(key, end, |s| match s {
+        let mut deleted = Vec::new();
+        self.each_tracked(key, end, |k, s| match s {
             State::Live(_) => {
                 e.yes();
+                deleted.push(k.to_vec());
                 Some(State::Absent {
                     rev: e.next,
                     by: at,
@@ -454,6 +523,10 @@ impl Model {
                 Some(State::Absent { rev: None, by: at })
             }
         });
+        // etcd deletes the range's keys in key order, one sub-revision each.
+        for k in deleted {
+            self.emit(e, &k, None, at);
+        }
         if !self.full {
             if end.is_empty() {
                 if !self.keys.contains_key(key) {
@@ -482,6 +555,8 @@ impl Model {
                 self.blur(&k, at);
                 e.maybe();
             } else {
+                // etcd's lessor deletes the keys sorted, one sub-revision each.
+                self.emit(e, &k, None, at);
                 self.set(
                     &k,
                     State::Absent {
@@ -611,7 +686,7 @@ impl Model {
                     e.maybe();
                 }
                 Some(Op::RequestDeleteRange(d)) => {
-                    self.each_tracked(&d.key, &d.range_end, |_| Some(State::Unknown { by: at }));
+                    self.each_tracked(&d.key, &d.range_end, |_, _| Some(State::Unknown { by: at }));
                     e.maybe();
                 }
                 Some(Op::RequestTxn(n)) => self.blur_txn(n, at, e),

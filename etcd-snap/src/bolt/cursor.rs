@@ -99,7 +99,10 @@ impl<'db> Cursor<'db> {
                     }
                     // step() descends into `next`: leave it on the chosen child, descend
                     // here and continue after it once that subtree is done.
-                    let pgid = page.branch(child).map_err(|k| corrupt(self.db, k, page))?.pgid;
+                    let pgid = page
+                        .branch(child)
+                        .map_err(|k| corrupt(self.db, k, page))?
+                        .pgid;
                     let from = page.id;
                     *next = child + 1;
                     self.push(pgid, Some(from))?;

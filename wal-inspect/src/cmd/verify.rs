@@ -334,7 +334,7 @@ fn render_human(v: &Inspection, out: &mut dyn Write) -> anyhow::Result<()> {
         Some(Ok(r)) => {
             writeln!(
                 out,
-                "  values cross-checked against the WAL ({} history, entries {}..{}): {} keys checked, {} not checkable, {} mismatched",
+                "  values cross-checked against the WAL ({} history, entries {}..{}): {} keys checked, {} not checkable, {} mismatched{}",
                 match r.history {
                     etcd_member::crosscheck::History::Complete => "complete",
                     etcd_member::crosscheck::History::Partial => "partial",
@@ -343,7 +343,15 @@ fn render_human(v: &Inspection, out: &mut dyn Write) -> anyhow::Result<()> {
                 r.consistent_index,
                 r.keys_checked,
                 r.keys_not_checkable,
-                r.keys_mismatched
+                r.keys_mismatched,
+                if r.revisions_checked > 0 {
+                    format!(
+                        "; {} revision records checked, {} older ones mismatched",
+                        r.revisions_checked, r.revisions_mismatched
+                    )
+                } else {
+                    String::new()
+                }
             )?;
             for n in &r.notes {
                 writeln!(out, "    ({n})")?;

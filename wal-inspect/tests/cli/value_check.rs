@@ -95,12 +95,23 @@ fn clean_fixtures_cross_check_without_mismatch() {
             );
             assert_eq!(r.keys_mismatched, 0, "{config}/{name}: {:#?}", r.mismatches);
             assert!(r.mismatches.is_empty());
+            assert_eq!(
+                r.revisions_mismatched, 0,
+                "{config}/{name}: {:#?}",
+                r.revision_mismatches
+            );
             if meta["workload"]["removed_member"] == name {
                 continue;
             }
             // Every fixture member's WAL holds the whole history.
             assert_eq!(r.history, History::Complete, "{config}/{name}");
             assert_eq!(r.first_index, Some(1), "{config}/{name}");
+            // Every record the db holds was compared with the replay.
+            assert_eq!(
+                r.revisions_checked,
+                key_records(&member.join("snap/db")),
+                "{config}/{name}"
+            );
             // Every key etcd still served was written in the WAL and checked.
             assert!(
                 r.keys_checked >= live.len() as u64 && r.keys_checked > 0,
@@ -109,6 +120,131 @@ fn clean_fixtures_cross_check_without_mismatch() {
                 live.len()
             );
         }
+    }
+}
+
+/// Records in the db's `key` bucket.
+fn key_records(db: &Path) -> u64 {
+    let db = Db::open(db).unwrap();
+    let bucket = etcd_snap::mvcc::key_bucket(&db).unwrap().unwrap();
+    db.cursor(&bucket).count() as u64
+}
+
+/// A record that is not its key's latest, above the db's compaction revision, with a value
+/// of 8..=300 bytes: (key, its revision, page, file offset of the value's first byte, the
+/// value).
+fn older_record(db: &Db) -> (Vec<u8>, RevisionKey, u64, u64, Vec<u8>) {
+    let compact = etcd_snap::schema::meta(db)
+        .unwrap()
+        .finished_compact_rev
+        .unwrap_or(0);
+    let bucket = etcd_snap::mvcc::key_bucket(db).unwrap().unwrap();
+    let mut latest: BTreeMap<Vec<u8>, RevisionKey> = BTreeMap::new();
+    let mut candidates = Vec::new();
+    for e in db.cursor(&bucket) {
+        let e = e.unwrap();
+        let r = etcd_snap::mvcc::decode_entry(db, &e).unwrap();
+        let key = r.kv.key.clone();
+        if let Some(prev) = latest.insert(key.clone(), r.rev) {
+            candidates.push((key, prev));
+        }
+        let _ = e;
+    }
+    for (key, rev) in candidates {
+        if rev.tombstone || rev.rev.main <= compact {
+            continue;
+        }
+        for e in db.cursor(&bucket) {
+            let e = e.unwrap();
+            let r = etcd_snap::mvcc::decode_entry(db, &e).unwrap();
+            if r.rev == rev && (8..=300).contains(&r.kv.value.len()) {
+                let value = r.kv.value.clone();
+                let at = e
+                    .value
+                    .windows(value.len())
+                    .rposition(|w| w == value.as_slice())
+                    .unwrap();
+                return (key, rev, e.page, e.value_offset + at as u64, value);
+            }
+        }
+    }
+    panic!("no older record above the compaction revision");
+}
+
+/// A flipped byte in an older revision record (not the key's latest, above the compaction
+/// revision): bolt's check passes, etcd serves the damaged value with `get --rev`, and
+/// `--check-values` names the key, the revision, the page, the byte and the WAL entry.
+#[test]
+fn a_flipped_byte_in_an_older_revision_is_found() {
+    use testdata::etcd::{Etcd, EtcdLock};
+    for (config, port) in [("v35-single", 24850), ("v34-single", 24860)] {
+        let dir = testdata::clean(config).unwrap();
+        let member = dir.path().join("data/m1/member");
+        let db_path = member.join("snap/db");
+        let (key, rev, page, at, value) = older_record(&Db::open(&db_path).unwrap());
+        let flip = at + value.len() as u64 / 2;
+        let mut bytes = std::fs::read(&db_path).unwrap();
+        bytes[flip as usize] ^= 0x20;
+        std::fs::write(&db_path, &bytes).unwrap();
+        assert!(Db::open(&db_path).unwrap().check().unwrap().is_clean());
+
+        let r = cross_check(&member, &all);
+        assert_eq!(r.keys_mismatched, 0, "{config}: {:#?}", r.mismatches);
+        assert_eq!(
+            r.revisions_mismatched, 1,
+            "{config}: {:#?}",
+            r.revision_mismatches
+        );
+        let m = &r.revision_mismatches[0];
+        assert_eq!(m.key, key);
+        let d = m.db.as_ref().unwrap();
+        assert_eq!(
+            (d.revision, d.page, d.value_offset),
+            (rev.rev, page, Some(at))
+        );
+        assert_eq!(
+            m.diffs.iter().map(|d| d.field).collect::<Vec<_>>(),
+            ["value"]
+        );
+        let wal = m.wal.as_ref().expect("the WAL entry that wrote it");
+
+        let (code, lines) = verify(&["--json", "--check-values"], &member);
+        assert_eq!(code, 1);
+        let findings: Vec<&Value> = lines.iter().filter(|l| l["type"] == "finding").collect();
+        assert_eq!(findings.len(), 1, "{config}: {findings:?}");
+        let f = findings[0];
+        assert_eq!(f["kind"], "db_value_mismatch");
+        assert_eq!(f["key"], etcd_proto::text::escape_bytes(&key));
+        assert_eq!(f["revision"], rev.rev.main);
+        assert_eq!(
+            (f["page"].as_u64(), f["offset"].as_u64()),
+            (Some(page), Some(at))
+        );
+        assert_eq!(f["index"], wal.entry.index);
+        assert_eq!(f["wal_file"], format!("wal/{}", wal.at.file_name()));
+        assert!(
+            f["message"].as_str().unwrap().contains("older record"),
+            "{f}"
+        );
+        let s = lines.iter().find(|l| l["type"] == "summary").unwrap();
+        assert_eq!(s["value_check"]["revisions_mismatched"], 1);
+
+        // etcd serves the damaged bytes at that revision.
+        let version = testdata::config_meta(config).unwrap()["etcd_version"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let _lock = EtcdLock::take();
+        let mut etcd = Etcd::start(&version, "m1", &dir.path().join("data/m1"), port, &[]);
+        etcd.wait_healthy();
+        let k = String::from_utf8(key.clone()).unwrap();
+        let (ok, out) = etcd.ctl(&["get", &k, "--rev", &rev.rev.main.to_string(), "-w", "json"]);
+        assert!(ok, "{out}");
+        let v: Value = serde_json::from_str(&out).unwrap();
+        let served = b64(v["kvs"][0]["value"].as_str().unwrap());
+        let mut want = value.clone();
+        want[value.len() / 2] ^= 0x20;
+        assert_eq!(served, want, "{config}: etcd serves the flipped byte");
     }
 }
 

@@ -1,0 +1,285 @@
+//! Every revision record, not only each key's latest: with the whole history in the WAL,
+//! its replay says what the db's `key` bucket holds at every revision (a put's
+//! `mvccpb.KeyValue`, or a tombstone). The records come out of the replay in revision
+//! order, as the bucket sorts them, so they are compared in batches while the WAL is read:
+//! each batch walks the bucket from where the last one stopped (a cursor that seeks), and
+//! memory stays at one batch whatever the history's length.
+//!
+//! Compaction: a record at or below the db's finished compaction revision that the db no
+//! longer holds is what compaction removes and is not reported (etcd keeps each key's
+//! latest record at or below it unless a tombstone; that record is what the latest-record
+//! check compares). A record the db does hold there is compared like any other.
+
+use etcd_proto::RaftPos;
+use etcd_proto::text::escape_bytes;
+use etcd_snap::bolt::{Bucket, Db};
+use etcd_snap::mvcc::{Revision, RevisionKey};
+
+use super::WalPos;
+use super::compare::{DbRecordAt, Diff, MAX_MISMATCHES, Mismatch, parse_kv};
+use super::model::Expected;
+use super::value::ValueDigest;
+
+/// Records compared per batch (each one about 100 bytes plus its key).
+const BATCH: usize = 32 * 1024;
+
+/// The comparison of every revision record (see the module docs).
+#[derive(Debug)]
+pub(crate) struct RevisionCheck {
+    db: Db,
+    bucket: Option<Bucket>,
+    pending: Vec<Expected>,
+    /// The revision key the next batch starts its walk at (just after the last one).
+    from: Vec<u8>,
+    /// What was found.
+    pub tally: Tally,
+    /// Why the comparison stopped (a damaged page, an I/O error), if it did.
+    pub stopped: Option<String>,
+}
+
+/// Records compared and those that differ.
+#[derive(Debug, Default)]
+pub(crate) struct Tally {
+    compact: i64,
+    pub checked: u64,
+    pub mismatched: u64,
+    pub mismatches: Vec<Mismatch>,
+}
+
+fn rev_key(main: i64, sub: i64) -> Vec<u8> {
+    RevisionKey {
+        rev: Revision { main, sub },
+        tombstone: false,
+    }
+    .encode()
+}
+
+impl RevisionCheck {
+    /// A check against `db` (its own handle: the caller's stays free) whose compaction
+    /// revision is `compact`.
+    pub fn new(db: Db, compact: i64) -> RevisionCheck {
+        let bucket = etcd_snap::mvcc::key_bucket(&db).ok().flatten();
+        RevisionCheck {
+            db,
+            bucket,
+            pending: Vec::new(),
+            from: Vec::new(),
+            tally: Tally {
+                compact,
+                ..Tally::default()
+            },
+            stopped: None,
+        }
+    }
+
+    /// Take records (in revision order); compares a batch once enough are held.
+    pub fn push(&mut self, records: &mut Vec<Expected>) {
+        if self.stopped.is_some() {
+            records.clear();
+            return;
+        }
+        self.pending.append(records);
+        if self.pending.len() >= BATCH {
+            self.flush();
+        }
+    }
+
+    /// Compare the held records with the bucket, from where the last batch stopped up to
+    /// the last held revision (or to the end of the bucket with `to_end`).
+    pub fn flush_all(&mut self) {
+        self.flush_upto(true);
+    }
+
+    fn flush(&mut self) {
+        self.flush_upto(false);
+    }
+
+    fn flush_upto(&mut self, to_end: bool) {
+        let pending = std::mem::take(&mut self.pending);
+        if self.stopped.is_some() {
+            return;
+        }
+        let Some(bucket) = self.bucket.clone() else {
+            if !pending.is_empty() {
+                self.stopped = Some("the db has no key bucket".into());
+            }
+            return;
+        };
+        let last = pending.last().map(|e| (e.main, e.sub));
+        let mut want = pending.iter().peekable();
+        let mut next_from = None;
+        let cursor = self.db.cursor_from(&bucket, &self.from);
+        let tally = &mut self.tally;
+        let mut stop = None;
+        for item in cursor {
+            let e = match item {
+                Ok(e) => e,
+                Err(err) => {
+                    stop = Some(format!(
+                        "the db's key bucket cannot be read to the end: {err}"
+                    ));
+                    break;
+                }
+            };
+            let Ok(rk) = RevisionKey::parse(&e.key) else {
+                continue;
+            };
+            let here = (rk.rev.main, rk.rev.sub);
+            if !to_end && last.is_none_or(|l| here > l) {
+                next_from = Some(e.key.clone());
+                break;
+            }
+            // Expected records before this one that the db does not hold.
+            while let Some(x) = want.next_if(|x| (x.main, x.sub) < here) {
+                tally.missing(x);
+            }
+            let kv = parse_kv(&e.value);
+            let at = DbRecordAt {
+                revision: rk.rev,
+                tombstone: rk.tombstone,
+                page: e.page,
+                offset: e.value_offset,
+                value_offset: None,
+            };
+            let Some(x) = want.next_if(|x| (x.main, x.sub) == here) else {
+                // A record the replay never wrote (a bump marker has no key: skipped).
+                if kv.key.is_some() {
+                    tally.checked += 1;
+                    tally.mismatched += 1;
+                    if tally.mismatches.len() < MAX_MISMATCHES {
+                        let key = kv.key.unwrap_or_default();
+                        tally.mismatches.push(Mismatch {
+                            key: key.to_vec(),
+                            key_escaped: escape_bytes(key),
+                            wal: None,
+                            db: Some(at),
+                            diffs: vec![Diff {
+                                field: "record",
+                                expected: "no record at this revision (the WAL wrote none)".into(),
+                                actual: format!("a record of the key at revision {}", rk.rev),
+                            }],
+                        });
+                    }
+                }
+                continue;
+            };
+            tally.checked += 1;
+            let value_offset = kv.value.map(|v| {
+                e.value_offset
+                    + (v.as_ptr() as usize).saturating_sub(e.value.as_ptr() as usize) as u64
+            });
+            let at = DbRecordAt {
+                value_offset: value_offset.filter(|_| kv.ok),
+                ..at
+            };
+            let diffs = record_diffs(x, rk.tombstone, &kv);
+            if !diffs.is_empty() {
+                tally.mismatch(x, Some(at), diffs);
+            }
+        }
+        for x in want {
+            tally.missing(x);
+        }
+        if let Some(s) = stop {
+            self.stopped = Some(s);
+        }
+        self.from = match (next_from, last) {
+            (Some(k), _) => k,
+            (None, Some((main, sub))) => rev_key(main, sub.saturating_add(1)),
+            (None, None) => std::mem::take(&mut self.from),
+        };
+    }
+}
+
+impl Tally {
+    fn mismatch(&mut self, e: &Expected, db: Option<DbRecordAt>, diffs: Vec<Diff>) {
+        self.mismatched += 1;
+        if self.mismatches.len() < MAX_MISMATCHES {
+            self.mismatches.push(Mismatch {
+                key: e.key.clone(),
+                key_escaped: escape_bytes(&e.key),
+                wal: Some(WalPos {
+                    at: e.by.at,
+                    entry: RaftPos::new(e.by.index, e.by.term),
+                }),
+                db,
+                diffs,
+            });
+        }
+    }
+
+    /// An expected record the db does not hold: fine at or below the compaction revision.
+    fn missing(&mut self, x: &Expected) {
+        if x.main <= self.compact {
+            return;
+        }
+        self.checked += 1;
+        let want = if x.tombstone {
+            format!("a tombstone at revision {}_{}", x.main, x.sub)
+        } else {
+            format!("{:?} at revision {}_{}", x.value, x.main, x.sub)
+        };
+        self.mismatch(
+            x,
+            None,
+            vec![Diff {
+                field: "record",
+                expected: want,
+                actual: "no record at this revision".into(),
+            }],
+        );
+    }
+}
+
+fn record_diffs(x: &Expected, tombstone: bool, kv: &super::compare::Kv<'_>) -> Vec<Diff> {
+    let d = |field: &'static str, e: String, a: String| Diff {
+        field,
+        expected: e,
+        actual: a,
+    };
+    let mut out = Vec::new();
+    if x.tombstone != tombstone {
+        let name = |t: bool| if t { "a tombstone" } else { "a put" };
+        out.push(d(
+            "deleted",
+            name(x.tombstone).into(),
+            name(tombstone).into(),
+        ));
+        return out;
+    }
+    if !kv.ok {
+        out.push(d(
+            "record",
+            "an mvccpb.KeyValue".into(),
+            "the record does not decode".into(),
+        ));
+        return out;
+    }
+    if kv.key != Some(x.key.as_slice()) {
+        out.push(d(
+            "key",
+            escape_bytes(&x.key),
+            escape_bytes(kv.key.unwrap_or_default()),
+        ));
+    }
+    let value = ValueDigest::of(kv.value.unwrap_or_default());
+    if value != x.value {
+        out.push(d("value", format!("{:?}", x.value), format!("{value:?}")));
+    }
+    let ints = [
+        ("lease", x.lease, kv.lease),
+        ("create_revision", x.create, kv.create),
+        (
+            "mod_revision",
+            if x.tombstone { 0 } else { x.main },
+            kv.modr,
+        ),
+        ("version", x.version, kv.version),
+    ];
+    for (field, want, have) in ints {
+        if want != have {
+            out.push(d(field, want.to_string(), have.to_string()));
+        }
+    }
+    out
+}
