@@ -18,6 +18,7 @@ use std::time::Instant;
 
 mod measure;
 mod snapgen;
+mod waldb;
 mod walgen;
 
 fn main() {
@@ -103,12 +104,12 @@ fn wals(exe: &Path, tool: &str, data: &Path, wal_mb: u64, runs: usize) {
     let m = member.display().to_string();
     run(
         exe,
-        "wal-inspect verify",
+        "wal-inspect verify (WAL dir)",
         &[
             tool.to_string(),
             "verify".into(),
             "--json".into(),
-            m.clone(),
+            wal_dir.display().to_string(),
         ],
         runs,
         bytes,
@@ -137,6 +138,52 @@ fn wals(exe: &Path, tool: &str, data: &Path, wal_mb: u64, runs: usize) {
             "{:<34} (not installed: build it from etcd's source to compare)",
             "etcd-dump-logs"
         );
+    }
+    // The data dir: the WAL and its db (every put applied), against `cat` of both.
+    let t = Instant::now();
+    match waldb::ensure_db(member, walgen::NODE) {
+        Ok(db_bytes) => {
+            let db = member.join("snap").join("db");
+            eprintln!(
+                "db: {} ({:.0} MB, ready in {:.1} s)",
+                db.display(),
+                db_bytes as f64 / 1e6,
+                t.elapsed().as_secs_f64()
+            );
+            let mut cat_all = cat.clone();
+            cat_all.push(db.display().to_string());
+            let verify = |extra: &[&str]| {
+                let mut v = vec![tool.to_string(), "verify".into(), "--json".into()];
+                v.extend(extra.iter().map(|s| s.to_string()));
+                v.push(m.clone());
+                v
+            };
+            println!();
+            let (_, plain) = run_alternating(
+                exe,
+                "cat (segments + db)",
+                &cat_all,
+                "wal-inspect verify (data dir)",
+                &verify(&[]),
+                runs,
+                bytes + db_bytes,
+                || {},
+            );
+            let checked = run(
+                exe,
+                "wal-inspect verify --check-values",
+                &verify(&["--check-values"]),
+                runs,
+                bytes + db_bytes,
+                None,
+            );
+            println!(
+                "{:<34} {:>43.2}",
+                "  --check-values × verify",
+                checked / plain
+            );
+        }
+        Err(e) => eprintln!("wal-inspect-bench: generating the db: {e}"),
     }
     println!(
         "\ntargets: verify ≥ 0.5× the speed of cat (× cat ≤ 2.0) with peak RSS ≤ 96 MiB; dump --json ≤ 25× cat."

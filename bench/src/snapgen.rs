@@ -12,15 +12,10 @@ use etcd_snap::bolt::write::{LeafItem, MetaFields, Patcher, encode_leaf, encode_
 use etcd_snap::mvcc::{KeyValue, Revision, RevisionKey};
 use sha2::{Digest, Sha256};
 
-/// Write the snapshot to `path` (once; an existing file is kept). Returns its size.
-pub fn ensure_snapshot(path: &Path, mib: u64) -> Result<u64, Box<dyn std::error::Error>> {
-    if let Ok(m) = std::fs::metadata(path) {
-        if m.len() % 512 == 32 {
-            return Ok(m.len());
-        }
-    }
+/// bbolt's fresh file (4 KiB pages): metas (txid 0, 1) with root page 3, page 2 unused,
+/// an empty root leaf.
+pub fn fresh_db(path: &Path) -> std::io::Result<()> {
     let ps = 4096u32;
-    // bbolt's fresh file: metas (txid 0, 1) with root page 3, page 2 unused, empty root leaf.
     let mut f = std::fs::File::create(path)?;
     for slot in 0..2u64 {
         let m = MetaFields {
@@ -35,7 +30,17 @@ pub fn ensure_snapshot(path: &Path, mib: u64) -> Result<u64, Box<dyn std::error:
     }
     f.write_all(&vec![0u8; ps as usize])?;
     f.write_all(&encode_leaf(3, &[], ps))?;
-    drop(f);
+    f.sync_all()
+}
+
+/// Write the snapshot to `path` (once; an existing file is kept). Returns its size.
+pub fn ensure_snapshot(path: &Path, mib: u64) -> Result<u64, Box<dyn std::error::Error>> {
+    if let Ok(m) = std::fs::metadata(path) {
+        if m.len() % 512 == 32 {
+            return Ok(m.len());
+        }
+    }
+    fresh_db(path)?;
     let db = Db::open(path)?;
     let mut p = Patcher::open(&db)?;
     // Revisions until about `mib` MiB of values: Kubernetes-sized objects (1-100 KiB).

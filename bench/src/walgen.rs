@@ -9,7 +9,7 @@ use etcd_wal::segment::SegmentName;
 use etcd_wal::writer::{SEGMENT_SIZE, SegmentBuilder};
 use prost::Message;
 
-const NODE: u64 = 0x8e9e_05c5_2164_694d;
+pub const NODE: u64 = 0x8e9e_05c5_2164_694d;
 const CLUSTER: u64 = 0xcdf8_1819_4e3a_8c32;
 
 /// Make sure `dir` holds a WAL of about `target` bytes; returns its size in bytes.

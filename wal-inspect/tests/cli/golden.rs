@@ -15,7 +15,7 @@
 //! **Blessing.** After a deliberate change of the human output, regenerate the files with
 //!
 //! ```sh
-//! WAL_INSPECT_BLESS=1 cargo test -p wal-inspect --test golden
+//! WAL_INSPECT_BLESS=1 cargo test -p wal-inspect --test cli -- golden::
 //! ```
 //!
 //! and read the diff (`git diff wal-inspect/tests/golden/`) as a user would before
@@ -127,7 +127,7 @@ fn check(name: &str, actual: &str) {
     let expected = fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
             "golden file {} is missing ({e}).\n\
-             Create it with: WAL_INSPECT_BLESS=1 cargo test -p wal-inspect --test golden\n\
+             Create it with: WAL_INSPECT_BLESS=1 cargo test -p wal-inspect --test cli -- golden::\n\
              actual output:\n{actual}",
             path.display()
         )
@@ -138,7 +138,7 @@ fn check(name: &str, actual: &str) {
     panic!(
         "human output of `{name}` differs from {}\n{}\n\
          If the change is intended, bless it and review the diff:\n  \
-         WAL_INSPECT_BLESS=1 cargo test -p wal-inspect --test golden\n  \
+         WAL_INSPECT_BLESS=1 cargo test -p wal-inspect --test cli -- golden::\n  \
          git diff wal-inspect/tests/golden/",
         path.display(),
         line_diff(&expected, actual)
