@@ -121,13 +121,13 @@ impl ValueReport {
 
 /// A record of the `key` bucket, as far as the comparison needs it.
 #[derive(Debug, Clone)]
-struct DbRec {
+pub(crate) struct DbRec {
     at: DbRecordAt,
     create: i64,
     modr: i64,
     version: i64,
     lease: i64,
-    value: Option<ValueDigest>,
+    pub(crate) value: Option<ValueDigest>,
 }
 
 /// The fields of an `mvccpb.KeyValue`, borrowed; `ok` false when it does not decode
@@ -167,7 +167,7 @@ pub(crate) fn parse_kv(buf: &[u8]) -> Kv<'_> {
     }
 }
 
-fn db_rec(e: &Entry, rk: RevisionKey, kv: &Kv<'_>) -> DbRec {
+pub(crate) fn db_rec(e: &Entry, rk: RevisionKey, kv: &Kv<'_>) -> DbRec {
     let base = e.value.as_ptr() as usize;
     let value_offset = kv
         .value
@@ -196,6 +196,29 @@ struct Walk {
     untracked_overflow: bool,
     max_main: i64,
     error: Option<String>,
+}
+
+impl Walk {
+    /// The walk made of what the revision check saw (each key's last record in the whole
+    /// bucket, the highest revision): no second pass over the bucket.
+    fn from_seen(seen: HashMap<Vec<u8>, DbRec>, max_main: i64, full: &Model) -> Walk {
+        let mut w = Walk {
+            max_main,
+            ..Walk::default()
+        };
+        for (key, rec) in seen {
+            if full.keys.contains_key(&key) {
+                w.latest.insert(key, rec);
+            } else if !w.untracked_overflow {
+                w.untracked.insert(key, rec);
+                if w.untracked.len() > MAX_UNTRACKED {
+                    w.untracked_overflow = true;
+                    w.untracked.clear();
+                }
+            }
+        }
+        w
+    }
 }
 
 fn walk(db: &Db, full: Option<&Model>, partial: Option<&Model>) -> Result<Walk> {
@@ -240,10 +263,14 @@ fn walk(db: &Db, full: Option<&Model>, partial: Option<&Model>) -> Result<Walk> 
 }
 
 pub(crate) fn compare(db: &Db, mut feed: Feed) -> Result<ValueReport> {
-    let revisions = feed.revisions.take();
+    let mut revisions = feed.revisions.take();
     let meta = schema::meta(db)?;
     let mut notes = feed.notes.clone();
-    let w = walk(db, feed.full.as_ref(), feed.partial.as_ref())?;
+    let seen = revisions.as_mut().and_then(|r| r.take_seen());
+    let w = match (seen, feed.full.as_ref()) {
+        (Some((seen, max_main)), Some(full)) => Walk::from_seen(seen, max_main, full),
+        _ => walk(db, feed.full.as_ref(), feed.partial.as_ref())?,
+    };
     let mut report = ValueReport {
         history: History::Partial,
         consistent_index: feed.ci,

@@ -10,13 +10,15 @@
 //! latest record at or below it unless a tombstone; that record is what the latest-record
 //! check compares). A record the db does hold there is compared like any other.
 
+use std::collections::HashMap;
+
 use etcd_proto::RaftPos;
 use etcd_proto::text::escape_bytes;
 use etcd_snap::bolt::{Bucket, Db};
 use etcd_snap::mvcc::{Revision, RevisionKey};
 
 use super::WalPos;
-use super::compare::{DbRecordAt, Diff, MAX_MISMATCHES, Mismatch, parse_kv};
+use super::compare::{DbRec, DbRecordAt, Diff, MAX_MISMATCHES, Mismatch, db_rec, parse_kv};
 use super::model::Expected;
 use super::value::ValueDigest;
 
@@ -35,6 +37,8 @@ pub(crate) struct RevisionCheck {
     pub tally: Tally,
     /// Why the comparison stopped (a damaged page, an I/O error), if it did.
     pub stopped: Option<String>,
+    /// The last batch walked the bucket to its end: `tally.seen` covers every record.
+    walked_to_end: bool,
 }
 
 /// Records compared and those that differ.
@@ -44,6 +48,10 @@ pub(crate) struct Tally {
     pub checked: u64,
     pub mismatched: u64,
     pub mismatches: Vec<Mismatch>,
+    /// Each key's last record seen (the latest, once the whole bucket was walked).
+    seen: HashMap<Vec<u8>, DbRec>,
+    /// Highest main revision seen.
+    max_main: i64,
 }
 
 fn rev_key(main: i64, sub: i64) -> Vec<u8> {
@@ -69,7 +77,15 @@ impl RevisionCheck {
                 ..Tally::default()
             },
             stopped: None,
+            walked_to_end: false,
         }
+    }
+
+    /// Each key's latest record and the highest revision, when every record of the bucket
+    /// was seen (the latest-record check then needs no walk of its own).
+    pub fn take_seen(&mut self) -> Option<(HashMap<Vec<u8>, DbRec>, i64)> {
+        (self.walked_to_end && self.stopped.is_none())
+            .then(|| (std::mem::take(&mut self.tally.seen), self.tally.max_main))
     }
 
     /// Take records (in revision order); compares a batch once enough are held.
@@ -129,11 +145,23 @@ impl RevisionCheck {
                 next_from = Some(e.key.clone());
                 break;
             }
+            tally.max_main = tally.max_main.max(rk.rev.main);
             // Expected records before this one that the db does not hold.
             while let Some(x) = want.next_if(|x| (x.main, x.sub) < here) {
                 tally.missing(x);
             }
             let kv = parse_kv(&e.value);
+            // One digest of the value serves the comparison and the latest-record check.
+            let rec = db_rec(&e, rk, &kv);
+            let digest = rec.value.clone();
+            if let Some(key) = kv.key {
+                match tally.seen.get_mut(key) {
+                    Some(r) => *r = rec,
+                    None => {
+                        tally.seen.insert(key.to_vec(), rec);
+                    }
+                }
+            }
             let at = DbRecordAt {
                 revision: rk.rev,
                 tombstone: rk.tombstone,
@@ -172,7 +200,7 @@ impl RevisionCheck {
                 value_offset: value_offset.filter(|_| kv.ok),
                 ..at
             };
-            let diffs = record_diffs(x, rk.tombstone, &kv);
+            let diffs = record_diffs(x, rk.tombstone, &kv, digest.as_ref());
             if !diffs.is_empty() {
                 tally.mismatch(x, Some(at), diffs);
             }
@@ -182,6 +210,8 @@ impl RevisionCheck {
         }
         if let Some(s) = stop {
             self.stopped = Some(s);
+        } else if to_end {
+            self.walked_to_end = true;
         }
         self.from = match (next_from, last) {
             (Some(k), _) => k,
@@ -231,7 +261,12 @@ impl Tally {
     }
 }
 
-fn record_diffs(x: &Expected, tombstone: bool, kv: &super::compare::Kv<'_>) -> Vec<Diff> {
+fn record_diffs(
+    x: &Expected,
+    tombstone: bool,
+    kv: &super::compare::Kv<'_>,
+    value: Option<&ValueDigest>,
+) -> Vec<Diff> {
     let d = |field: &'static str, e: String, a: String| Diff {
         field,
         expected: e,
@@ -262,7 +297,9 @@ fn record_diffs(x: &Expected, tombstone: bool, kv: &super::compare::Kv<'_>) -> V
             escape_bytes(kv.key.unwrap_or_default()),
         ));
     }
-    let value = ValueDigest::of(kv.value.unwrap_or_default());
+    let value = value
+        .cloned()
+        .unwrap_or_else(|| ValueDigest::of(kv.value.unwrap_or_default()));
     if value != x.value {
         out.push(d("value", format!("{:?}", x.value), format!("{value:?}")));
     }
