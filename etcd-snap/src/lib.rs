@@ -48,6 +48,7 @@ pub mod schema;
 pub mod sha_stream;
 pub mod snapdir;
 pub mod snapfile;
+pub mod space;
 pub mod status;
 pub mod v2store;
 

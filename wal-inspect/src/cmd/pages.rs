@@ -489,3 +489,180 @@ pub fn page(path: &Path, id: u64, json: bool, out: &mut dyn Write) -> anyhow::Re
     }
     Ok(Exit::Clean)
 }
+
+#[derive(Serialize)]
+struct SpaceJson<'a> {
+    path: &'a Path,
+    #[serde(flatten)]
+    report: &'a etcd_snap::space::SpaceReport,
+}
+
+/// Groups shown in text (JSON has them all).
+const SPACE_ROWS: usize = 20;
+
+fn mib(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut v = bytes as f64 / 1024.0;
+    let mut unit = UNITS[0];
+    for u in &UNITS[1..] {
+        if v < 1024.0 {
+            break;
+        }
+        v /= 1024.0;
+        unit = u;
+    }
+    format!("{v:.1} {unit}")
+}
+
+/// `db space`.
+pub fn space(
+    path: &Path,
+    opts: &etcd_snap::space::SpaceOptions,
+    json: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<Exit> {
+    let db = Db::open(path)?;
+    let r = etcd_snap::space::space(&db, opts)?;
+    if json {
+        crate::output::json_line(out, &SpaceJson { path, report: &r })?;
+        return Ok(Exit::Clean);
+    }
+    let ps = u64::from(r.page_size);
+    let p = &r.pages;
+    writeln!(
+        out,
+        "{}: {} bytes, {} pages of {} bytes up to the high-water mark",
+        path.display(),
+        r.file_size,
+        p.total,
+        r.page_size
+    )?;
+    let mut owners: Vec<(String, u64)> = p
+        .buckets
+        .iter()
+        .map(|(b, n)| (format!("bucket {b}"), *n))
+        .collect();
+    owners.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    owners.push(("root bucket".into(), p.root));
+    owners.push(("meta pages".into(), p.meta));
+    if p.freelist > 0 {
+        owners.push(("freelist".into(), p.freelist));
+    }
+    owners.push(("free (a defragmentation returns them)".into(), p.free));
+    if p.other > 0 {
+        owners.push(("unreadable / unaccounted".into(), p.other));
+    }
+    let rows = owners
+        .iter()
+        .map(|(o, n)| {
+            vec![
+                o.clone(),
+                n.to_string(),
+                mib(n * ps),
+                format!("{}%", pct(*n, p.total)),
+            ]
+        })
+        .collect();
+    write!(
+        out,
+        "{}",
+        crate::output::table(&["PAGES OF", "PAGES", "SIZE", "SHARE"], rows)
+    )?;
+    writeln!(
+        out,
+        "\nkey bucket: {} records ({} tombstones) of {} keys, {} live; every record {}, the live keys' latest records {}",
+        r.records,
+        r.tombstones,
+        r.keys,
+        r.live_keys,
+        mib(r.all_bytes),
+        mib(r.latest_bytes)
+    )?;
+    let rows = r
+        .groups
+        .iter()
+        .take(SPACE_ROWS)
+        .map(|g| {
+            vec![
+                if g.prefix.is_empty() {
+                    "(all)".to_owned()
+                } else {
+                    g.prefix.clone()
+                },
+                g.keys.to_string(),
+                g.live_keys.to_string(),
+                g.records.to_string(),
+                mib(g.latest_bytes),
+                mib(g.all_bytes),
+                mib(g.compaction_frees),
+            ]
+        })
+        .collect();
+    writeln!(out, "by key prefix (depth {}), largest first:", r.depth)?;
+    write!(
+        out,
+        "{}",
+        crate::output::table(
+            &[
+                "PREFIX",
+                "KEYS",
+                "LIVE",
+                "RECORDS",
+                "LATEST",
+                "ALL REVISIONS",
+                "COMPACTION FREES"
+            ],
+            rows
+        )
+    )?;
+    if r.groups.len() > SPACE_ROWS {
+        writeln!(
+            out,
+            "({} more groups: --json lists them all, --depth changes the grouping)",
+            r.groups.len() - SPACE_ROWS
+        )?;
+    }
+    if !r.largest.is_empty() {
+        writeln!(out, "\nlargest latest records:")?;
+        let rows = r
+            .largest
+            .iter()
+            .map(|l| vec![l.key.clone(), l.revision.clone(), l.bytes.to_string()])
+            .collect();
+        write!(
+            out,
+            "{}",
+            crate::output::table(&["KEY", "REVISION", "BYTES"], rows)
+        )?;
+    }
+    writeln!(
+        out,
+        "\ncompaction at revision {}{}: removes {} records, {} (the db is at revision {}{})",
+        r.compact_at,
+        if r.compact_at == r.revision {
+            " (the latest)"
+        } else {
+            ""
+        },
+        r.compaction_removes,
+        mib(r.compaction_frees),
+        r.revision,
+        r.compacted
+            .map_or(String::new(), |c| format!(", compacted at {c}"))
+    )?;
+    writeln!(
+        out,
+        "after it and a defragmentation the file would be about {} (estimate; now {})",
+        mib(r.defrag_estimate),
+        mib(r.file_size)
+    )?;
+    writeln!(
+        out,
+        "(compaction is replicated: run it on the cluster, `etcdctl compact {}` then `etcdctl defrag` per member; offline only inside a restore)",
+        r.compact_at
+    )?;
+    Ok(Exit::Clean)
+}

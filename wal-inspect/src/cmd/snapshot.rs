@@ -127,6 +127,26 @@ pub enum DbQuery {
         /// A `snapshot save` file, a db file, or a data / member / snap dir (its `snap/db`).
         path: PathBuf,
     },
+    /// Where the space goes: the file's pages by owner (adding up to the high-water mark),
+    /// the `key` bucket's bytes by key prefix (each key's latest record and every retained
+    /// revision), the largest records, what a compaction would remove and the file's size
+    /// after etcd's defragmentation (an estimate). Read-only, also while etcd runs.
+    Space {
+        /// A `snapshot save` file, a db file, or a data / member / snap dir (its `snap/db`).
+        path: PathBuf,
+        /// Group keys by their first N `/`-separated parts (`/registry/pods` at 2); 0: one
+        /// group.
+        #[arg(long, value_name = "N", default_value_t = 2)]
+        depth: usize,
+        /// List the N largest latest records.
+        #[arg(long, value_name = "N", default_value_t = 10)]
+        top: usize,
+        /// Evaluate a compaction at revision R (default: the latest revision, what
+        /// `etcdctl compact` of the current revision removes). Compaction is replicated
+        /// state: offline, it is safe only inside a restore, never on one member alone.
+        #[arg(long, value_name = "R")]
+        compact_at: Option<i64>,
+    },
     /// Copy a member's db out (the pages below its high-water mark, as `snapshot save`
     /// streams them), refusing while an etcd holds it (exit 3). Restore it with
     /// `wal-inspect snapshot restore` (or etcdutl, with `--with-hash` or
@@ -623,6 +643,19 @@ pub fn db(args: &DbArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
         DbQuery::Stats { path } => {
             return crate::cmd::pages::stats(&resolve_db_path(path)?, json, out);
         }
+        DbQuery::Space {
+            path,
+            depth,
+            top,
+            compact_at,
+        } => {
+            let opts = etcd_snap::space::SpaceOptions {
+                depth: *depth,
+                top: *top,
+                compact_at: *compact_at,
+            };
+            return crate::cmd::pages::space(&resolve_db_path(path)?, &opts, json, out);
+        }
         DbQuery::Page { path, id } => {
             return crate::cmd::pages::page(&resolve_db_path(path)?, *id, json, out);
         }
@@ -664,7 +697,8 @@ pub fn db(args: &DbArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
         DbQuery::Extract { .. }
         | DbQuery::Pages { .. }
         | DbQuery::Page { .. }
-        | DbQuery::Stats { .. } => Ok(Exit::Clean),
+        | DbQuery::Stats { .. }
+        | DbQuery::Space { .. } => Ok(Exit::Clean),
         DbQuery::Keys { rev, prefix, .. } => {
             // (--k8s was handled above.)
             let prefix = prefix.as_ref().map(|p| p.as_bytes()).unwrap_or_default();

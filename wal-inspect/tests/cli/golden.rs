@@ -709,6 +709,24 @@ fn db_reads() {
         "db-history-v35",
         &env.run(&["db", "history", "data/m1", "k/0001"]),
     );
+    check(
+        "db-space-v35",
+        &env.run(&["db", "space", "data/m1", "--depth", "1", "--top", "5"]),
+    );
+    check(
+        "db-space-compact-at-v35",
+        &env.run(&[
+            "db",
+            "space",
+            "snapshot.db",
+            "--depth",
+            "1",
+            "--top",
+            "0",
+            "--compact-at",
+            "1800",
+        ]),
+    );
     let env = pristine("v34-single");
     check(
         "db-keys-prefix-v34",
@@ -717,6 +735,10 @@ fn db_reads() {
     check(
         "db-history-v34",
         &env.run(&["db", "history", "snapshot.db", "k/0004"]),
+    );
+    check(
+        "db-space-v34",
+        &env.run(&["db", "space", "data/m1", "--depth", "1", "--top", "3"]),
     );
 }
 

@@ -5,6 +5,7 @@ mod util;
 
 mod db_keys;
 mod db_pages;
+mod db_space;
 mod dump;
 mod golden;
 mod hashkv;
