@@ -369,6 +369,171 @@ fn snap_files_by_index(ins: &Inspection) -> Vec<(PathBuf, u64, u64)> {
     out
 }
 
+/// What etcd needs to replay this member's WAL onto a db whose consistent index is `ci`:
+/// an intact WAL that reaches `ci` and holds every entry after the newest `.snap` at or
+/// below `ci` (etcd starts from that snapshot; without one, from index 1). Returns the
+/// `.snap` files above `ci` (etcd would look for their db: they move into the backup) and
+/// the WAL's last index, or why not.
+#[allow(clippy::type_complexity)]
+fn replay_onto(ins: &Inspection, ci: u64) -> Result<(Vec<(PathBuf, u64, u64)>, u64), String> {
+    let first = ins.history.first_index();
+    let last = ins.scan.segments.iter().filter_map(|s| s.last_index).max();
+    let (Some(first), Some(last)) = (first, last) else {
+        return Err("the WAL holds no entry".into());
+    };
+    if !ins.scan.findings.is_empty() {
+        return Err("the WAL is damaged: repair it first".into());
+    }
+    if last < ci {
+        return Err(format!(
+            "the db is ahead of this member's log (consistent index {ci}, the WAL ends at {last}): \
+             etcd cannot start on it; restore it as a new cluster (`snapshot restore`) or rejoin \
+             this member"
+        ));
+    }
+    let snaps = snap_files_by_index(ins);
+    let (above, kept): (Vec<_>, Vec<_>) = snaps.into_iter().partition(|(_, _, i)| *i > ci);
+    // etcd starts from the newest .snap left (or from index 1 without one) and replays the
+    // WAL from there: the WAL must hold it.
+    let from = kept.last().map_or(0, |(_, _, i)| *i);
+    if first > from + 1 {
+        return Err(format!(
+            "the WAL starts at index {first}, but etcd would replay it from {} (the newest \
+             .snap at or below {ci}{})",
+            from + 1,
+            if kept.is_empty() { ": none" } else { "" }
+        ));
+    }
+    Ok((above, last))
+}
+
+/// Plan a new db for this member from `file` (`repair --from FILE`): a `snapshot save`
+/// file (its SHA-256 trailer checked and left out) or a db (a peer's `member/snap/db`, a
+/// backup). The member's WAL must reach the file's consistent index and hold every entry
+/// after it from the newest `.snap` at or below it; etcd then re-applies the entries above
+/// it. The file must check clean and list this member. Replaces the plan (kind
+/// `db_rebuild`, or `impossible` with the reason); `Err` only when the file cannot be
+/// read.
+pub fn db_from_file(mp: &mut MemberPlan, file: &Path) -> Result<(), Error> {
+    use etcd_snap::bolt::Db;
+    use etcd_snap::hash::TrailerState;
+    let ins = &mp.inspection;
+    let plan = &mut mp.plan;
+    let impossible = |plan: &mut RepairPlan, why: String| {
+        plan.kind = repair::PlanKind::Impossible;
+        plan.summary = format!("the db cannot be rebuilt from {}: {why}", file.display());
+        plan.changes.clear();
+    };
+    let trailer = etcd_snap::hash::check_trailer(file)?;
+    if trailer.state == TrailerState::Invalid {
+        impossible(
+            plan,
+            "its SHA-256 trailer does not match its contents (a damaged or partial copy)".into(),
+        );
+        return Ok(());
+    }
+    let db = Db::open(file)?;
+    let report = db.check()?;
+    if !report.is_clean() {
+        let first = report
+            .findings
+            .first()
+            .map_or(String::new(), |f| format!(": {f}"));
+        impossible(plan, format!("the file's db is damaged{first}"));
+        return Ok(());
+    }
+    let meta = etcd_snap::schema::meta(&db)?;
+    let Some(ci) = meta.consistent_index else {
+        impossible(plan, "it has no consistent index (not an etcd db?)".into());
+        return Ok(());
+    };
+    let members = etcd_snap::schema::membership(&db)?;
+    if let Some(id) = ins.identity.member_id {
+        if !members.members.iter().any(|m| m.id == id) {
+            impossible(
+                plan,
+                format!(
+                    "it does not list this member ({id:016x}): it comes from another cluster, \
+                     or from before this member was added"
+                ),
+            );
+            return Ok(());
+        }
+    }
+    let (above, last) = match replay_onto(ins, ci) {
+        Ok(x) => x,
+        Err(why) => {
+            impossible(plan, why);
+            return Ok(());
+        }
+    };
+    // A saved snapshot's db part, or a db file whole (bbolt may have grown it past its
+    // high-water mark).
+    let size = match trailer.state {
+        TrailerState::Valid => trailer.db_len,
+        _ => trailer.file_size,
+    };
+    let Some(db_path) = ins.dir.snap.as_ref().map(|d| d.join("db")) else {
+        impossible(plan, "the member has no snap dir".into());
+        return Ok(());
+    };
+    plan.kind = repair::PlanKind::DbRebuild;
+    plan.summary = format!(
+        "db_rebuild from {}: its db (consistent index {ci}) replaces this member's{}; {}{}",
+        file.display(),
+        if db_path.exists() { "" } else { " (gone)" },
+        if last > ci {
+            format!(
+                "etcd re-applies the {} WAL entries {}..{last} on start",
+                last - ci,
+                ci + 1
+            )
+        } else {
+            "the WAL holds nothing after it".to_owned()
+        },
+        if above.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " (the {} .snap file(s) above index {ci} move into the backup)",
+                above.len()
+            )
+        }
+    );
+    plan.reasons = vec![format!(
+        "{} checks clean{}, lists this member, and this member's WAL holds every entry after \
+         its consistent index",
+        file.display(),
+        if trailer.state == TrailerState::Valid {
+            " and its SHA-256 trailer matches"
+        } else {
+            ""
+        }
+    )];
+    plan.changes.clear();
+    if let Ok(m) = std::fs::metadata(&db_path) {
+        plan.changes.push(repair::FileChange::Remove {
+            path: db_path.clone(),
+            size: m.len(),
+        });
+    }
+    plan.changes.push(repair::FileChange::CopyFrom {
+        path: db_path,
+        from: std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf()),
+        size,
+    });
+    plan.changes.extend(
+        above
+            .into_iter()
+            .map(|(path, size, _)| repair::FileChange::Remove { path, size }),
+    );
+    plan.kept.last_index = last;
+    plan.kept.db_consistent_index = Some(ci);
+    plan.dropped = repair::Dropped::default();
+    plan.loses_committed_data = false;
+    Ok(())
+}
+
 /// bbolt cannot use the tree of the db's last transaction (a page it cannot walk), while
 /// the other meta page's tree, one transaction older, is intact: overwrite the active meta
 /// with the other one (`bbolt surgery revert-meta-page`), so bbolt opens the older tree
@@ -401,22 +566,9 @@ fn db_revert_meta(ins: &Inspection, plan: &mut RepairPlan) -> bool {
     else {
         return false;
     };
-    let first = ins.history.first_index();
-    let last = ins.scan.segments.iter().filter_map(|s| s.last_index).max();
-    let (Some(first), Some(last)) = (first, last) else {
+    let Ok((above, last)) = replay_onto(ins, ci) else {
         return false;
     };
-    if !ins.scan.findings.is_empty() || last < ci {
-        return false;
-    }
-    let snaps = snap_files_by_index(ins);
-    let (above, kept): (Vec<_>, Vec<_>) = snaps.into_iter().partition(|(_, _, i)| *i > ci);
-    // etcd starts from the newest .snap left (or from index 1 without one) and replays the
-    // WAL from there: the WAL must hold it.
-    let from = kept.last().map_or(0, |(_, _, i)| *i);
-    if first > from + 1 {
-        return false;
-    }
     let size = db.file_size();
     plan.kind = repair::PlanKind::DbRevertMeta;
     let replay = last.saturating_sub(ci);

@@ -73,8 +73,8 @@ enum Action {
     Patch(u64, Vec<u8>),
     /// New contents.
     Bytes(Vec<u8>),
-    /// A copy of another file.
-    CopyFrom(PathBuf),
+    /// A copy of another file (its first bytes only, when given).
+    CopyFrom(PathBuf, Option<u64>),
 }
 
 /// Leftovers of an interrupted apply/undo (staged dirs) near `data_dir` / `wal_dir`.
@@ -216,7 +216,7 @@ fn stage(root: &Path, staged: &Path, actions: &BTreeMap<PathBuf, Action>) -> Res
                 f.sync_all().map_err(io(&to))?;
             }
             Some(Action::Bytes(b)) => write_file(&to, b, mode)?,
-            Some(Action::CopyFrom(src)) => copy_file(src, &to, None, mode)?,
+            Some(Action::CopyFrom(src, len)) => copy_file(src, &to, *len, mode)?,
         }
     }
     // New files in this directory.
@@ -230,7 +230,7 @@ fn stage(root: &Path, staged: &Path, actions: &BTreeMap<PathBuf, Action>) -> Res
         let to = staged.join(name);
         match action {
             Action::Bytes(b) => write_file(&to, b, 0o600)?,
-            Action::CopyFrom(src) => copy_file(src, &to, None, 0o600)?,
+            Action::CopyFrom(src, len) => copy_file(src, &to, *len, 0o600)?,
             _ => {}
         }
     }
@@ -338,11 +338,52 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 fn sha256_file(path: &Path) -> Result<Option<String>, Error> {
-    match fs::read(path) {
-        Ok(b) => Ok(Some(sha256_hex(&b))),
+    match fs::metadata(path) {
+        Ok(_) => sha256_stream(path, None, None).map(Some),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::io(path, e)),
     }
+}
+
+/// The SHA-256 of `path`'s first `len` bytes (all without), with `patch` (offset, bytes)
+/// laid over them, read in 1 MiB pieces: memory does not grow with the file (a db may
+/// be many GiB).
+fn sha256_stream(
+    path: &Path,
+    len: Option<u64>,
+    patch: Option<(u64, &[u8])>,
+) -> Result<String, Error> {
+    use sha2::Digest as _;
+    use std::io::Read as _;
+    let f = fs::File::open(path).map_err(io(path))?;
+    let mut r = f.take(len.unwrap_or(u64::MAX));
+    let mut h = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut at = 0u64;
+    loop {
+        let n = r.read(&mut buf).map_err(io(path))?;
+        if n == 0 {
+            break;
+        }
+        let chunk = buf.get_mut(..n).unwrap_or_default();
+        if let Some((off, bytes)) = patch {
+            let end = at + n as u64;
+            let pend = off + bytes.len() as u64;
+            if off < end && pend > at {
+                let from = off.max(at);
+                let to = pend.min(end);
+                for i in from..to {
+                    let (c, b) = ((i - at) as usize, (i - off) as usize);
+                    if let (Some(x), Some(y)) = (chunk.get_mut(c), bytes.get(b)) {
+                        *x = *y;
+                    }
+                }
+            }
+        }
+        h.update(&*chunk);
+        at += n as u64;
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
 fn absolute_or_given(p: &Path) -> PathBuf {
@@ -418,6 +459,18 @@ fn check_fresh(plan: &RepairPlan) -> Result<(), Error> {
                     )));
                 }
             }
+            FileChange::CopyFrom { path, from, size } => {
+                if path.exists() && !removed.contains(&path.as_path()) {
+                    return Err(stale("exists already".into()));
+                }
+                let have = fs::metadata(from).map_err(io(from))?.len();
+                if have < *size {
+                    return Err(Error::StalePlan {
+                        path: from.clone(),
+                        what: format!("size {have}, plan copies {size} bytes"),
+                    });
+                }
+            }
             FileChange::Create { path, .. } => {
                 if path.exists() && !removed.contains(&path.as_path()) {
                     return Err(stale("exists already".into()));
@@ -485,6 +538,22 @@ pub fn apply(plan: &RepairPlan, opts: ApplyOptions) -> Result<Applied, Error> {
                 actions.insert(path, Action::Bytes(bytes.clone()));
                 continue;
             }
+            FileChange::CopyFrom { from, size, .. } => {
+                let r = name(&path);
+                origins.insert(r.display().to_string(), path.display().to_string().into());
+                created.push(r);
+                let before = states
+                    .get(&path.display().to_string())
+                    .and_then(|v| v.get("before"))
+                    .cloned()
+                    .unwrap_or(serde_json::Value::Null);
+                states.insert(
+                    path.display().to_string(),
+                    serde_json::json!({"before": before, "after": sha256_stream(from, Some(*size), None)?}),
+                );
+                actions.insert(path, Action::CopyFrom(from.clone(), Some(*size)));
+                continue;
+            }
             FileChange::Truncate { to_size, .. } => {
                 actions.insert(path.clone(), Action::Truncate(*to_size));
             }
@@ -515,24 +584,16 @@ pub fn apply(plan: &RepairPlan, opts: ApplyOptions) -> Result<Applied, Error> {
         if let Some(parent) = dst.parent() {
             fsync_dir(parent)?;
         }
-        let original = fs::read(&dst).map_err(io(&dst))?;
         let after = match actions.get(&path) {
             Some(Action::Truncate(n)) => {
-                let n = usize::try_from(*n)
-                    .unwrap_or(usize::MAX)
-                    .min(original.len());
-                serde_json::Value::from(sha256_hex(original.get(..n).unwrap_or(&[])))
+                serde_json::Value::from(sha256_stream(&dst, Some(*n), None)?)
             }
             Some(Action::Patch(off, bytes)) => {
-                let mut b = original.clone();
-                let at = usize::try_from(*off).unwrap_or(usize::MAX);
-                if let Some(x) = b.get_mut(at..at.saturating_add(bytes.len())) {
-                    x.copy_from_slice(bytes);
-                }
-                serde_json::Value::from(sha256_hex(&b))
+                serde_json::Value::from(sha256_stream(&dst, None, Some((*off, bytes)))?)
             }
             _ => serde_json::Value::Null,
         };
+        let original = sha256_stream(&dst, None, None)?;
         // A file removed and created again (a rebuilt first segment) keeps the "after" of
         // its creation.
         let prev_after = states
@@ -542,7 +603,7 @@ pub fn apply(plan: &RepairPlan, opts: ApplyOptions) -> Result<Applied, Error> {
             .filter(|v| !v.is_null());
         states.insert(
             path.display().to_string(),
-            serde_json::json!({"before": sha256_hex(&original), "after": prev_after.unwrap_or(after)}),
+            serde_json::json!({"before": original, "after": prev_after.unwrap_or(after)}),
         );
         saved.push(r);
     }
@@ -748,7 +809,7 @@ pub fn plan_undo(data_dir: &Path, wal_dir: &Path) -> Result<UndoPlan, Error> {
     }
     for sv in &saved {
         let p = origin(sv)?;
-        actions.insert(p.clone(), Action::CopyFrom(backup.join(sv)));
+        actions.insert(p.clone(), Action::CopyFrom(backup.join(sv), None));
         restore.push(p);
     }
     let mut changed = Vec::new();

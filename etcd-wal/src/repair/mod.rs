@@ -192,6 +192,17 @@ pub enum FileChange {
         /// Its size.
         size: u64,
     },
+    /// Create a file from the first `size` bytes of another one (or replace one that is
+    /// also listed as removed): a db taken from a `snapshot save` file (its SHA-256 trailer
+    /// left out) or from a peer.
+    CopyFrom {
+        /// The file.
+        path: PathBuf,
+        /// The file copied.
+        from: PathBuf,
+        /// Bytes copied (its size after).
+        size: u64,
+    },
     /// Create a new file (or replace one that is also listed as removed).
     Create {
         /// The file.
@@ -223,6 +234,7 @@ impl FileChange {
             FileChange::Truncate { path, .. }
             | FileChange::Patch { path, .. }
             | FileChange::Overwrite { path, .. }
+            | FileChange::CopyFrom { path, .. }
             | FileChange::Remove { path, .. }
             | FileChange::Create { path, .. } => path,
         }
@@ -263,6 +275,11 @@ impl FileChange {
             FileChange::Remove { path, size } => {
                 format!("remove {} ({size} bytes)", path.display())
             }
+            FileChange::CopyFrom { path, from, size } => format!(
+                "create {} from the first {size} bytes of {}",
+                path.display(),
+                from.display()
+            ),
             FileChange::Create { path, size, .. } => {
                 format!("create {} ({size} bytes)", path.display())
             }

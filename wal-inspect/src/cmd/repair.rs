@@ -53,6 +53,12 @@ pub struct RepairArgs {
     /// writes the ConfState of a `.snap` with every field, as 3.4-3.6 do.)
     #[arg(long, value_name = "X.Y.Z")]
     pub etcd_version: Option<etcd_member::release::EtcdVersion>,
+    /// Rebuild the db from FILE instead: a `snapshot save` file (its SHA-256 checked) or a
+    /// db (a peer's `member/snap/db`, a backup) whose consistent index this member's WAL
+    /// reaches; etcd re-applies the WAL entries above it (the plan says which). For a db
+    /// that is damaged or gone when the WAL does not hold everything from index 1.
+    #[arg(long, value_name = "FILE", conflicts_with = "undo")]
+    pub from: Option<PathBuf>,
     /// Carry the plan out (backs up what it changes first).
     #[arg(long)]
     pub apply: bool,
@@ -165,6 +171,9 @@ pub fn run(args: &RepairArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
         return undo(args, &options, out);
     }
     let mut mp = etcd_member::repair::plan(&args.path, &options)?;
+    if let Some(file) = &args.from {
+        etcd_member::repair::db_from_file(&mut mp, file)?;
+    }
     let src = sources(args, &mp.inspection)?;
     etcd_member::repair::removed_by_cluster(&mut mp, &src.cluster);
     etcd_member::repair::rejoin_when_impossible(&mut mp, &src.cluster);
@@ -571,8 +580,15 @@ fn render_plan(
         if mp.inspection.dir.dedicated_wal {
             cmd.push(format!("--wal-dir={}", mp.inspection.dir.wal.display()));
         }
+        // Whatever made this plan: the same plan must come out of the command.
+        if let Some(v) = &args.etcd_version {
+            cmd.push(format!("--etcd-version={v}"));
+        }
+        if let Some(f) = &args.from {
+            let f = std::path::absolute(f).unwrap_or_else(|_| f.clone());
+            cmd.push(format!("--from={}", f.display()));
+        }
         cmd.push("--apply".to_owned());
-        let _ = args;
         writeln!(
             out,
             "  apply with: {}",

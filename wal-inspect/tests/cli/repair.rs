@@ -1214,3 +1214,173 @@ fn a_damaged_last_transaction_is_dropped_and_replayed() {
         );
     }
 }
+
+/// `repair --from FILE`: the db comes from a `snapshot save` file taken earlier, and etcd
+/// re-applies the WAL entries written after it. Real etcd saves the file, takes 30 more
+/// writes and stops; both metas of its db are then damaged (etcd refuses). The plan's
+/// printed `apply with:` line is run through `sh` as printed; etcd of the same release
+/// serves every write. Files it cannot use give an `impossible` plan (exit 3) and change
+/// nothing: another cluster's, one with a wrong SHA-256 trailer, one ahead of the log.
+#[test]
+fn a_db_is_rebuilt_from_a_saved_snapshot_and_the_wal() {
+    for (config, port) in [("v35-single", 24890), ("v34-single", 24900)] {
+        let dir = testdata::clean(config).unwrap();
+        let data = dir.path().join("data/m1");
+        let db = data.join("member/snap/db");
+        let version = testdata::config_meta(config).unwrap()["etcd_version"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let saved = dir.path().join("earlier.db");
+        let later = dir.path().join("later.db");
+        let older_dir = dir.path().join("older");
+        assert!(
+            Command::new("cp")
+                .arg("-a")
+                .arg(&data)
+                .arg(&older_dir)
+                .status()
+                .unwrap()
+                .success()
+        );
+        let _lock = EtcdLock::take();
+        let before = {
+            let mut etcd = Etcd::start(&version, "m1", &data, port, &[]);
+            etcd.wait_healthy();
+            let (ok, out) = etcd.ctl(&["snapshot", "save", saved.to_str().unwrap()]);
+            assert!(ok, "{out}");
+            for i in 0..30 {
+                let (ok, out) = etcd.ctl(&["put", &format!("after-save/{i:02}"), "v"]);
+                assert!(ok, "{out}");
+            }
+            let (ok, out) = etcd.ctl(&["snapshot", "save", later.to_str().unwrap()]);
+            assert!(ok, "{out}");
+            etcd.keyspace()
+        };
+        // Both metas damaged (a txid byte each): bbolt refuses the file.
+        {
+            let f = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&db)
+                .unwrap();
+            use std::os::unix::fs::FileExt as _;
+            for off in [64u64, 4096 + 64] {
+                let mut b = [0u8; 1];
+                f.read_exact_at(&mut b, off).unwrap();
+                f.write_all_at(&[b[0] ^ 0xff], off).unwrap();
+            }
+        }
+        let s = saved.to_str().unwrap();
+        let (code, plan) = plan_json_with(&data, &["--from", s]);
+        assert_eq!(code, 1, "{plan}");
+        assert_eq!(plan["kind"], "db_rebuild", "{config}: {plan}");
+        let ci = plan["kept"]["db_consistent_index"].as_u64().unwrap();
+        let last = plan["kept"]["last_index"].as_u64().unwrap();
+        assert!(ci < last, "{plan}");
+        assert!(
+            plan["changes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c["op"] == "copy_from"),
+            "{plan}"
+        );
+
+        // Files it cannot use: nothing changes, exit 3.
+        let fp = fingerprint(&data);
+        let other = testdata::pristine(if config.starts_with("v35") {
+            "v34-single"
+        } else {
+            "v35-single"
+        })
+        .unwrap()
+        .join("snapshot.db");
+        let flipped = dir.path().join("flipped.db");
+        let mut bytes = std::fs::read(&saved).unwrap();
+        let mid = bytes.len() / 2;
+        bytes[mid] ^= 1;
+        std::fs::write(&flipped, &bytes).unwrap();
+        for (file, why) in [
+            (&other, "does not list this member"),
+            (&flipped, "SHA-256 trailer"),
+        ] {
+            let (code, plan) = plan_json_with(&data, &["--from", file.to_str().unwrap()]);
+            assert_eq!(
+                (code, plan["kind"].as_str()),
+                (3, Some("impossible")),
+                "{plan}"
+            );
+            assert!(plan["summary"].as_str().unwrap().contains(why), "{plan}");
+            let (code, _, _) = repair(&["--apply", "--from", file.to_str().unwrap()], &data, None);
+            assert_eq!(code, 3);
+        }
+        let (code, plan) = plan_json_with(&older_dir, &["--from", later.to_str().unwrap()]);
+        assert_eq!(
+            (code, plan["kind"].as_str()),
+            (3, Some("impossible")),
+            "{plan}"
+        );
+        assert!(
+            plan["summary"]
+                .as_str()
+                .unwrap()
+                .contains("ahead of this member's log"),
+            "{plan}"
+        );
+        assert_eq!(fp, fingerprint(&data));
+
+        // Apply and undo: the member dir is as before, byte for byte.
+        let member_before = fingerprint(&data.join("member"));
+        let (code, out, err) = repair(&["--from", s, "--apply"], &data, None);
+        assert_eq!(code, 0, "{out} {err}");
+        assert_ne!(member_before, fingerprint(&data.join("member")));
+        let (code, out, err) = repair(&["--undo"], &data, None);
+        assert_eq!(code, 0, "{out} {err}");
+        let strip = |f: BTreeMap<PathBuf, (u64, u64, Option<SystemTime>)>| {
+            f.into_iter()
+                .map(|(p, (s, h, _))| (p, s, h))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            strip(member_before),
+            strip(fingerprint(&data.join("member")))
+        );
+
+        // The printed command, literally.
+        let (code, out, err) = repair(&["--from", s], &data, None);
+        assert_eq!(code, 1, "{out} {err}");
+        let line = out
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("apply with: "))
+            .unwrap_or_else(|| panic!("no apply line: {out}"));
+        assert!(line.contains("--from="), "{line}");
+        let bin_dir = Path::new(util::BIN).parent().unwrap();
+        let st = Command::new("sh")
+            .arg("-c")
+            .arg(line)
+            .env(
+                "PATH",
+                format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap()),
+            )
+            .current_dir("/")
+            .status()
+            .unwrap();
+        assert!(st.success(), "{line}");
+        let mut etcd = Etcd::start(&version, "m1", &data, port, &[]);
+        etcd.wait_healthy();
+        let now = etcd.keyspace();
+        assert_eq!(
+            now["header"]["revision"], before["header"]["revision"],
+            "{config}"
+        );
+        assert_eq!(kvs(&now), kvs(&before), "{config}: keyspace differs");
+        let (ok, out) = etcd.ctl(&["put", "repair/probe", "ok"]);
+        assert!(ok, "{out}");
+        eprintln!(
+            "{config}: db from a snapshot at index {ci}, {} entries re-applied by etcd {version}; {} keys served",
+            last - ci,
+            kvs(&now).len()
+        );
+    }
+}
