@@ -699,12 +699,25 @@ fn db_from_wal(ins: &Inspection, plan: &mut RepairPlan, lost: LostDb) {
         }
         _ => {
             plan.kind = repair::PlanKind::Impossible;
+            let data = ins.dir.data_dir.display().to_string();
+            let salvage = match (&lost, ins.dir.db()) {
+                (LostDb::Unusable(_), Some(db)) => format!(
+                    "; or salvage what is readable (the records of unreadable pages are \
+                     lost; single-member clusters): `wal-inspect db salvage {} --out {}`, \
+                     then `wal-inspect repair {} --from {}`",
+                    crate::runbook::shell_quote(&db.display().to_string()),
+                    crate::runbook::shell_quote(&format!("{data}.salvaged.db")),
+                    crate::runbook::shell_quote(&data),
+                    crate::runbook::shell_quote(&format!("{data}.salvaged.db")),
+                ),
+                _ => String::new(),
+            };
             plan.summary = format!(
-                "nothing can be done here: {what} and the WAL does not hold the whole \
-                 history from index 1; restore the db from a `snapshot save` file \
-                 (`wal-inspect snapshot restore FILE --data-dir NEW …`, then move the \
-                 member's data dir aside), or, for a cluster member, rejoin it to copy the \
-                 data from a peer (`--peer-dir` another member's dir for the runbook)"
+                "nothing can be done here alone: {what} and the WAL does not hold the whole \
+                 history from index 1; run this command again with `--from` and a \
+                 `snapshot save` file or a peer's db whose consistent index this member's \
+                 WAL reaches, or, for a cluster member, rejoin it to copy the data from a \
+                 peer (`--peer-dir` another member's dir for the runbook){salvage}"
             );
             plan.reasons.push(format!(
                 "the WAL's first entry is {}",

@@ -44,6 +44,7 @@ pub mod hashkv;
 pub mod member;
 pub mod mvcc;
 pub mod restore;
+pub mod salvage;
 pub mod schema;
 pub mod sha_stream;
 pub mod snapdir;

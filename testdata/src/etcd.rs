@@ -210,6 +210,23 @@ impl Etcd {
         serde_json::from_str(&out).expect("etcdctl JSON")
     }
 
+    /// The store revision (`etcdctl get "" --prefix --keys-only --limit 1 -w json`).
+    pub fn keyspace_revision(&self) -> i64 {
+        let (ok, out) = self.ctl(&[
+            "get",
+            "",
+            "--prefix",
+            "--keys-only",
+            "--limit",
+            "1",
+            "-w",
+            "json",
+        ]);
+        assert!(ok, "{out}");
+        let v: Value = serde_json::from_str(&out).expect("etcdctl JSON");
+        v["header"]["revision"].as_i64().expect("revision")
+    }
+
     fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }

@@ -69,7 +69,19 @@ impl Db {
     /// Open a bolt file read-only: discover the page size as bbolt does, read and
     /// validate both meta pages, choose the active one. Takes no lock and never writes.
     pub fn open(path: impl AsRef<Path>) -> Result<Db> {
-        let path = path.as_ref().to_path_buf();
+        Db::open_with(path.as_ref(), false)
+    }
+
+    /// [`Db::open`] for salvage: when neither meta validates (bbolt refuses the file), the
+    /// one whose fields still make sense is used anyway (magic, version, page size, root
+    /// and high-water mark inside the file; the higher txid first). Reading through it may
+    /// meet damage, which the reads report as usual.
+    pub fn open_lenient(path: impl AsRef<Path>) -> Result<Db> {
+        Db::open_with(path.as_ref(), true)
+    }
+
+    fn open_with(path: &Path, lenient: bool) -> Result<Db> {
+        let path = path.to_path_buf();
         let file = File::open(&path).map_err(|e| Error::io(&path, e))?;
         let file_size = file.metadata().map_err(|e| Error::io(&path, e))?.len();
         if file_size == 0 {
@@ -109,8 +121,39 @@ impl Db {
             *result = r;
         }
         let [r0, r1] = results;
-        let active = match meta::choose_active(&r0, &r1) {
-            Some(a) => a,
+        let (active, meta) = match meta::choose_active(&r0, &r1) {
+            Some(a) => match (a, r0, r1) {
+                (0, Ok(m), _) | (1, _, Ok(m)) => (a, m),
+                _ => return Err(Error::InvalidDatabase { path }),
+            },
+            // Salvage reads a file bbolt refuses: the meta whose fields still make sense
+            // (magic, version, page size, a root below its high-water mark inside the
+            // file), the higher txid first.
+            None if lenient => {
+                let sane = |m: &Meta| {
+                    m.magic == meta::MAGIC
+                        && m.version == meta::VERSION
+                        && m.page_size == page_size
+                        && m.root >= 2
+                        && m.root < m.pgid
+                        && m.pgid.saturating_mul(u64::from(page_size)) <= file_size
+                };
+                let mut found: Vec<(u8, Meta)> = (0u8..)
+                    .zip(metas.iter())
+                    .filter_map(|(i, s)| s.meta.filter(sane).map(|m| (i, m)))
+                    .collect();
+                found.sort_by_key(|(_, m)| std::cmp::Reverse(m.txid));
+                match found.first() {
+                    Some((i, m)) => (*i, *m),
+                    None => {
+                        return Err(Error::BothMetasInvalid {
+                            path,
+                            meta0: r0.err().unwrap_or(MetaProblem::Unreadable),
+                            meta1: r1.err().unwrap_or(MetaProblem::Unreadable),
+                        });
+                    }
+                }
+            }
             None => {
                 return Err(Error::BothMetasInvalid {
                     path,
@@ -118,10 +161,6 @@ impl Db {
                     meta1: r1.err().unwrap_or(MetaProblem::Unreadable),
                 });
             }
-        };
-        let meta = match (active, r0, r1) {
-            (0, Ok(m), _) | (1, _, Ok(m)) => m,
-            _ => return Err(Error::InvalidDatabase { path }),
         };
         Ok(Db {
             path,

@@ -18,6 +18,7 @@ mod lookup;
 mod meta;
 mod page;
 mod pages;
+pub mod salvage;
 pub mod write;
 
 pub use bucket::{Bucket, Entry};

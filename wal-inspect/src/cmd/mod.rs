@@ -12,6 +12,7 @@ pub mod pages;
 pub mod recover;
 pub mod repair;
 pub mod restore;
+pub mod salvage;
 pub mod snapshot;
 pub mod verify;
 

@@ -147,6 +147,18 @@ pub enum DbQuery {
         #[arg(long, value_name = "R")]
         compact_at: Option<i64>,
     },
+    /// Copy every readable record of a damaged db into a new db file (OUT, which must not
+    /// exist): unreadable pages are skipped and the key ranges they held are listed (in
+    /// the key bucket as revision ranges). Reads the source only. Install the result with
+    /// `wal-inspect repair DIR --from OUT` (the line printed); for a member of a
+    /// multi-member cluster, a rejoin keeps the cluster consistent instead.
+    Salvage {
+        /// A db file, or a data / member / snap dir (its `snap/db`).
+        path: PathBuf,
+        /// The new db file to write (must not exist).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
     /// Copy a member's db out (the pages below its high-water mark, as `snapshot save`
     /// streams them), refusing while an etcd holds it (exit 3). Restore it with
     /// `wal-inspect snapshot restore` (or etcdutl, with `--with-hash` or
@@ -643,6 +655,9 @@ pub fn db(args: &DbArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
         DbQuery::Stats { path } => {
             return crate::cmd::pages::stats(&resolve_db_path(path)?, json, out);
         }
+        DbQuery::Salvage { path, out: dest } => {
+            return crate::cmd::salvage::run(path, dest, json, out);
+        }
         DbQuery::Space {
             path,
             depth,
@@ -698,6 +713,7 @@ pub fn db(args: &DbArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
         | DbQuery::Pages { .. }
         | DbQuery::Page { .. }
         | DbQuery::Stats { .. }
+        | DbQuery::Salvage { .. }
         | DbQuery::Space { .. } => Ok(Exit::Clean),
         DbQuery::Keys { rev, prefix, .. } => {
             // (--k8s was handled above.)

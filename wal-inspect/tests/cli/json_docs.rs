@@ -221,6 +221,7 @@ fn every_json_key_is_documented() {
         );
     }
     let db = s(&single.join("data/m1"));
+    let salvage_dir = tempfile::tempdir().unwrap();
     let keys_out = lines_of(&v(&["db", "keys", "--json", &db]), false, "");
     check(&docs, &mut seen, "db keys", &keys_out);
     let key = keys_out[0]["keys"][0]["key"].as_str().unwrap().to_owned();
@@ -239,6 +240,18 @@ fn every_json_key_is_documented() {
     for (section, args) in [
         ("db pages", v(&["db", "pages", "--json", &db])),
         ("db stats", v(&["db", "stats", "--json", &db])),
+        ("db space", v(&["db", "space", "--json", &db])),
+        (
+            "db salvage",
+            v(&[
+                "db",
+                "salvage",
+                "--json",
+                &s(&leaf_dir),
+                "--out",
+                &s(&salvage_dir.path().join("salvaged.db")),
+            ]),
+        ),
         ("db page", v(&["db", "page", "--json", &db, "0"])),
         ("db page", v(&["db", "page", "--json", &db, "3"])),
         ("db keys --k8s", v(&["db", "keys", "--k8s", "--json", &db])),

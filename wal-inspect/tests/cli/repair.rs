@@ -1384,3 +1384,305 @@ fn a_db_is_rebuilt_from_a_saved_snapshot_and_the_wal() {
         );
     }
 }
+
+/// `db salvage` on a db with a leaf of the key bucket unreadable (real etcd refused it):
+/// every other record is copied into a new db, the lost revision range is named; the
+/// printed `install it with:` line, then the plan's `apply with:` line, run through `sh`;
+/// etcd of the same release starts on the result and serves exactly what the salvaged db
+/// holds: every key whose latest write lies outside the lost range as before. With the
+/// whole history in the WAL, `verify --check-values` then names the keys whose latest
+/// record was lost.
+#[test]
+fn a_salvaged_db_serves_what_was_readable() {
+    for (name, port) in [("v35-db-leaf-flags", 24910), ("v34-db-leaf-flags", 24920)] {
+        let (dir, case) = testdata::case(name).unwrap();
+        let data = damaged_dir(&case, dir.path());
+        let out_file = dir.path().join("salvaged.db");
+        let sh = |line: &str| {
+            let bin_dir = Path::new(util::BIN).parent().unwrap();
+            let out = Command::new("sh")
+                .arg("-c")
+                .arg(line)
+                .env(
+                    "PATH",
+                    format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap()),
+                )
+                .current_dir("/")
+                .output()
+                .unwrap();
+            (
+                out.status.code().unwrap_or(-1),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+            )
+        };
+        let before_fp = fingerprint(dir.path());
+        let o = util::run(&[
+            "db",
+            "salvage",
+            "--json",
+            data.to_str().unwrap(),
+            "--out",
+            out_file.to_str().unwrap(),
+        ]);
+        assert_eq!(o.code, 1, "{name}: {} {}", o.stdout, o.stderr);
+        let r: Value = serde_json::from_str(&o.stdout).unwrap();
+        let lost = r["lost"].as_array().unwrap();
+        assert_eq!(lost.len(), 1, "{r}");
+        assert_eq!(lost[0]["bucket"], "key");
+        assert_eq!(lost[0]["page"], case.ground_truth()["page_id"]);
+        let rev = |v: &Value| -> i64 {
+            v.as_str()
+                .unwrap()
+                .split_once('_')
+                .unwrap()
+                .0
+                .parse()
+                .unwrap()
+        };
+        let (lo, hi) = (rev(&lost[0]["from"]), rev(&lost[0]["to"]));
+        // The source is only read.
+        let mut after_fp = fingerprint(dir.path());
+        after_fp.retain(|p, _| !p.ends_with("salvaged.db"));
+        assert_eq!(before_fp, after_fp);
+        let (code, _) = sh(&format!(
+            "wal-inspect db salvage {} --out {}",
+            data.display(),
+            out_file.display()
+        ));
+        assert_eq!(code, 3, "an existing --out is refused");
+
+        // Text output: the install line, then the plan's apply line, literally.
+        let text = util::run(&[
+            "db",
+            "salvage",
+            data.to_str().unwrap(),
+            "--out",
+            dir.path().join("again.db").to_str().unwrap(),
+        ]);
+        let install = text
+            .stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("install it with: "))
+            .unwrap_or_else(|| panic!("{}", text.stdout))
+            .replace("again.db", "salvaged.db");
+        let (code, plan_text) = sh(&install);
+        assert_eq!(code, 1, "{plan_text}");
+        assert!(plan_text.contains("db_rebuild from"), "{plan_text}");
+        let apply = plan_text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("apply with: "))
+            .unwrap_or_else(|| panic!("{plan_text}"))
+            .to_owned();
+        let (code, out) = sh(&apply);
+        assert_eq!(code, 0, "{out}");
+
+        // What the salvaged db holds, as wal-inspect reads it.
+        let keys = util::run(&["db", "keys", "--json", out_file.to_str().unwrap()]);
+        let keys: Value = serde_json::from_str(&keys.stdout).unwrap();
+        let before: Value =
+            serde_json::from_slice(&std::fs::read(dir.path().join("keyspace.json")).unwrap())
+                .unwrap();
+        let version = case.etcd_version().to_owned();
+        let _lock = EtcdLock::take();
+        let mut etcd = Etcd::start(&version, "m1", &data, port, &[]);
+        etcd.wait_healthy();
+        let now = etcd.keyspace();
+        let served = kvs(&now);
+        assert_eq!(
+            served.len(),
+            keys["keys"].as_array().unwrap().len(),
+            "{name}: etcd serves the salvaged db's live keys"
+        );
+        let by_key = |list: &[Value]| -> BTreeMap<String, (String, i64)> {
+            list.iter()
+                .map(|k| {
+                    (
+                        k["key"].as_str().unwrap().to_owned(),
+                        (
+                            k["value"].as_str().unwrap_or("").to_owned(),
+                            k["mod_revision"].as_i64().unwrap(),
+                        ),
+                    )
+                })
+                .collect()
+        };
+        let now_map = by_key(&served);
+        let before_map = by_key(&kvs(&before));
+        let mut lost_keys = 0;
+        for (k, (v, m)) in &before_map {
+            if (lo..hi).contains(m) {
+                lost_keys += 1;
+                continue;
+            }
+            assert_eq!(
+                now_map.get(k),
+                Some(&(v.clone(), *m)),
+                "{name}: key {k} (mod {m}) outside the lost range {lo}..{hi}"
+            );
+        }
+        let (ok, out) = etcd.ctl(&["put", "repair/probe", "ok"]);
+        assert!(ok, "{out}");
+        drop(etcd);
+        // The WAL names the keys whose latest record was lost.
+        let (code, lines) = {
+            let o = util::run(&["verify", "--json", "--check-values", data.to_str().unwrap()]);
+            (o.code, util::json_lines(&o, Some("verify")))
+        };
+        assert_eq!(code, 1);
+        let mismatched: Vec<&Value> = lines
+            .iter()
+            .filter(|l| l["kind"] == "db_value_mismatch")
+            .collect();
+        assert!(
+            mismatched.len() >= lost_keys,
+            "{name}: {lost_keys} lost latest records, {} findings",
+            mismatched.len()
+        );
+        eprintln!(
+            "{name}: revisions {lo}..{hi} lost ({lost_keys} keys' latest records); etcd {version} serves {} keys; check-values names {} records",
+            served.len(),
+            mismatched.len()
+        );
+    }
+}
+
+/// The production case: etcd has purged the WAL's first segment (`--max-wals 1` after a
+/// snapshot past it), so the log no longer starts at index 1, and then both metas of the
+/// db are damaged. `repair` cannot rebuild from the WAL and says so (exit 3), naming the
+/// salvage commands; those are run through `sh` as printed, then the plan's `apply with:`
+/// line; etcd of the same release starts and serves the same keyspace (`endpoint hashkv`
+/// and revision equal to before the damage), and accepts a write.
+#[test]
+fn a_purged_wal_and_an_unusable_db_are_salvaged_as_printed() {
+    for (version, port) in [("3.5.1", 24930), ("3.4.23", 24940)] {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("m1");
+        let peer = format!("http://127.0.0.1:{}", port + 1);
+        let flags: Vec<String> = [
+            "--initial-advertise-peer-urls",
+            &peer,
+            "--initial-cluster",
+            &format!("m1={peer}"),
+            "--initial-cluster-token",
+            "purge",
+            "--snapshot-count",
+            "20",
+            "--max-wals",
+            "1",
+            "--max-snapshots",
+            "1",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let value = dir.path().join("value");
+        std::fs::write(&value, vec![b'v'; 1_000_000]).unwrap();
+        let _lock = EtcdLock::take();
+        let (hash, revision) = {
+            let mut etcd = Etcd::start(version, "m1", &data, port, &flags);
+            etcd.wait_healthy();
+            // Over 64 MB of writes: a second segment, snapshots past its start.
+            for i in 0..80 {
+                let st = Command::new(testdata::etcd_bin(version, "etcdctl"))
+                    .env("ETCDCTL_API", "3")
+                    .args(["--endpoints", etcd.client(), "put", &format!("big/{i:02}")])
+                    .stdin(std::fs::File::open(&value).unwrap())
+                    .stdout(Stdio::null())
+                    .status()
+                    .unwrap();
+                assert!(st.success());
+            }
+            for i in 0..30 {
+                let (ok, out) = etcd.ctl(&["put", &format!("small/{i:02}"), "s"]);
+                assert!(ok, "{out}");
+            }
+            // etcd purges every 30 s.
+            let first = data.join("member/wal/0000000000000000-0000000000000000.wal");
+            let end = Instant::now() + Duration::from_secs(90);
+            while first.exists() {
+                assert!(
+                    Instant::now() < end,
+                    "etcd {version} did not purge the first WAL segment"
+                );
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            let (ok, out) = etcd.ctl(&["endpoint", "hashkv", "-w", "json"]);
+            assert!(ok, "{out}");
+            let v: Value = serde_json::from_str(&out).unwrap();
+            let hash = v[0]["HashKV"]["hash"].as_u64().unwrap();
+            let rev = etcd.keyspace_revision();
+            (hash, rev)
+        };
+        let db = data.join("member/snap/db");
+        {
+            use std::os::unix::fs::FileExt as _;
+            let f = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&db)
+                .unwrap();
+            for off in [64u64, 4096 + 64] {
+                let mut b = [0u8; 1];
+                f.read_exact_at(&mut b, off).unwrap();
+                f.write_all_at(&[b[0] ^ 0xff], off).unwrap();
+            }
+        }
+        let (code, out, err) = repair(&[], &data, None);
+        assert_eq!(code, 3, "{out} {err}");
+        assert!(out.contains("plan: impossible"), "{out}");
+        // The two commands it names, in backticks, literally.
+        let cmds: Vec<&str> = out
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .filter(|c| c.starts_with("wal-inspect "))
+            .collect();
+        assert_eq!(cmds.len(), 2, "{out}");
+        let bin_dir = Path::new(util::BIN).parent().unwrap();
+        let sh = |line: &str| {
+            let o = Command::new("sh")
+                .arg("-c")
+                .arg(line)
+                .env(
+                    "PATH",
+                    format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap()),
+                )
+                .current_dir("/")
+                .output()
+                .unwrap();
+            (
+                o.status.code().unwrap_or(-1),
+                String::from_utf8_lossy(&o.stdout).into_owned(),
+            )
+        };
+        let (code, out) = sh(cmds[0]);
+        assert_eq!(code, 0, "{}: {out}", cmds[0]);
+        assert!(out.contains("nothing lost"), "{out}");
+        let (code, plan) = sh(cmds[1]);
+        assert_eq!(code, 1, "{}: {plan}", cmds[1]);
+        assert!(plan.contains("plan: db_rebuild"), "{plan}");
+        let apply = plan
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("apply with: "))
+            .unwrap_or_else(|| panic!("{plan}"))
+            .to_owned();
+        let (code, out) = sh(&apply);
+        assert_eq!(code, 0, "{apply}: {out}");
+        let mut etcd = Etcd::start(version, "m1", &data, port, &flags);
+        etcd.wait_healthy();
+        let (ok, out) = etcd.ctl(&["endpoint", "hashkv", "-w", "json"]);
+        assert!(ok, "{out}");
+        let v: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(
+            v[0]["HashKV"]["hash"].as_u64(),
+            Some(hash),
+            "etcd {version}: {out}"
+        );
+        assert_eq!(etcd.keyspace_revision(), revision);
+        let (ok, out) = etcd.ctl(&["put", "repair/probe", "ok"]);
+        assert!(ok, "{out}");
+        eprintln!(
+            "etcd {version}: purged WAL + both metas bad: salvaged and installed as printed; hashkv {hash} at revision {revision} as before"
+        );
+    }
+}
