@@ -20,6 +20,7 @@
 //! 6. fsync everything and rename the temp dir into place.
 
 mod build;
+mod compact;
 mod config;
 pub mod copy;
 mod db;
@@ -31,6 +32,7 @@ mod run;
 pub mod snap;
 mod wal;
 
+pub use compact::Compacted;
 pub use config::{RestoreConfig, RestoreTarget};
 pub use copy::{Extracted, extract};
 pub use db::bump_revision;

@@ -27,6 +27,7 @@ fuzz_target!(|data: &[u8]| {
         source: path.clone(),
         data_dir: out.join("new.etcd"),
         skip_hash_check: data.len() % 2 == 0,
+        compact_to: (data.len() % 3 == 0).then_some(2),
         ..etcd_snap::restore::RestoreConfig::default()
     };
     let _budget = Budget::new(data.len());

@@ -24,6 +24,9 @@ use super::db::Db;
 use super::page::{Page, PageKind};
 use super::write::{LeafItem, MetaFields, Patcher, WriteError, encode_leaf, encode_meta};
 
+/// Which items of a bucket to copy, given key and value.
+pub type KeepFn<'a> = &'a (dyn Fn(&[u8], &[u8]) -> bool + Sync);
+
 /// A key range whose items could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
@@ -84,6 +87,9 @@ impl Salvage {
 /// Walks a tree, sending every readable item in order, recording what it skips.
 struct Walker<'a> {
     db: &'a Db,
+    /// Which items to copy (`None`: all).
+    keep: Option<KeepFn<'a>>,
+    filtered: u64,
     visited: HashSet<u64>,
     last: Option<Vec<u8>>,
     copied: u64,
@@ -118,6 +124,10 @@ impl Walker<'_> {
             return true;
         }
         self.last = Some(key.to_vec());
+        if self.keep.is_some_and(|k| !k(key, value)) {
+            self.filtered += 1;
+            return true;
+        }
         self.copied += 1;
         out(LeafItem::kv(key.to_vec(), value.to_vec()))
     }
@@ -214,10 +224,18 @@ fn werr(e: WriteError) -> Error {
     Error::io(Path::new(""), std::io::Error::other(e.to_string()))
 }
 
-/// Walk `bucket` of `db`, sending its items to `tx` (the receiving side builds the tree).
-fn send_bucket<'a>(db: &'a Db, bucket: &Bucket, tx: SyncSender<LeafItem>) -> Walker<'a> {
+/// Walk `bucket` of `db`, sending the items `keep` accepts to `tx` (the receiving side
+/// builds the tree).
+fn send_bucket<'a>(
+    db: &'a Db,
+    bucket: &Bucket,
+    keep: Option<KeepFn<'a>>,
+    tx: SyncSender<LeafItem>,
+) -> Walker<'a> {
     let mut w = Walker {
         db,
+        keep,
+        filtered: 0,
         visited: HashSet::new(),
         last: None,
         copied: 0,
@@ -276,13 +294,11 @@ pub fn salvage(src: &Path, out: &Path) -> Result<Salvage> {
             }
         }
     }
-    let slot = db.metas().get(usize::from(db.active_meta()));
-    let meta_valid = slot.is_some_and(|s| s.problem.is_none());
-    // The top-level buckets (the root bucket's items), damage-tolerant.
-    // The root bucket's damage (its items are the buckets, read below).
-    let root = db.root();
+    // The root bucket's own damage (its items, the buckets, are copied below).
     let mut walker = Walker {
         db: &db,
+        keep: None,
+        filtered: 0,
         visited: HashSet::new(),
         last: None,
         copied: 0,
@@ -290,10 +306,43 @@ pub fn salvage(src: &Path, out: &Path) -> Result<Salvage> {
         lost: Vec::new(),
         nested: 0,
     };
-    walker.tree(root.root(), None, None, None, 0, &mut |_| true);
+    walker.tree(db.meta().root, None, None, None, 0, &mut |_| true);
     let root_lost = walker.lost;
+    let mut copy = copy_with(&db, out, &Edit::default())?;
+    copy.root_lost = root_lost;
+    Ok(copy)
+}
+
+/// How [`copy_with`] changes what it copies.
+#[derive(Default)]
+pub struct Edit<'a> {
+    /// Per bucket name: which of its items to copy (given key and value; the others are
+    /// left out).
+    pub keep: Vec<(Vec<u8>, KeepFn<'a>)>,
+    /// Items to set (added, or replacing the copied value): bucket, key, value.
+    pub set: Vec<(Vec<u8>, Vec<u8>, Vec<u8>)>,
+}
+
+impl std::fmt::Debug for Edit<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Edit")
+            .field(
+                "keep",
+                &self.keep.iter().map(|(b, _)| b).collect::<Vec<_>>(),
+            )
+            .field("set", &self.set)
+            .finish()
+    }
+}
+
+/// Copy the readable items of every top-level bucket of `db` into the new file `out`
+/// (which must not exist), changed by `edit`: the file etcd's defragmentation would write
+/// (fresh pages, no free ones), read from a possibly damaged source (see the module docs).
+pub fn copy_with(db: &Db, out: &Path, edit: &Edit<'_>) -> Result<Salvage> {
+    let slot = db.metas().get(usize::from(db.active_meta()));
+    let meta_valid = slot.is_some_and(|s| s.problem.is_none());
     let mut entries = Vec::new();
-    collect_root(&db, &mut entries);
+    collect_root(db, &mut entries);
     create_empty(out, db.page_size())?;
     let fresh = Db::open(out)?;
     let mut p = Patcher::open(&fresh).map_err(werr)?;
@@ -301,15 +350,31 @@ pub fn salvage(src: &Path, out: &Path) -> Result<Salvage> {
     let mut root_items = Vec::new();
     for (name, bucket) in entries {
         let (tx, rx) = sync_channel::<LeafItem>(1024);
+        let keep = edit.keep.iter().find(|(b, _)| *b == name).map(|(_, k)| *k);
+        let sets: Vec<(&[u8], &[u8])> = edit
+            .set
+            .iter()
+            .filter(|(b, _, _)| *b == name)
+            .map(|(_, k, v)| (k.as_slice(), v.as_slice()))
+            .collect();
         let (walker, value) = std::thread::scope(|s| {
-            let db = &db;
             let bucket = &bucket;
             let h = s.spawn(move || {
-                let w = send_bucket(db, bucket, tx);
+                let w = send_bucket(db, bucket, keep, tx);
                 (w.copied, w.dropped, w.nested, w.lost)
             });
-            let value = if bucket.is_inline() {
-                let items: Vec<LeafItem> = rx.into_iter().collect();
+            let value = if bucket.is_inline() || !sets.is_empty() {
+                let mut items: Vec<LeafItem> = rx.into_iter().collect();
+                for (k, v) in &sets {
+                    match items.binary_search_by(|i| i.key.as_slice().cmp(k)) {
+                        Ok(i) => {
+                            if let Some(it) = items.get_mut(i) {
+                                it.value = v.to_vec();
+                            }
+                        }
+                        Err(i) => items.insert(i, LeafItem::kv(k.to_vec(), v.to_vec())),
+                    }
+                }
                 p.bucket_from_items(bucket.sequence(), items)
             } else {
                 p.write_tree(rx.into_iter().map(Ok))
@@ -320,7 +385,7 @@ pub fn salvage(src: &Path, out: &Path) -> Result<Salvage> {
         let (copied, dropped, nested, mut lost) = walker.map_err(|_| {
             werr(WriteError::Unsupported {
                 path: out.to_path_buf(),
-                what: "the salvage walk panicked".into(),
+                what: "the copy's walk panicked".into(),
             })
         })?;
         let value = value.map_err(werr)?;
@@ -355,7 +420,7 @@ pub fn salvage(src: &Path, out: &Path) -> Result<Salvage> {
         meta_valid,
         txid: db.meta().txid,
         buckets,
-        root_lost,
+        root_lost: Vec::new(),
         size,
     })
 }

@@ -64,6 +64,11 @@ pub(super) fn build(
         },
     )?;
 
+    let compacted = cfg
+        .compact_to
+        .map(|r| super::compact::compact(&db_path, r))
+        .transpose()?;
+
     // WAL.
     mkdir(tmp_wal)?;
     let wal = wal_segment_for(cluster, cfg.target);
@@ -105,5 +110,6 @@ pub(super) fn build(
         db_bytes: db_len,
         bumped_to,
         snap_file: snap_path,
+        compacted,
     })
 }

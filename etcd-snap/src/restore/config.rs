@@ -27,6 +27,9 @@ pub struct RestoreConfig {
     pub bump_revision: u64,
     /// `--mark-compacted`.
     pub mark_compacted: bool,
+    /// Compact the restored db at this revision and write it defragmented (not an etcdutl
+    /// flag; see [`super::Compacted`]).
+    pub compact_to: Option<i64>,
     /// Whose bytes to write: etcdutl 3.5's (the default), 3.6's or 3.7's.
     pub target: RestoreTarget,
     /// Counts the bytes of the db copied, for a progress display on another thread.
@@ -61,6 +64,7 @@ impl Default for RestoreConfig {
             skip_hash_check: false,
             bump_revision: 0,
             mark_compacted: false,
+            compact_to: None,
             target: RestoreTarget::V3_5,
             progress: None,
         }

@@ -120,6 +120,14 @@ pub enum RestoreError {
         /// Why.
         reason: &'static str,
     },
+    /// `--compact-to` names a revision etcd would refuse to compact at.
+    #[error("--compact-to {revision}: {why}")]
+    CompactRevision {
+        /// The revision given.
+        revision: i64,
+        /// etcd's error and the db's revisions.
+        why: String,
+    },
     /// The db changed while `db extract` copied it (a writer is active).
     #[error("{}: the db changed while it was copied (is etcd running on it?)", path.display())]
     ChangedWhileCopying {

@@ -64,4 +64,6 @@ pub struct RestoreReport {
     pub bumped_to: Option<i64>,
     /// `.snap` file written.
     pub snap_file: PathBuf,
+    /// With `--compact-to`: the compaction.
+    pub compacted: Option<super::Compacted>,
 }

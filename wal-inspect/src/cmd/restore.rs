@@ -43,6 +43,12 @@ pub struct RestoreArgs {
     /// with --bump-revision, refused without it, as etcdutl does).
     #[arg(long)]
     pub mark_compacted: bool,
+    /// Compact the restored db at revision R and write it defragmented (what `etcdctl
+    /// compact R --physical` and `etcdctl defrag` would leave; `db space --compact-at R`
+    /// says how much it frees). Compaction is replicated state: offline it is safe only
+    /// here, inside a restore, never on one member of a running cluster.
+    #[arg(long, value_name = "R", conflicts_with = "bump_revision")]
+    pub compact_to: Option<i64>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
@@ -89,6 +95,7 @@ pub fn run(args: &RestoreArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
         },
         bump_revision: args.bump_revision,
         mark_compacted: args.mark_compacted,
+        compact_to: args.compact_to,
         progress: None,
     };
     let source_db = if cfg.source.is_dir() {
@@ -143,6 +150,13 @@ pub fn run(args: &RestoreArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
     )?;
     if let Some(rev) = report.bumped_to {
         writeln!(out, "revision:      bumped to {rev} (marked compacted)")?;
+    }
+    if let Some(c) = &report.compacted {
+        writeln!(
+            out,
+            "compacted:     at revision {}: {} records removed, {} kept; db {} -> {} bytes (defragmented)",
+            c.revision, c.records_removed, c.records_kept, c.bytes_before, c.bytes_after
+        )?;
     }
     writeln!(out, "wal dir:       {}", report.wal_dir.display())?;
     writeln!(out, "snap file:     {}", report.snap_file.display())?;

@@ -713,6 +713,30 @@ fn db_reads() {
         "db-space-v35",
         &env.run(&["db", "space", "data/m1", "--depth", "1", "--top", "5"]),
     );
+    check("db-stats-v35", &env.run(&["db", "stats", "data/m1"]));
+    check("db-pages-v35", &env.run(&["db", "pages", "data/m1"]));
+    check(
+        "db-page-meta-v35",
+        &env.run(&["db", "page", "data/m1", "1"]),
+    );
+    // A leaf of the key bucket: revisions as main_sub, values as mvccpb.KeyValue.
+    check(
+        "db-page-leaf-v35",
+        &env.run(&["db", "page", "data/m1", "248"]),
+    );
+    check(
+        "db-space-json-v35",
+        &env.run(&[
+            "db",
+            "space",
+            "--json",
+            "snapshot.db",
+            "--depth",
+            "1",
+            "--top",
+            "3",
+        ]),
+    );
     check(
         "db-space-compact-at-v35",
         &env.run(&[

@@ -683,3 +683,122 @@ fn restore_matches_etcdutl_3_6() {
 fn restore_matches_etcdutl_3_7() {
     restore_matches_a_later_etcdutl("3.7", 24630);
 }
+
+/// `snapshot restore --compact-to R`: the restored db holds what `db space --compact-at R`
+/// said would remain (the same count real etcd's compaction leaves, see `db_space`), is
+/// smaller, and etcd 3.5.1 (and 3.4.23) started on it serves the same keyspace at the
+/// latest revision and at R, refuses reads below R as compacted, and accepts a write.
+/// A revision etcd would refuse to compact at is refused too, writing nothing.
+#[test]
+fn restore_compact_to_on_real_etcd() {
+    let _lock = EtcdLock::take();
+    for (config, version, cport) in [
+        ("v35-single", "3.5.1", 24960u16),
+        ("v34-single", "3.4.23", 24962),
+    ] {
+        let dir = testdata::clean(config).unwrap();
+        let snapshot = dir.path().join("snapshot.db");
+        let space = |extra: &[&str]| -> Value {
+            let mut a = vec!["db", "space", "--json", snapshot.to_str().unwrap()];
+            a.extend_from_slice(extra);
+            let (code, out, err) = ours(&a);
+            assert_eq!(code, 0, "{err}");
+            serde_json::from_str(&out).unwrap()
+        };
+        let before = space(&[]);
+        let latest = before["revision"].as_i64().unwrap();
+        let compacted = before["compacted"].as_i64().unwrap();
+        let r = compacted + (latest - compacted) / 2;
+        let predicted = space(&["--compact-at", &r.to_string()]);
+        let want_records =
+            before["records"].as_u64().unwrap() - predicted["compaction_removes"].as_u64().unwrap();
+        let data = dir.path().join("compacted");
+        let mut args: Vec<String> = vec![
+            "snapshot".into(),
+            "restore".into(),
+            snapshot.display().to_string(),
+            "--compact-to".into(),
+            r.to_string(),
+            "--json".into(),
+        ];
+        args.extend(flags("r1", &data, cport + 1, "compact"));
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, out, err) = ours(&a);
+        assert_eq!(code, 0, "{config}: {out}{err}");
+        let report: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(
+            report["compacted"]["records_kept"].as_u64(),
+            Some(want_records),
+            "{report}"
+        );
+        let db = data.join("member/snap/db");
+        let after = {
+            let (code, out, _) = ours(&["db", "space", "--json", db.to_str().unwrap()]);
+            assert_eq!(code, 0);
+            serde_json::from_str::<Value>(&out).unwrap()
+        };
+        assert_eq!(after["records"].as_u64(), Some(want_records));
+        assert_eq!(after["compacted"].as_i64(), Some(r));
+        // Defragmented: only the fresh file's two initial pages (2, the unpersisted
+        // freelist's, and 3, the empty root replaced on commit) are free.
+        assert!(
+            after["pages"]["free"].as_u64().unwrap() <= 2,
+            "defragmented: {}",
+            after["pages"]
+        );
+        assert!(after["file_size"].as_u64() < before["file_size"].as_u64());
+        let want: Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join("keyspace.json")).unwrap(),
+        )
+        .unwrap();
+        let peer = format!("r1=http://127.0.0.1:{}", cport + 1);
+        let extra = [
+            "--initial-advertise-peer-urls".to_string(),
+            format!("http://127.0.0.1:{}", cport + 1),
+            "--initial-cluster".to_string(),
+            peer,
+        ];
+        let mut etcd = Etcd::start(version, "r1", &data, cport, &extra);
+        etcd.wait_healthy();
+        let got = etcd.keyspace();
+        assert_eq!(got["header"]["revision"].as_i64(), Some(latest), "{config}");
+        assert_eq!(got["kvs"], want["kvs"], "{config}: keyspace differs");
+        let (ok, out) = etcd.ctl(&[
+            "get",
+            "",
+            "--prefix",
+            "--rev",
+            &r.to_string(),
+            "--keys-only",
+        ]);
+        assert!(ok, "{config}: read at the compaction revision: {out}");
+        let (ok, out) = etcd.ctl(&["get", "", "--prefix", "--rev", &(r - 1).to_string()]);
+        assert!(
+            !ok && out.contains("required revision has been compacted"),
+            "{config}: {out}"
+        );
+        let (ok, out) = etcd.ctl(&["put", "after-compaction", "yes"]);
+        assert!(ok, "{out}");
+        drop(etcd);
+        // Refused: a future revision and one already compacted; nothing written.
+        for bad in [latest + 1, compacted] {
+            let out_dir = dir.path().join(format!("refused-{bad}"));
+            let (code, out, err) = ours(&[
+                "snapshot",
+                "restore",
+                snapshot.to_str().unwrap(),
+                "--compact-to",
+                &bad.to_string(),
+                "--data-dir",
+                out_dir.to_str().unwrap(),
+            ]);
+            assert_eq!(code, 2, "{out}{err}");
+            assert!(err.contains("mvcc: required revision"), "{err}");
+            assert!(!out_dir.exists());
+        }
+        eprintln!(
+            "{config}: restored compacted at {r}: {want_records} records kept, db {} -> {} bytes; etcd {version} serves revision {latest}, compacted below {r}",
+            before["file_size"], after["file_size"]
+        );
+    }
+}
