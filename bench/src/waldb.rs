@@ -15,20 +15,30 @@ use etcd_snap::bolt::write::{LeafItem, Patcher, bucket_value};
 use etcd_snap::mvcc::{KeyValue, Revision, RevisionKey};
 use etcd_wal::scan::Event;
 
-/// Make sure `member/snap/db` exists for the WAL in `member/wal` (once; marked complete by
-/// `member/snap/.complete`). Returns the db's size in bytes.
-pub fn ensure_db(member: &Path, node: u64) -> Result<u64, Box<dyn std::error::Error>> {
+/// Make sure `member` holds the WAL of `wal` (its segments hard-linked into `member/wal`)
+/// and `member/snap/db` for it (once; marked complete by `member/snap/.complete`). Returns
+/// the db's size in bytes.
+pub fn ensure_db(member: &Path, wal: &Path, node: u64) -> Result<u64, Box<dyn std::error::Error>> {
     let snap = member.join("snap");
     let path = snap.join("db");
     let done = snap.join(".complete");
     if done.exists() {
         return Ok(std::fs::metadata(&path)?.len());
     }
+    if member.exists() {
+        std::fs::remove_dir_all(member)?;
+    }
+    let linked = member.join("wal");
+    std::fs::create_dir_all(&linked)?;
+    for e in std::fs::read_dir(wal)? {
+        let e = e?;
+        std::fs::hard_link(e.path(), linked.join(e.file_name()))?;
+    }
     std::fs::create_dir_all(&snap)?;
     crate::snapgen::fresh_db(&path)?;
     let db = Db::open(&path)?;
     let mut p = Patcher::open(&db)?;
-    let wal = member.join("wal");
+    let wal = linked;
     let (tx, rx) = sync_channel::<(u64, Vec<u8>, Vec<u8>)>(256);
     let scanner = std::thread::spawn(move || {
         etcd_wal::scan::scan_dir_with(&wal, &mut |e| {

@@ -177,19 +177,39 @@ pub fn inspect_dir(dir: MemberDir, options: &Options) -> Result<Inspection, Erro
     if let Some(p) = progress {
         p.begin(Stage::Wal, etcd_wal::progress::wal_bytes(&dir.wal));
     }
-    let scan = scan::scan_dir_interruptible(
-        &dir.wal,
-        &mut |e| {
-            if let Some(p) = progress {
-                scan_progress.observe(p, &e);
-            }
-            history.observe(&e);
-            if let Some(Ok((_, c))) = &mut values {
-                c.observe(&e);
-            }
-        },
-        interrupt,
-    )?;
+    // The db is read on a second thread while this one reads the WAL: the two are
+    // independent reads of different files (the WAL's snapshot entries only pick the
+    // `.snap`, below).
+    let (scan, db_report) = std::thread::scope(|s| {
+        let db_thread = dir
+            .member
+            .as_deref()
+            .map(|m| s.spawn(move || etcd_snap::inspect_member_db(m)));
+        let scan = scan::scan_dir_interruptible(
+            &dir.wal,
+            &mut |e| {
+                if let Some(p) = progress {
+                    scan_progress.observe(p, &e);
+                }
+                history.observe(&e);
+                if let Some(Ok((_, c))) = &mut values {
+                    c.observe(&e);
+                }
+            },
+            interrupt,
+        );
+        let db_report = db_thread.map(|h| {
+            h.join().unwrap_or_else(|_| {
+                Err(etcd_snap::ErrorInfo {
+                    kind: etcd_snap::ErrorKind::Io,
+                    message: "the db inspection thread panicked".into(),
+                    finding: None,
+                })
+            })
+        });
+        (scan, db_report)
+    });
+    let scan = scan?;
     if interrupt.load(std::sync::atomic::Ordering::Relaxed) {
         return Err(Error::Interrupted);
     }
@@ -212,11 +232,11 @@ pub fn inspect_dir(dir: MemberDir, options: &Options) -> Result<Inspection, Erro
     if let Some(p) = progress {
         p.begin(Stage::Db, db_size());
     }
-    let member = dir
-        .member
-        .as_ref()
-        .map(|m| etcd_snap::inspect_member(m, wal_snaps.as_deref()))
-        .transpose()?;
+    let member = match (dir.member.as_ref(), db_report) {
+        (Some(m), Some(db)) => Some(etcd_snap::inspect_member_with(m, wal_snaps.as_deref(), db)?),
+        (Some(m), None) => Some(etcd_snap::inspect_member(m, wal_snaps.as_deref())?),
+        (None, _) => None,
+    };
     let holders = live::holders(&dir.lockable_files());
     let db = member.as_ref().and_then(|m| m.db.as_ref().ok());
     let ctx = Context {

@@ -54,4 +54,6 @@ pub mod status;
 pub mod v2store;
 
 pub use error::{Error, ErrorInfo, ErrorKind, Result};
-pub use member::{MemberReport, inspect_member, resolve_db_path};
+pub use member::{
+    MemberReport, inspect_member, inspect_member_db, inspect_member_with, resolve_db_path,
+};

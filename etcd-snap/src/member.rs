@@ -153,17 +153,33 @@ pub fn inspect_member(
     wal_snaps: Option<&[RaftPos]>,
 ) -> Result<MemberReport> {
     let member_dir = member_dir.as_ref();
-    let snap_dir = member_dir.join("snap");
-    let snap = inspect_snap_dir(&snap_dir, wal_snaps).map_err(|e| ErrorInfo::from(&e));
-    let db_path = snap_dir.join("db");
-    let db = if db_path.exists() {
+    let db = inspect_member_db(member_dir);
+    inspect_member_with(member_dir, wal_snaps, db)
+}
+
+/// The db half of [`inspect_member`] (`snap/db`, or why it cannot be read): independent of
+/// the WAL, so a caller can run it while it reads the WAL.
+pub fn inspect_member_db(member_dir: impl AsRef<Path>) -> std::result::Result<DbReport, ErrorInfo> {
+    let db_path = member_dir.as_ref().join("snap").join("db");
+    if db_path.exists() {
         inspect_db(&db_path).map_err(|e| ErrorInfo::from(&e))
     } else {
         Err(ErrorInfo::from(&Error::NotFound {
             path: db_path,
             what: "the member's bbolt db (snap/db)",
         }))
-    };
+    }
+}
+
+/// [`inspect_member`] with the db already inspected ([`inspect_member_db`]).
+pub fn inspect_member_with(
+    member_dir: impl AsRef<Path>,
+    wal_snaps: Option<&[RaftPos]>,
+    db: std::result::Result<DbReport, ErrorInfo>,
+) -> Result<MemberReport> {
+    let member_dir = member_dir.as_ref();
+    let snap_dir = member_dir.join("snap");
+    let snap = inspect_snap_dir(&snap_dir, wal_snaps).map_err(|e| ErrorInfo::from(&e));
     let snapshot_index = snap
         .as_ref()
         .ok()
