@@ -184,7 +184,90 @@ fn first_nonzero_in(buf: &[u8]) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::first_nonzero_in;
+    use super::{CHUNK, SegmentReader, first_nonzero_in};
+
+    fn file_of(len: usize, seed: u64) -> (tempfile::NamedTempFile, Vec<u8>) {
+        let mut x = seed;
+        let bytes: Vec<u8> = (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        let f = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(f.path(), &bytes).unwrap();
+        (f, bytes)
+    }
+
+    /// Forward reads of every size (inside a chunk, across one or several chunk
+    /// boundaries, skipping ahead) and reads behind the window all give the file's bytes.
+    #[test]
+    fn reads_give_the_file_bytes_wherever_they_fall() {
+        for (len, seed) in [(5 * CHUNK + 12_345, 1u64), (CHUNK + 7, 2), (3 * CHUNK, 3)] {
+            let (f, want) = file_of(len, seed);
+            let mut r = SegmentReader::open(f.path()).unwrap();
+            let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+            let mut rnd = |m: u64| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x % m
+            };
+            let mut off = 0u64;
+            while off < len as u64 {
+                let n = match rnd(10) {
+                    0 => rnd(3 * CHUNK as u64) as usize,
+                    1 => 8,
+                    _ => rnd(200_000) as usize + 1,
+                };
+                let n = n.min(len - off as usize);
+                let got = r.bytes(off, n).unwrap().to_vec();
+                assert_eq!(
+                    got,
+                    want[off as usize..off as usize + n],
+                    "at {off} len {n}"
+                );
+                if rnd(20) == 0 && off > 100_000 {
+                    // A look behind (resync): a direct read.
+                    let back = off - rnd(100_000) - 1;
+                    let got = r.bytes(back, 1000).unwrap().to_vec();
+                    assert_eq!(got, want[back as usize..back as usize + 1000]);
+                }
+                off += n as u64 + rnd(3) * rnd(50_000);
+            }
+            assert_eq!(
+                r.first_nonzero(0).unwrap(),
+                want.iter().position(|b| *b != 0).map(|p| p as u64)
+            );
+            assert!(r.bytes(len as u64 - 4, 8).is_err(), "past the end");
+        }
+    }
+
+    /// A file that shrinks after it was opened (etcd truncating its tail segment) gives
+    /// an error naming the offset, never a panic or short data.
+    #[test]
+    fn a_file_that_shrinks_is_an_error() {
+        let (f, _) = file_of(6 * CHUNK, 4);
+        let mut r = SegmentReader::open(f.path()).unwrap();
+        r.bytes(0, 100).unwrap();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(f.path())
+            .unwrap()
+            .set_len(2 * CHUNK as u64 + 10)
+            .unwrap();
+        let mut off = 100u64;
+        let err = loop {
+            match r.bytes(off, 100_000) {
+                Ok(_) => off += 100_000,
+                Err(e) => break e,
+            }
+            assert!(off < 6 * CHUNK as u64, "read past the truncation");
+        };
+        assert!(err.to_string().contains("offset"), "{err}");
+    }
 
     #[test]
     fn finds_the_first_nonzero_byte() {
