@@ -184,7 +184,8 @@ pub fn inspect_dir(dir: MemberDir, options: &Options) -> Result<Inspection, Erro
         let db_thread = dir
             .member
             .as_deref()
-            .map(|m| s.spawn(move || etcd_snap::inspect_member_db(m)));
+            // etcdutl's numbers (a CRC of every value) are `snapshot status`'s, not ours.
+            .map(|m| s.spawn(move || etcd_snap::inspect_member_db(m, false)));
         let scan = scan::scan_dir_interruptible(
             &dir.wal,
             &mut |e| {

@@ -9,7 +9,7 @@ use crate::schema::{self, Alarm, Membership, MetaInfo};
 use etcd_proto::RaftPos;
 
 use crate::snapdir::{OtherFile, SnapDirReport, inspect_snap_dir};
-use crate::status::{EtcdutlStatus, check_and_count, etcdutl_status};
+use crate::status::{EtcdutlStatus, etcdutl_status};
 
 /// What the `db` file holds and what is wrong with it.
 #[derive(Debug, Clone)]
@@ -47,6 +47,13 @@ pub struct DbReport {
 
 /// Inspect one db file: `Err` only if it cannot be opened as bolt at all.
 pub fn inspect_db(path: impl AsRef<Path>) -> Result<DbReport> {
+    inspect_db_with(path, true)
+}
+
+/// [`inspect_db`]; without `etcdutl` the etcdutl numbers (whose hash needs a CRC of every
+/// key and value) are left out (`etcdutl: None`): the page check, the etcd buckets and the
+/// live-key count only.
+pub fn inspect_db_with(path: impl AsRef<Path>, etcdutl: bool) -> Result<DbReport> {
     let db = Db::open(path.as_ref())?;
     let mut errors = Vec::new();
     let mut keep = |r: Result<()>| {
@@ -59,7 +66,7 @@ pub fn inspect_db(path: impl AsRef<Path>) -> Result<DbReport> {
         }
     };
     // One walk for the page check, etcdutl's numbers and the live-key count.
-    let (check, counted, live) = check_and_count(&db)?;
+    let (check, counted, live) = crate::status::check_and_count_with(&db, etcdutl)?;
     let mut meta = MetaInfo::default();
     keep(schema::meta(&db).map(|m| meta = m));
     let mut membership = Membership::default();
@@ -68,8 +75,9 @@ pub fn inspect_db(path: impl AsRef<Path>) -> Result<DbReport> {
     keep(schema::alarms(&db).map(|(a, _)| alarms = a));
     let mut cluster = schema::ClusterInfo::default();
     keep(schema::cluster(&db).map(|c| cluster = c));
+    let wanted = etcdutl;
     let mut etcdutl = counted;
-    if etcdutl.is_none() {
+    if etcdutl.is_none() && wanted {
         // Damage: let etcdutl's own walk say where it would fail.
         keep(etcdutl_status(&db).map(|s| etcdutl = Some(s)));
     }
@@ -153,16 +161,20 @@ pub fn inspect_member(
     wal_snaps: Option<&[RaftPos]>,
 ) -> Result<MemberReport> {
     let member_dir = member_dir.as_ref();
-    let db = inspect_member_db(member_dir);
+    let db = inspect_member_db(member_dir, true);
     inspect_member_with(member_dir, wal_snaps, db)
 }
 
 /// The db half of [`inspect_member`] (`snap/db`, or why it cannot be read): independent of
-/// the WAL, so a caller can run it while it reads the WAL.
-pub fn inspect_member_db(member_dir: impl AsRef<Path>) -> std::result::Result<DbReport, ErrorInfo> {
+/// the WAL, so a caller can run it while it reads the WAL. `etcdutl`: also etcdutl's
+/// numbers and hash ([`inspect_db_with`]).
+pub fn inspect_member_db(
+    member_dir: impl AsRef<Path>,
+    etcdutl: bool,
+) -> std::result::Result<DbReport, ErrorInfo> {
     let db_path = member_dir.as_ref().join("snap").join("db");
     if db_path.exists() {
-        inspect_db(&db_path).map_err(|e| ErrorInfo::from(&e))
+        inspect_db_with(&db_path, etcdutl).map_err(|e| ErrorInfo::from(&e))
     } else {
         Err(ErrorInfo::from(&Error::NotFound {
             path: db_path,

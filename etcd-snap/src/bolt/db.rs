@@ -357,10 +357,16 @@ impl Db {
         if offset.checked_add(total).is_none_or(|end| end > file_size) {
             return Err(damage(FindingKind::PageBeyondEof { file_size }));
         }
+        // The overflow pages read straight into the page's buffer (no second buffer to
+        // copy from: values of Kubernetes objects make most pages of a big db overflow).
         let mut page = page;
-        let rest = read_upto(&self.file, file_size, offset + ps, (total - ps) as usize)
-            .map_err(ReadError::Io)?;
-        page.buf.extend_from_slice(&rest);
+        let first_len = page.buf.len();
+        page.buf.resize(total as usize, 0);
+        if let Some(rest) = page.buf.get_mut(first_len..) {
+            self.file
+                .read_exact_at(rest, offset + ps)
+                .map_err(ReadError::Io)?;
+        }
         Ok(page)
     }
 
