@@ -8,29 +8,16 @@ use std::path::Path;
 use prost::Message;
 
 use etcd_snap::bolt::Db;
-use etcd_snap::bolt::write::{LeafItem, MetaFields, Patcher, encode_leaf, encode_meta};
+use etcd_snap::bolt::write::{LeafItem, Patcher};
 use etcd_snap::mvcc::{KeyValue, Revision, RevisionKey};
 use sha2::{Digest, Sha256};
 
-/// bbolt's fresh file (4 KiB pages): metas (txid 0, 1) with root page 3, page 2 unused,
-/// an empty root leaf.
-pub fn fresh_db(path: &Path) -> std::io::Result<()> {
-    let ps = 4096u32;
-    let mut f = std::fs::File::create(path)?;
-    for slot in 0..2u64 {
-        let m = MetaFields {
-            page_size: ps,
-            root: 3,
-            sequence: 0,
-            freelist: u64::MAX,
-            pgid: 4,
-            txid: slot,
-        };
-        f.write_all(&encode_meta(slot, &m))?;
+/// bbolt's fresh file (4 KiB pages), as etcd-snap's salvage and restore create it.
+pub fn fresh_db(path: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    if path.exists() {
+        std::fs::remove_file(path)?;
     }
-    f.write_all(&vec![0u8; ps as usize])?;
-    f.write_all(&encode_leaf(3, &[], ps))?;
-    f.sync_all()
+    Ok(etcd_snap::bolt::salvage::create_empty(path, 4096)?)
 }
 
 /// Write the snapshot to `path` (once; an existing file is kept). Returns its size.

@@ -98,7 +98,21 @@ struct Walker<'a> {
     nested: u64,
 }
 
-impl Walker<'_> {
+impl<'a> Walker<'a> {
+    fn new(db: &'a Db, keep: Option<KeepFn<'a>>) -> Walker<'a> {
+        Walker {
+            db,
+            keep,
+            filtered: 0,
+            visited: HashSet::new(),
+            last: None,
+            copied: 0,
+            dropped: 0,
+            lost: Vec::new(),
+            nested: 0,
+        }
+    }
+
     fn lose(&mut self, from: Option<&[u8]>, to: Option<&[u8]>, page: u64, why: String) {
         self.lost.push(LostRange {
             from: from.map(<[u8]>::to_vec),
@@ -232,17 +246,7 @@ fn send_bucket<'a>(
     keep: Option<KeepFn<'a>>,
     tx: SyncSender<LeafItem>,
 ) -> Walker<'a> {
-    let mut w = Walker {
-        db,
-        keep,
-        filtered: 0,
-        visited: HashSet::new(),
-        last: None,
-        copied: 0,
-        dropped: 0,
-        lost: Vec::new(),
-        nested: 0,
-    };
+    let mut w = Walker::new(db, keep);
     let mut out = |it: LeafItem| tx.send(it).is_ok();
     match bucket.inline_page() {
         Some(p) => {
@@ -295,17 +299,7 @@ pub fn salvage(src: &Path, out: &Path) -> Result<Salvage> {
         }
     }
     // The root bucket's own damage (its items, the buckets, are copied below).
-    let mut walker = Walker {
-        db: &db,
-        keep: None,
-        filtered: 0,
-        visited: HashSet::new(),
-        last: None,
-        copied: 0,
-        dropped: 0,
-        lost: Vec::new(),
-        nested: 0,
-    };
+    let mut walker = Walker::new(&db, None);
     walker.tree(db.meta().root, None, None, None, 0, &mut |_| true);
     let root_lost = walker.lost;
     let mut copy = copy_with(&db, out, &Edit::default())?;

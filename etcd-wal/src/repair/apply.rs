@@ -424,18 +424,15 @@ fn check_fresh(plan: &RepairPlan) -> Result<(), Error> {
                 old,
                 ..
             } => {
-                let s = size(path)?;
-                if s != *want {
-                    return Err(stale(format!("size {s}, plan expected {want}")));
-                }
-                let f = fs::File::open(path).map_err(io(path))?;
-                let mut b = [0u8; 1];
-                std::os::unix::fs::FileExt::read_exact_at(&f, &mut b, *offset).map_err(io(path))?;
-                if b != [*old] {
-                    return Err(stale(format!(
-                        "byte {offset} is {:#04x}, plan expected {old:#04x}",
-                        b[0]
-                    )));
+                if let Some(now) = bytes_if_changed(path, *want, *offset, &[*old])? {
+                    let what = match now {
+                        Now::Size(s) => format!("size {s}, plan expected {want}"),
+                        Now::Bytes(b) => format!(
+                            "byte {offset} is {:#04x}, plan expected {old:#04x}",
+                            b.first().copied().unwrap_or_default()
+                        ),
+                    };
+                    return Err(stale(what));
                 }
             }
             FileChange::Overwrite {
@@ -445,18 +442,14 @@ fn check_fresh(plan: &RepairPlan) -> Result<(), Error> {
                 old,
                 ..
             } => {
-                let s = size(path)?;
-                if s != *want {
-                    return Err(stale(format!("size {s}, plan expected {want}")));
-                }
-                let f = fs::File::open(path).map_err(io(path))?;
-                let mut b = vec![0u8; old.len()];
-                std::os::unix::fs::FileExt::read_exact_at(&f, &mut b, *offset).map_err(io(path))?;
-                if &b != old {
-                    return Err(stale(format!(
-                        "the {} bytes at {offset} changed since the plan",
-                        old.len()
-                    )));
+                if let Some(now) = bytes_if_changed(path, *want, *offset, old)? {
+                    let what = match now {
+                        Now::Size(s) => format!("size {s}, plan expected {want}"),
+                        Now::Bytes(_) => {
+                            format!("the {} bytes at {offset} changed since the plan", old.len())
+                        }
+                    };
+                    return Err(stale(what));
                 }
             }
             FileChange::CopyFrom { path, from, size } => {
@@ -479,6 +472,27 @@ fn check_fresh(plan: &RepairPlan) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// What a file holds now that a plan did not expect.
+enum Now {
+    /// Its size.
+    Size(u64),
+    /// The bytes where the plan expected others.
+    Bytes(Vec<u8>),
+}
+
+/// Whether `path` still has size `want` and the bytes `old` at `offset` (`None`), or what
+/// differs.
+fn bytes_if_changed(path: &Path, want: u64, offset: u64, old: &[u8]) -> Result<Option<Now>, Error> {
+    let s = fs::metadata(path).map_err(io(path))?.len();
+    if s != want {
+        return Ok(Some(Now::Size(s)));
+    }
+    let f = fs::File::open(path).map_err(io(path))?;
+    let mut b = vec![0u8; old.len()];
+    std::os::unix::fs::FileExt::read_exact_at(&f, &mut b, offset).map_err(io(path))?;
+    Ok((b != old).then_some(Now::Bytes(b)))
 }
 
 /// Carry out `plan`: backup, stage, exchange, cleanup (see the module docs). The caller

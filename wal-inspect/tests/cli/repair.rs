@@ -1062,26 +1062,8 @@ fn a_truncated_db_is_rebuilt_by_etcd_from_the_wal() {
         let meta = testdata::config_meta(config).unwrap();
         let version = meta["etcd_version"].as_str().unwrap().to_owned();
         {
-            // etcd's own verdict on the truncated copy.
-            let probe = tempfile::tempdir().unwrap();
-            let copy = probe.path().join("m1");
-            let cp = Command::new("cp")
-                .arg("-a")
-                .arg(&data)
-                .arg(&copy)
-                .status()
-                .unwrap();
-            assert!(cp.success());
             let _lock = EtcdLock::take();
-            let mut etcd = Etcd::start(&version, "m1", &copy, port, &[]);
-            let end = Instant::now() + Duration::from_secs(20);
-            while etcd.exited().is_none() {
-                assert!(
-                    Instant::now() < end,
-                    "{config}: etcd {version} started on a truncated db"
-                );
-                std::thread::sleep(Duration::from_millis(100));
-            }
+            assert_etcd_refuses(&version, &data, port, "a truncated db");
         }
         repaired_dir_serves_everything(
             &format!("{config} with the db truncated"),
@@ -1151,29 +1133,7 @@ fn a_damaged_last_transaction_is_dropped_and_replayed() {
             let f = std::fs::OpenOptions::new().write(true).open(&db).unwrap();
             std::os::unix::fs::FileExt::write_all_at(&f, &[0x40, 0x00], page * ps + 8).unwrap();
         }
-        // etcd's own verdict on a copy.
-        {
-            let probe = tempfile::tempdir().unwrap();
-            let copy = probe.path().join("m1");
-            assert!(
-                Command::new("cp")
-                    .arg("-a")
-                    .arg(&data)
-                    .arg(&copy)
-                    .status()
-                    .unwrap()
-                    .success()
-            );
-            let mut etcd = Etcd::start(&version, "m1", &copy, port, &[]);
-            let end = Instant::now() + Duration::from_secs(20);
-            while etcd.exited().is_none() {
-                assert!(
-                    Instant::now() < end,
-                    "{config}: etcd {version} started with page {page} damaged"
-                );
-                std::thread::sleep(Duration::from_millis(100));
-            }
-        }
+        assert_etcd_refuses(&version, &data, port, &format!("page {page} damaged"));
         let (code, plan) = plan_json(&data);
         assert_eq!(code, 1, "{plan}");
         assert_eq!(plan["kind"], "db_revert_meta", "{config}: {plan}");
@@ -1257,20 +1217,7 @@ fn a_db_is_rebuilt_from_a_saved_snapshot_and_the_wal() {
             assert!(ok, "{out}");
             etcd.keyspace()
         };
-        // Both metas damaged (a txid byte each): bbolt refuses the file.
-        {
-            let f = std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .open(&db)
-                .unwrap();
-            use std::os::unix::fs::FileExt as _;
-            for off in [64u64, 4096 + 64] {
-                let mut b = [0u8; 1];
-                f.read_exact_at(&mut b, off).unwrap();
-                f.write_all_at(&[b[0] ^ 0xff], off).unwrap();
-            }
-        }
+        damage_both_metas(&db);
         let s = saved.to_str().unwrap();
         let (code, plan) = plan_json_with(&data, &["--from", s]);
         assert_eq!(code, 1, "{plan}");
@@ -1355,18 +1302,8 @@ fn a_db_is_rebuilt_from_a_saved_snapshot_and_the_wal() {
             .find_map(|l| l.trim().strip_prefix("apply with: "))
             .unwrap_or_else(|| panic!("no apply line: {out}"));
         assert!(line.contains("--from="), "{line}");
-        let bin_dir = Path::new(util::BIN).parent().unwrap();
-        let st = Command::new("sh")
-            .arg("-c")
-            .arg(line)
-            .env(
-                "PATH",
-                format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap()),
-            )
-            .current_dir("/")
-            .status()
-            .unwrap();
-        assert!(st.success(), "{line}");
+        let (code, out) = sh(line);
+        assert_eq!(code, 0, "{line}: {out}");
         let mut etcd = Etcd::start(&version, "m1", &data, port, &[]);
         etcd.wait_healthy();
         let now = etcd.keyspace();
@@ -1398,23 +1335,6 @@ fn a_salvaged_db_serves_what_was_readable() {
         let (dir, case) = testdata::case(name).unwrap();
         let data = damaged_dir(&case, dir.path());
         let out_file = dir.path().join("salvaged.db");
-        let sh = |line: &str| {
-            let bin_dir = Path::new(util::BIN).parent().unwrap();
-            let out = Command::new("sh")
-                .arg("-c")
-                .arg(line)
-                .env(
-                    "PATH",
-                    format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap()),
-                )
-                .current_dir("/")
-                .output()
-                .unwrap();
-            (
-                out.status.code().unwrap_or(-1),
-                String::from_utf8_lossy(&out.stdout).into_owned(),
-            )
-        };
         let before_fp = fingerprint(dir.path());
         let o = util::run(&[
             "db",
@@ -1613,20 +1533,7 @@ fn a_purged_wal_and_an_unusable_db_are_salvaged_as_printed() {
             let rev = etcd.keyspace_revision();
             (hash, rev)
         };
-        let db = data.join("member/snap/db");
-        {
-            use std::os::unix::fs::FileExt as _;
-            let f = std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .open(&db)
-                .unwrap();
-            for off in [64u64, 4096 + 64] {
-                let mut b = [0u8; 1];
-                f.read_exact_at(&mut b, off).unwrap();
-                f.write_all_at(&[b[0] ^ 0xff], off).unwrap();
-            }
-        }
+        damage_both_metas(&data.join("member/snap/db"));
         let (code, out, err) = repair(&[], &data, None);
         assert_eq!(code, 3, "{out} {err}");
         assert!(out.contains("plan: impossible"), "{out}");
@@ -1638,23 +1545,6 @@ fn a_purged_wal_and_an_unusable_db_are_salvaged_as_printed() {
             .filter(|c| c.starts_with("wal-inspect "))
             .collect();
         assert_eq!(cmds.len(), 2, "{out}");
-        let bin_dir = Path::new(util::BIN).parent().unwrap();
-        let sh = |line: &str| {
-            let o = Command::new("sh")
-                .arg("-c")
-                .arg(line)
-                .env(
-                    "PATH",
-                    format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap()),
-                )
-                .current_dir("/")
-                .output()
-                .unwrap();
-            (
-                o.status.code().unwrap_or(-1),
-                String::from_utf8_lossy(&o.stdout).into_owned(),
-            )
-        };
         let (code, out) = sh(cmds[0]);
         assert_eq!(code, 0, "{}: {out}", cmds[0]);
         assert!(out.contains("nothing lost"), "{out}");
@@ -1725,24 +1615,8 @@ fn a_damaged_newest_meta_needs_nothing_and_a_deleted_v34_db_is_rebuilt() {
     let data = dir.path().join("data/m1");
     std::fs::remove_file(data.join("member/snap/db")).unwrap();
     {
-        let probe = tempfile::tempdir().unwrap();
-        let copy = probe.path().join("m1");
-        assert!(
-            Command::new("cp")
-                .arg("-a")
-                .arg(&data)
-                .arg(&copy)
-                .status()
-                .unwrap()
-                .success()
-        );
         let _lock = EtcdLock::take();
-        let mut etcd = Etcd::start("3.4.23", "m1", &copy, 24990, &[]);
-        let end = Instant::now() + Duration::from_secs(20);
-        while etcd.exited().is_none() {
-            assert!(Instant::now() < end, "etcd 3.4.23 started without its db");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        assert_etcd_refuses("3.4.23", &data, 24990, "no db");
     }
     repaired_dir_serves_everything(
         "v34-single with the db deleted",
@@ -1753,4 +1627,62 @@ fn a_damaged_newest_meta_needs_nothing_and_a_deleted_v34_db_is_rebuilt() {
         "db_rebuild",
         24990,
     );
+}
+
+/// Run `line` through `sh` from `/`, with the tested binary first on the PATH (as an
+/// operator pastes a printed command): (exit code, stdout).
+fn sh(line: &str) -> (i32, String) {
+    let bin_dir = Path::new(util::BIN).parent().unwrap();
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg(line)
+        .env(
+            "PATH",
+            format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap()),
+        )
+        .current_dir("/")
+        .output()
+        .unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+    )
+}
+
+/// Flip the low txid byte of both bolt meta pages: neither checksum holds, bbolt refuses
+/// the file ("checksum error").
+fn damage_both_metas(db: &Path) {
+    use std::os::unix::fs::FileExt as _;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(db)
+        .unwrap();
+    for off in [64u64, 4096 + 64] {
+        let mut b = [0u8; 1];
+        f.read_exact_at(&mut b, off).unwrap();
+        f.write_all_at(&[b[0] ^ 0xff], off).unwrap();
+    }
+}
+
+/// etcd's own verdict, checked rather than assumed: real etcd `version` started on a copy
+/// of `data` exits within 20 s (the caller holds the etcd lock).
+fn assert_etcd_refuses(version: &str, data: &Path, port: u16, what: &str) {
+    let probe = tempfile::tempdir().unwrap();
+    let copy = probe.path().join("m1");
+    assert!(
+        Command::new("cp")
+            .arg("-a")
+            .arg(data)
+            .arg(&copy)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut etcd = Etcd::start(version, "m1", &copy, port, &[]);
+    let end = Instant::now() + Duration::from_secs(20);
+    while etcd.exited().is_none() {
+        assert!(Instant::now() < end, "etcd {version} started with {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
