@@ -263,7 +263,7 @@ fn walk(db: &Db, full: Option<&Model>, partial: Option<&Model>) -> Result<Walk> 
 }
 
 pub(crate) fn compare(db: &Db, mut feed: Feed) -> Result<ValueReport> {
-    let mut revisions = feed.revisions.take();
+    let mut revisions = feed.revisions_done.take();
     let meta = schema::meta(db)?;
     let mut notes = feed.notes.clone();
     let seen = revisions.as_mut().and_then(|r| r.take_seen());

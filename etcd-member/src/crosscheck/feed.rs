@@ -9,7 +9,7 @@ use etcd_wal::record::{RecordType, decode_hard_state};
 use etcd_wal::scan::{Event, RecordStatus};
 
 use super::model::{self, Model, Pos};
-use super::revisions::RevisionCheck;
+use super::revisions::{RevisionCheck, RevisionWorker};
 
 /// Bytes of entries held back until a HardState says they are committed; beyond this the
 /// oldest are applied at once (and a later overwrite of them forgets everything).
@@ -35,8 +35,11 @@ pub(crate) struct Feed {
     pub partial: Option<Model>,
     pub notes: Vec<String>,
     pub entries_applied: u64,
-    /// Every revision record compared while the full model lives (dropped with it).
-    pub revisions: Option<RevisionCheck>,
+    /// Every revision record compared while the full model lives (dropped with it), on a
+    /// thread of its own.
+    pub revisions: Option<RevisionWorker>,
+    /// That comparison once finished ([`Feed::finish`]).
+    pub revisions_done: Option<RevisionCheck>,
 }
 
 impl std::fmt::Debug for Feed {
@@ -240,12 +243,9 @@ impl Feed {
     pub fn finish(&mut self) {
         self.drain(self.ci);
         self.hand_over_records();
+        let worker = self.revisions.take();
         if self.full.is_some() {
-            if let Some(r) = &mut self.revisions {
-                r.flush_all();
-            }
-        } else {
-            self.revisions = None;
+            self.revisions_done = worker.and_then(RevisionWorker::finish);
         }
         let applied = self.applied.unwrap_or(0);
         if applied < self.ci {

@@ -91,7 +91,9 @@ impl ValueCheck {
         let mut check = ValueCheck::new(ci, auth, alarms);
         // Every revision record is compared while the WAL is read, on a handle of its own.
         let compact = schema::meta(db)?.finished_compact_rev.unwrap_or(0);
-        check.feed.revisions = Some(revisions::RevisionCheck::new(Db::open(db.path())?, compact));
+        check.feed.revisions = Some(revisions::RevisionWorker::start(
+            revisions::RevisionCheck::new(Db::open(db.path())?, compact),
+        ));
         Ok(Some(check))
     }
 

@@ -25,6 +25,59 @@ use super::value::ValueDigest;
 /// Records compared per batch (each one about 100 bytes plus its key).
 const BATCH: usize = 32 * 1024;
 
+/// A [`RevisionCheck`] on a thread of its own: the replay hands it batches of records
+/// and goes on reading the WAL while the batches are compared with the db (its own file
+/// handle: the two never share a buffer). Memory: at most two batches in flight.
+#[derive(Debug)]
+pub(crate) struct RevisionWorker {
+    pending: Vec<Expected>,
+    tx: std::sync::mpsc::SyncSender<Vec<Expected>>,
+    handle: std::thread::JoinHandle<RevisionCheck>,
+}
+
+impl RevisionWorker {
+    /// Start `check` on its thread.
+    pub fn start(mut check: RevisionCheck) -> RevisionWorker {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Expected>>(2);
+        let handle = std::thread::spawn(move || {
+            for mut batch in rx {
+                check.push(&mut batch);
+            }
+            check
+        });
+        RevisionWorker {
+            pending: Vec::new(),
+            tx,
+            handle,
+        }
+    }
+
+    /// Take records (in revision order); a full batch goes to the thread.
+    pub fn push(&mut self, records: &mut Vec<Expected>) {
+        self.pending.append(records);
+        if self.pending.len() >= BATCH {
+            let batch = std::mem::take(&mut self.pending);
+            // A send fails only when the thread is gone (it panicked): `finish` says so.
+            let _ = self.tx.send(batch);
+        }
+    }
+
+    /// The last records, then the rest of the bucket; the check with its tally (`None`
+    /// when its thread failed).
+    pub fn finish(self) -> Option<RevisionCheck> {
+        let RevisionWorker {
+            pending,
+            tx,
+            handle,
+        } = self;
+        let _ = tx.send(pending);
+        drop(tx);
+        let mut check = handle.join().ok()?;
+        check.flush_all();
+        Some(check)
+    }
+}
+
 /// The comparison of every revision record (see the module docs).
 #[derive(Debug)]
 pub(crate) struct RevisionCheck {
