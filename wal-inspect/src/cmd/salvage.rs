@@ -26,13 +26,23 @@ fn data_dir_of(db: &Path) -> Option<&Path> {
 }
 
 /// Run `db salvage`: 0 nothing lost, 1 records lost (the new db holds the rest), 3 OUT
-/// exists.
+/// exists or a live etcd holds the db.
 pub fn run(path: &Path, out_file: &Path, json: bool, out: &mut dyn Write) -> anyhow::Result<Exit> {
     let db = etcd_snap::resolve_db_path(path)?;
     if out_file.exists() {
         eprintln!(
             "wal-inspect: {}: exists already; give a new file",
             out_file.display()
+        );
+        return Ok(Exit::Refused);
+    }
+    // A db an etcd is writing would be copied mid-transaction: refuse, as `db extract` does.
+    if let Some(h) = etcd_member::live::holders(std::slice::from_ref(&db)).first() {
+        eprintln!(
+            "wal-inspect: refusing: {} is locked ({}) by a running process (pids {:?}); stop etcd first",
+            h.file.display(),
+            h.lock,
+            h.pids
         );
         return Ok(Exit::Refused);
     }

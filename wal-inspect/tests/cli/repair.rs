@@ -1370,6 +1370,37 @@ fn a_salvaged_db_serves_what_was_readable() {
             out_file.display()
         ));
         assert_eq!(code, 3, "an existing --out is refused");
+        // A db that a live process holds (bbolt's flock) is not read: exit 3, nothing written.
+        {
+            let db = data.join("member/snap/db");
+            let mut holder = Command::new("flock")
+                .arg("-x")
+                .arg(&db)
+                .args(["-c", "echo locked; cat"])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()
+                .expect("flock(1)");
+            let mut line = String::new();
+            BufReader::new(holder.stdout.take().unwrap())
+                .read_line(&mut line)
+                .unwrap();
+            assert_eq!(line.trim(), "locked");
+            let other = dir.path().join("while-live.db");
+            let o = util::run(&[
+                "db",
+                "salvage",
+                data.to_str().unwrap(),
+                "--out",
+                other.to_str().unwrap(),
+            ]);
+            drop(holder.stdin.take());
+            let _ = holder.kill();
+            let _ = holder.wait();
+            assert_eq!(o.code, 3, "{}", o.stderr);
+            assert!(o.stderr.contains("refusing"), "{}", o.stderr);
+            assert!(!other.exists());
+        }
 
         // Text output: the install line, then the plan's apply line, literally.
         let text = util::run(&[
