@@ -20,6 +20,7 @@
 //! 6. fsync everything and rename the temp dir into place.
 
 mod build;
+mod commits;
 mod compact;
 mod config;
 pub mod copy;

@@ -16,7 +16,7 @@ use super::ids::{NewCluster, NewMember};
 use super::layout::{mkdir, write_new_file};
 use super::report::{HashCheck, RestoreReport};
 use super::wal::{conf_state_bytes, wal_segment_for};
-use super::{copy, snap};
+use super::{commits, copy, snap};
 
 #[expect(clippy::too_many_arguments, reason = "one internal step of restore()")]
 pub(super) fn build(
@@ -55,14 +55,29 @@ pub(super) fn build(
     };
 
     let n = cluster.members.len() as u64;
-    let bumped_to = patch_db(
-        &db_path,
-        DbPatch {
-            members: Some(cluster),
-            consistent_index: Some(n),
-            bump: cfg.bump_revision,
-        },
-    )?;
+    // Without a revision bump, the edits as etcdutl's bbolt commits them (the same file,
+    // byte for byte); otherwise, or where the db does not fit that model, our own layout
+    // (the same buckets, other pages).
+    let as_etcdutl = if cfg.bump_revision == 0 {
+        let db = crate::bolt::Db::open(&db_path)?;
+        commits::plan(&db, cluster, n, cfg.target.delete_commits())?
+    } else {
+        None
+    };
+    let bumped_to = match as_etcdutl {
+        Some(plan) => {
+            plan.write(&db_path)?;
+            None
+        }
+        None => patch_db(
+            &db_path,
+            DbPatch {
+                members: Some(cluster),
+                consistent_index: Some(n),
+                bump: cfg.bump_revision,
+            },
+        )?,
+    };
 
     let compacted = cfg
         .compact_to
@@ -82,7 +97,10 @@ pub(super) fn build(
 
     // .snap, as etcdutl of the target writes it.
     let store: Vec<snap::StoreMember<'_>> = cluster.members.iter().map(NewMember::store).collect();
-    let gets_fail = u64::from(cfg.target != RestoreTarget::V3_5);
+    let gets_fail = u64::from(matches!(
+        cfg.target,
+        RestoreTarget::V3_6 | RestoreTarget::V3_7
+    ));
     let data = snap::v2_store_json_with(&store, None, gets_fail);
     let raft = etcd_proto::snap::encode_raft_snapshot_with(
         data.as_bytes(),

@@ -39,16 +39,40 @@ pub struct RestoreConfig {
 /// The etcdutl release line whose output a restore reproduces. The lines differ in the
 /// `.snap`'s v2 store (3.6+ count one failed get in its stats) and in protobuf encoding
 /// (3.7, protobuf-go: the restore's ConfChange has no `ID`, its ConfState no `auto_leave`).
-/// WAL records, IDs and buckets are otherwise the same.
+/// WAL records, IDs and buckets are otherwise the same. The db's bbolt transactions
+/// differ from 3.5.12 on (see [`RestoreTarget::V3_5_12`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum RestoreTarget {
-    /// etcdutl 3.4 / 3.5.
+    /// etcdutl 3.4 and 3.5.0 to 3.5.11.
     #[default]
     V3_5,
+    /// etcdutl 3.5.12 and later 3.5 (a membership delete commits its bbolt transaction at
+    /// once: one more meta txid in the db, the same bytes otherwise).
+    V3_5_12,
     /// etcdutl 3.6.
     V3_6,
     /// etcdutl 3.7.
     V3_7,
+}
+
+impl RestoreTarget {
+    /// The target for etcdutl `major.minor.patch` (3.6 and 3.7 by their line, anything
+    /// else as 3.5).
+    pub fn for_version(minor: u32, patch: u32) -> RestoreTarget {
+        match minor {
+            7 => RestoreTarget::V3_7,
+            6 => RestoreTarget::V3_6,
+            5 if patch >= 12 => RestoreTarget::V3_5_12,
+            _ => RestoreTarget::V3_5,
+        }
+    }
+
+    pub(super) fn delete_commits(self) -> super::commits::DeleteCommits {
+        match self {
+            RestoreTarget::V3_5 => super::commits::DeleteCommits::AtClose,
+            _ => super::commits::DeleteCommits::AtOnce,
+        }
+    }
 }
 
 impl Default for RestoreConfig {

@@ -282,4 +282,36 @@ mod tests {
         assert!(matches!(e, RestoreError::BumpWithoutMarkCompacted));
         assert!(!out.path().join("e").exists());
     }
+
+    /// A restore etcdutl would lay out in pages of its own (here: a members bucket too
+    /// large to be stored inline) falls back to our own layout: the file differs from the
+    /// one-commit-per-open model, but the db checks clean and holds every member.
+    #[test]
+    fn members_too_large_for_the_etcdutl_model_still_restore() {
+        let dir = testdata::pristine("v35-single").unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let cluster: Vec<String> = (0..12)
+            .map(|i| format!("member-with-a-long-name-{i}=http://127.0.0.1:{}", 30000 + i))
+            .collect();
+        let cfg = RestoreConfig {
+            source: dir.join("snapshot.db"),
+            data_dir: out.path().join("d"),
+            name: "member-with-a-long-name-0".to_owned(),
+            initial_cluster: cluster.join(","),
+            initial_advertise_peer_urls: "http://127.0.0.1:30000".to_owned(),
+            ..RestoreConfig::default()
+        };
+        restore(&cfg).unwrap();
+        let db = Db::open(out.path().join("d/member/snap/db")).unwrap();
+        assert!(db.check().unwrap().findings.is_empty());
+        let members = db.bucket(crate::schema::MEMBERS).unwrap().unwrap();
+        assert!(!members.is_inline());
+        assert_eq!(all(&db, crate::schema::MEMBERS).len(), 12);
+        let src = Db::open(dir.join("snapshot.db")).unwrap();
+        assert_eq!(
+            db.meta().pgid,
+            src.meta().pgid + 2,
+            "appended after the high-water mark (members leaf, root leaf)"
+        );
+    }
 }

@@ -88,11 +88,11 @@ pub fn run(args: &RestoreArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
         initial_cluster_token: args.initial_cluster_token.clone(),
         initial_advertise_peer_urls: args.initial_advertise_peer_urls.clone(),
         skip_hash_check: args.skip_hash_check,
-        target: match args.etcd_version.map(|v| v.minor) {
-            Some(7) => etcd_snap::restore::RestoreTarget::V3_7,
-            Some(6) => etcd_snap::restore::RestoreTarget::V3_6,
-            _ => etcd_snap::restore::RestoreTarget::V3_5,
-        },
+        target: args
+            .etcd_version
+            .map_or(etcd_snap::restore::RestoreTarget::V3_5, |v| {
+                etcd_snap::restore::RestoreTarget::for_version(v.minor, v.patch)
+            }),
         bump_revision: args.bump_revision,
         mark_compacted: args.mark_compacted,
         compact_to: args.compact_to,
