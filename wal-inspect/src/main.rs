@@ -10,7 +10,8 @@ mod output;
 mod paint;
 mod progress;
 
-use std::io::Write;
+use std::io::{IsTerminal as _, Write};
+use std::os::fd::AsFd as _;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -19,7 +20,21 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     paint::init(cli.color);
     let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    // A terminal gets each line as it is written; a pipe or file gets 64 KiB writes (a
+    // line-buffered pipe costs one write(2) per line: most of `dump --json`'s system time).
+    // The pipe is written through its own descriptor (a duplicate of fd 1): std's stdout
+    // would scan every 64 KiB block for its last newline and hold back the rest.
+    let mut out: Box<dyn std::io::Write> = if stdout.is_terminal() {
+        Box::new(stdout.lock())
+    } else {
+        match stdout.as_fd().try_clone_to_owned() {
+            Ok(fd) => Box::new(std::io::BufWriter::with_capacity(
+                1 << 16,
+                std::fs::File::from(fd),
+            )),
+            Err(_) => Box::new(std::io::BufWriter::with_capacity(1 << 16, stdout.lock())),
+        }
+    };
     match cmd::run(cli, &mut out) {
         Ok(code) => {
             // A closed pipe (`wal-inspect dump | head`) is not an error worth reporting.

@@ -83,10 +83,25 @@ pub struct Typed<'a, T: Serialize> {
     pub value: &'a T,
 }
 
-/// Write one JSON line.
+/// Write one JSON line: rendered into a reused buffer, then handed to `out` in one
+/// `write_all` (not one call per JSON token through `dyn Write`, each of which a
+/// line-buffered stdout scans for a newline).
 pub fn json_line<T: Serialize + ?Sized>(out: &mut dyn Write, value: &T) -> io::Result<()> {
-    serde_json::to_writer(&mut *out, value)?;
-    out.write_all(b"\n")
+    thread_local! {
+        static LINE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    LINE.with(|line| {
+        let mut buf = line.try_borrow_mut().map_err(io::Error::other)?;
+        buf.clear();
+        serde_json::to_writer(&mut *buf, value)?;
+        buf.push(b'\n');
+        out.write_all(&buf)?;
+        // A huge line once should not pin its buffer for the rest of the run.
+        if buf.capacity() > 1 << 20 {
+            *buf = Vec::new();
+        }
+        Ok(())
+    })
 }
 
 /// Write the `begin` line of `command`.
