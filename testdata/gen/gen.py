@@ -116,6 +116,19 @@ CONFIGS["v3535-v2store"] = {"ver": "3.5.35", "members": ["m1"], "base_port": 264
 CONFIGS["v35-learners"] = {"ver": "3.5", "members": ["m1"], "base_port": 26500, "snapshot_count": 10000,
                            "workload": "learners", "ops": 60, "seed": 3506, "suite": "extended"}
 
+# "Kitchen sink": a 3-member cluster whose WAL holds every entry kind the release writes (workload
+# kitchensink, see workload_kitchensink); lease checkpoints are on (the release's flag), 3.5.35 also
+# serves the v2 API. Members m4 (learner, promoted, updated, removed) and m5 (added as a voter, never
+# started, removed) are added by the workload.
+for _ver, _pre, _base, _seed, _flags in (
+        ("3.5.35", "v3535", 26700, 35356, ["--enable-v2", "--experimental-enable-lease-checkpoint",
+                                           "--experimental-enable-lease-checkpoint-persist"]),
+        ("3.6", "v36", 26800, 3606, ["--feature-gates", "LeaseCheckpoint=true,LeaseCheckpointPersist=true"]),
+        ("3.7", "v37", 26900, 3706, ["--feature-gates", "LeaseCheckpoint=true,LeaseCheckpointPersist=true"])):
+    CONFIGS[_pre + "-kitchensink"] = {"ver": _ver, "members": ["m1", "m2", "m3"], "base_port": _base,
+                                      "snapshot_count": 100, "workload": "kitchensink", "ops": 0, "seed": _seed,
+                                      "extra": _flags, "suite": "extended"}
+
 # Kubernetes objects (Kubernetes' own storage-encoded fixtures, testdata/k8s) under the keys the
 # apiserver uses, written through the v3 API (#19).
 CONFIGS["v35-k8s"] = {"ver": "3.5", "members": ["m1"], "base_port": 26600, "snapshot_count": 10000,
@@ -214,7 +227,7 @@ def url(port):
 
 def all_members(cfg):
     """Members a config's workload starts with plus those it adds later (same port scheme)."""
-    later = {"membership": ["m3"], "learners": ["m2", "m3"]}.get(cfg["workload"], [])
+    later = {"membership": ["m3"], "learners": ["m2", "m3"], "kitchensink": ["m4", "m5"]}.get(cfg["workload"], [])
     return list(cfg["members"]) + later
 
 
@@ -578,6 +591,331 @@ def workload_learners(cfg, procs, data, logs, meta):
     return {"ops": 60, "steps": steps, "promoted_member": hex16(m2id), "learner_member": hex16(m3id)}
 
 
+# Entry kinds by an independent reading of each entry (field numbers of etcdserverpb.InternalRaftRequest;
+# a bare v2 Request is told by its field 2, the method), names as wal-inspect's EntryKind.
+IRR_KINDS = {2: "v2_request", 3: "range", 4: "put", 5: "delete_range", 6: "txn", 7: "compaction",
+             8: "lease_grant", 9: "lease_revoke", 10: "alarm", 11: "lease_checkpoint", 1000: "auth_enable",
+             1011: "auth_disable", 1012: "authenticate", 1013: "auth_status", 1100: "auth_user_add",
+             1101: "auth_user_delete", 1102: "auth_user_get", 1103: "auth_user_change_password",
+             1104: "auth_user_grant_role", 1105: "auth_user_revoke_role", 1106: "auth_user_list",
+             1107: "auth_role_list", 1200: "auth_role_add", 1201: "auth_role_delete", 1202: "auth_role_get",
+             1203: "auth_role_grant_permission", 1204: "auth_role_revoke_permission",
+             1300: "cluster_version_set", 1301: "cluster_member_attr_set", 1302: "downgrade_info_set",
+             9900: "downgrade_version_test"}
+V2_METHODS = {b"PUT", b"POST", b"DELETE", b"QGET", b"GET", b"HEAD", b"SYNC"}
+# Kinds no workload here can make a release write, and why (per release line).
+KINDS_NEVER_WRITTEN = {
+    "range": "etcd 3.x serves a range by ReadIndex, never as an entry",
+    "downgrade_version_test": "written only by etcd's own tests",
+    "conf_change_v2": "etcd proposes v1 ConfChanges only",
+}
+KINDS_NOT_BY = {
+    "3.5.35": {"cluster_version_set": "3.5 sets the cluster version with a v2 PUT /0/version (v2_request)",
+               "cluster_member_attr_set": "3.5 publishes member attributes with a v2 PUT "
+                                          "/0/members/<id>/attributes (v2_request)"},
+    "3.6": {"v2_request": "3.6 has no v2 API and writes no v2 requests"},
+    "3.7": {"v2_request": "3.7 has no v2 API and writes no v2 requests"},
+}
+
+
+def entry_kind(buf, r):
+    """wal-inspect's kind name of one entry record of walfmt.walk_segment."""
+    if r["entry_type"] == "EntryConfChange":
+        return "conf_change"
+    if r["entry_type"] == "EntryConfChangeV2":
+        return "conf_change_v2"
+    if not r["payload_len"]:
+        return "noop"
+    off = r["payload_off"]
+    try:
+        fs = list(walfmt.fields(buf, off, off + r["payload_len"]))
+    except ValueError:
+        return "unknown"
+    if any(f == 2 and wt == 2 and bytes(buf[vo:vo + vl]) in V2_METHODS for f, wt, _, vo, vl in fs):
+        return "v2_request"  # a bare v2 Request: its field 2 is the method
+    for f, wt, _, _, _ in fs:
+        if f in IRR_KINDS and wt == 2:
+            return IRR_KINDS[f]
+    return "unknown"
+
+
+def wal_entry_kinds(member_dir):
+    """Entry records of a member's WAL (every record as written, overwritten ones too) by kind, the
+    v2 methods and the conf change types."""
+    kinds, v2, ccs = {}, {}, []
+    wdir = os.path.join(member_dir, "wal")
+    for name in sorted(os.listdir(wdir)):
+        if not name.endswith(".wal"):
+            continue
+        with open(os.path.join(wdir, name), "rb") as f:
+            buf = f.read()
+        for r in walfmt.walk_segment(buf)["records"]:
+            if r["type"] != "entry":
+                continue
+            k = entry_kind(buf, r)
+            kinds[k] = kinds.get(k, 0) + 1
+            if k == "v2_request":
+                for f, wt, _, vo, vl in walfmt.fields(buf, r["payload_off"], r["payload_off"] + r["payload_len"]):
+                    if f == 2 and wt == 2:
+                        m = bytes(buf[vo:vo + vl]).decode()
+                        v2[m] = v2.get(m, 0) + 1
+            if k == "conf_change":
+                ccs.append(r["conf_change"])
+    return {"kinds": dict(sorted(kinds.items())), "v2_methods": dict(sorted(v2.items())), "conf_changes": ccs}
+
+
+def v2_req(port, method, key, params=None, query=""):
+    """One v2 API request (3.5 with --enable-v2): PUT/POST with form params, GET/DELETE with a query."""
+    body = urllib.parse.urlencode(params).encode() if params is not None else None
+    req = urllib.request.Request(url(port) + "/v2/keys/" + key + (("?" + query) if query else ""), data=body,
+                                 method=method, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    with _opener.open(req, timeout=10) as r:
+        return json.loads(r.read() or b"{}")
+
+
+def cluster_version(port):
+    with _opener.open(url(port) + "/version", timeout=5) as r:
+        return json.loads(r.read()).get("etcdcluster")
+
+
+def workload_kitchensink(cfg, procs, data, logs, meta):
+    """Every entry kind the release writes, on a 3-member cluster: a leader transfer, puts (prev_kv,
+    ignore_value, with a lease), single/range/prefix deletes, txns (success and failure branches, a
+    nested txn), leases (grant, attached put, keep-alive, revoke, expiry, and a checkpoint: a 600 s lease
+    is checkpointed by the leader 5 min after its grant, and the keep-alive after that clears the
+    remaining TTL with a second checkpoint), compactions, alarms (list, activate NOSPACE, disarm), every
+    auth request (users, roles, permissions, enable, authenticated requests, status, get/list, password
+    change, revokes, disable, deletes), the v2 API (3.5: PUT, TTL PUT -> SYNC, POST, QGET, CAS, DELETE,
+    dir), downgrade enable/cancel (the cluster version lowered and raised again on 3.6+), member add m4
+    --learner / start / promote / update / remove (m4 exits), member add m5 (a voter, never started) /
+    remove. `steps` lists what was done, in order."""
+    ver = cfg["ver"]
+    v36plus = ver in ("3.6", "3.7")
+    p1 = procs["m1"].cport
+    rng = random.Random(cfg["seed"])
+    steps = []
+    t0 = time.time()
+
+    def step(what, **kw):
+        steps.append(dict({"step": what, "t": round(time.time() - t0, 1)}, **kw))
+        log("kitchensink %s: %s" % (ver, what))
+
+    def ctl(*args, user=None, inp=None):
+        a = (["--user", user] if user else []) + list(args)
+        return etcdctl(ver, p1, *a, inp=inp)
+
+    def put(k, v, **kw):
+        body = {"key": b64(k), "value": b64(v)}
+        body.update(kw)
+        return api(p1, "/v3/kv/put", body)
+
+    members = {m["name"]: int(m["ID"]) for m in json.loads(ctl("member", "list", "-w", "json").stdout)["members"]}
+    by_id = {v: k for k, v in members.items()}
+
+    # leader transfer: a new term (and the new leader's empty entry) in the middle of the log
+    leader = int(status_json(ver, p1)["leader"], 16)
+    lport = procs[by_id[leader]].cport
+    target = next(i for n, i in sorted(members.items()) if i != leader)
+    etcdctl_retry(ver, lport, "move-leader", "%x" % target)
+    for _ in range(50):
+        if int(status_json(ver, p1)["leader"], 16) == target:
+            break
+        time.sleep(0.2)
+    step("move-leader", from_member=by_id[leader], to_member=by_id[target])
+
+    # the lease the leader checkpoints 5 min (etcd's fixed checkpoint interval) after its grant
+    cp_lease = api(p1, "/v3/lease/grant", {"TTL": "600"})["ID"]
+    t_cp = time.time()
+    put(b"lease/checkpointed", b"held by a 600 s lease", lease=cp_lease)
+    step("lease grant TTL 600 (checkpointed later) + put with it", lease=hex16(cp_lease))
+
+    # KV
+    for i in range(20):
+        put(("kv/%02d" % i).encode(), rand_value(rng, i), **({"prev_kv": True} if i % 5 == 0 else {}))
+    put(b"kv/00", b"", ignore_value=True)
+    put(b"bin/nul\x00key", b"\x00\xff\n value")
+    step("put x22 (prev_kv, ignore_value, binary key)")
+    api(p1, "/v3/kv/deleterange", {"key": b64("kv/00")})
+    api(p1, "/v3/kv/deleterange", {"key": b64("kv/01"), "prev_kv": True})
+    step("delete single x2")
+    api(p1, "/v3/kv/deleterange", {"key": b64("kv/02"), "range_end": b64("kv/05")})
+    ctl("del", "kv/1", "--prefix")
+    step("delete range + prefix")
+    for i, want in enumerate((True, False)):
+        k = "kv/%02d" % (6 + i)
+        cmp = {"result": "EQUAL" if want else "NOT_EQUAL", "target": "VERSION", "key": b64(k), "version": "1"}
+        inner = {"compare": [{"result": "GREATER", "target": "CREATE", "key": b64(k), "create_revision": "0"}],
+                 "success": [{"request_put": {"key": b64("txn/nested/%d" % i), "value": b64("n")}}],
+                 "failure": []}
+        res = api(p1, "/v3/kv/txn", {
+            "compare": [cmp],
+            "success": [{"request_put": {"key": b64(k), "value": b64("txn-success")}},
+                        {"request_range": {"key": b64(k)}},
+                        {"request_txn": inner}],
+            "failure": [{"request_put": {"key": b64("txn/failure/%d" % i), "value": b64("txn-failure")}},
+                        {"request_delete_range": {"key": b64("kv/%02d" % (8 + i))}}]})
+        ok = bool(res.get("succeeded"))
+        step("txn (%s branch)" % ("success" if ok else "failure"), succeeded=ok)
+
+    # leases: attached put, keep-alive (no entry), explicit revoke, revoke by expiry
+    lid = api(p1, "/v3/lease/grant", {"TTL": "60"})["ID"]
+    put(b"lease/kept", b"x", lease=lid)
+    ctl("lease", "keep-alive", "--once", "%x" % int(lid))
+    api(p1, "/v3/lease/revoke", {"ID": lid})
+    step("lease grant TTL 60, put with it, keep-alive --once, revoke", lease=hex16(lid))
+    short = api(p1, "/v3/lease/grant", {"TTL": "3"})["ID"]
+    put(b"lease/expiring", b"x", lease=short)
+    for _ in range(60):
+        try:
+            if int(api(p1, "/v3/lease/timetolive", {"ID": short}).get("TTL", "-1")) == -1:
+                break
+        except RuntimeError as e:  # some releases answer "requested lease not found"
+            if "not found" in str(e):
+                break
+            raise
+        time.sleep(0.5)
+    else:
+        raise RuntimeError("lease %s did not expire" % short)
+    step("lease grant TTL 3 + put, revoked by the leader on expiry", lease=hex16(short))
+
+    # compaction
+    rev = int(api(p1, "/v3/kv/range", {"key": b64("kv/"), "limit": 1})["header"]["revision"])
+    ctl("compaction", str(rev - 10))
+    ctl("compaction", "--physical", str(rev - 5))
+    step("compaction (and --physical)", revisions=[rev - 10, rev - 5])
+
+    # alarms
+    ctl("alarm", "list")
+    api(p1, "/v3/maintenance/alarm", {"action": "ACTIVATE", "memberID": str(members["m1"]), "alarm": "NOSPACE"})
+    listed = ctl("alarm", "list").stdout.decode().strip()
+    ctl("alarm", "disarm")
+    step("alarm list, activate NOSPACE, list, disarm", listed=listed)
+
+    # auth: every request kind
+    root, alice = "root:rootpw", "alice:alicepw"
+    ctl("user", "add", root)
+    ctl("user", "grant-role", "root", "root")
+    ctl("role", "add", "app")
+    ctl("role", "grant-permission", "app", "readwrite", "app/", "--prefix")
+    ctl("user", "add", alice)
+    ctl("user", "grant-role", "alice", "app")
+    ctl("auth", "enable")
+    ctl("put", "app/by-alice", "written with auth", user=alice)
+    ctl("auth", "status", user=root)
+    ctl("user", "get", "alice", user=root)
+    ctl("user", "list", user=root)
+    ctl("role", "get", "app", user=root)
+    ctl("role", "list", user=root)
+    ctl("user", "passwd", "alice", "--interactive=false", user=root, inp=b"alicepw2\n")
+    ctl("put", "app/by-alice", "after the password change", user="alice:alicepw2")
+    ctl("role", "revoke-permission", "app", "app/", "--prefix", user=root)
+    ctl("user", "revoke-role", "alice", "app", user=root)
+    ctl("auth", "disable", user=root)
+    ctl("user", "delete", "alice")
+    ctl("role", "delete", "app")
+    ctl("user", "revoke-role", "root", "root")
+    ctl("user", "delete", "root")
+    step("auth: user add root/alice, role add, grant-permission, grant-role, auth enable, put as alice, "
+         "auth status, user get/list, role get/list, user passwd, revoke-permission, revoke-role, "
+         "auth disable, user/role delete")
+
+    # the v2 API (3.5 only)
+    if not v36plus:
+        v2_req(p1, "PUT", "ks/plain", {"value": "v2"})
+        v2_req(p1, "PUT", "ks/plain", {"value": "v2 cas", "prevValue": "v2"})
+        v2_req(p1, "PUT", "ks/dir", {"dir": "true"})
+        v2_req(p1, "POST", "ks/queue", {"value": "in order"})
+        v2_req(p1, "GET", "ks/plain", query="quorum=true")
+        v2_req(p1, "DELETE", "ks/plain")
+        v2_req(p1, "PUT", "ks/ttl", {"value": "expires", "ttl": "2"})
+        time.sleep(4)  # the leader proposes SYNC every 500 ms while a TTL key exists; it expires the key
+        step("v2: PUT, CAS PUT, PUT dir, POST, GET quorum=true (QGET), DELETE, PUT ttl=2 (SYNCs)")
+
+    # downgrade: enable, then cancel (3.6+: the cluster version is lowered to the target, then raised)
+    target_v = {"3.5.35": "3.4", "3.6": "3.5", "3.7": "3.6"}[ver]
+    cv0 = cluster_version(p1)
+    if v36plus:
+        ctl("downgrade", "validate", target_v)
+        ctl("downgrade", "enable", target_v)
+    else:
+        # 3.5's etcdctl has no downgrade command; the server serves it over the gateway. 3.5 applies a
+        # DowngradeInfoSet without answering its proposer (applierV3backend.Apply returns nil), so the
+        # request times out after the entry was committed and applied ("The server is ready to downgrade").
+        api(p1, "/v3/maintenance/downgrade", {"action": "VALIDATE", "version": target_v})
+        answers = []
+        for action in ("ENABLE", "CANCEL"):
+            try:
+                api(p1, "/v3/maintenance/downgrade", {"action": action, "version": target_v}, timeout=15)
+                answers.append("%s: ok" % action)
+            except RuntimeError as e:
+                if "request timed out" not in str(e):
+                    raise
+                answers.append("%s: %s" % (action, e))
+    lowered = None
+    if v36plus:
+        for _ in range(60):
+            lowered = cluster_version(p1)
+            if lowered.startswith(target_v + "."):
+                break
+            time.sleep(0.5)
+    if v36plus:
+        ctl("downgrade", "cancel")
+        answers = ["ENABLE: ok", "CANCEL: ok"]
+    raised = cluster_version(p1)
+    for _ in range(60):
+        raised = cluster_version(p1)
+        if raised == cv0:
+            break
+        time.sleep(0.5)
+    step("downgrade validate/enable %s, cancel" % target_v, cluster_version_before=cv0,
+         cluster_version_enabled=lowered, cluster_version_after=raised, answers=answers)
+
+    # membership: m4 learner -> voter -> updated -> removed; m5 voter never started -> removed
+    c4, pp4 = member_ports(cfg, 3)
+    extra_peer = url(pp4 + 20)
+    out = etcdctl_retry(ver, p1, "member", "add", "m4", "--peer-urls", url(pp4), "--learner", "-w", "json")
+    m4 = json.loads(out.stdout)["member"]["ID"]
+    fl = flags_for(cfg, "m4", os.path.join(data, "m4"), state="existing",
+                   cluster=initial_cluster(cfg, ["m1", "m2", "m3", "m4"]), extra_peer_urls=[extra_peer])
+    procs["m4"] = Etcd(ver, fl, os.path.join(logs, "m4.log"), c4)
+    meta["members"].append({"name": "m4", "client_port": c4, "peer_port": pp4, "data_dir": "data/m4",
+                            "member_dir": "data/m4/member", "flags": [a.replace(data + "/", "data/") for a in fl]})
+    if not procs["m4"].wait_ready(30):
+        raise RuntimeError("m4 did not start, see %s" % procs["m4"].logpath)
+    for i in range(5):
+        put(("member/learner/%d" % i).encode(), b"x")
+    etcdctl_retry(ver, p1, "member", "promote", "%x" % m4, tries=80)
+    etcdctl_retry(ver, p1, "member", "update", "%x" % m4, "--peer-urls", "%s,%s" % (url(pp4), extra_peer))
+    for i in range(5):
+        put(("member/voter/%d" % i).encode(), b"x")
+    time.sleep(1)
+    etcdctl_retry(ver, p1, "member", "remove", "%x" % m4)
+    rc = procs["m4"].wait_exit(20)
+    step("member add m4 --learner, start, promote, update peer URLs, remove (m4 exited by itself, rc %s)" % rc,
+         id=hex16(m4))
+    _, pp5 = member_ports(cfg, 4)
+    out = etcdctl_retry(ver, p1, "member", "add", "m5", "--peer-urls", url(pp5), "-w", "json")
+    m5 = json.loads(out.stdout)["member"]["ID"]
+    etcdctl_retry(ver, p1, "member", "remove", "%x" % m5)
+    step("member add m5 (voter, never started), remove", id=hex16(m5))
+
+    # the checkpoint: due 300 s after the grant (checked every 500 ms by the leader); a keep-alive after
+    # it clears the remaining TTL with a second checkpoint
+    wait = t_cp + 303 - time.time()
+    if wait > 0:
+        log("waiting %.0f s for the lease checkpoint" % wait)
+        time.sleep(wait)
+    ctl("lease", "keep-alive", "--once", "%x" % int(cp_lease))
+    time.sleep(1)
+    api(p1, "/v3/lease/revoke", {"ID": cp_lease})
+    step("lease checkpoint due (5 min after the grant), keep-alive --once, revoke", lease=hex16(cp_lease))
+    for i in range(5):
+        put(("after/%d" % i).encode(), b"x")
+    step("put x5")
+    return {"ops": len(steps), "steps": steps, "removed_members": {"m4": hex16(m4), "m5": hex16(m5)},
+            "seconds": round(time.time() - t0, 1)}
+
+
 # ------------------------------------------------------------------ archives
 
 
@@ -663,6 +1001,8 @@ def gen_clean(name):
             meta["workload"] = workload_learners(cfg, procs, data, logs, meta)
         elif cfg["workload"] == "k8s":
             meta["workload"] = workload_k8s(ver, port)
+        elif cfg["workload"] == "kitchensink":
+            meta["workload"] = workload_kitchensink(cfg, procs, data, logs, meta)
         time.sleep(1.0)
         live = [n for n in procs if procs[n].alive()]
         port = procs[live[0]].cport
@@ -695,6 +1035,16 @@ def gen_clean(name):
         if os.path.isdir(md):
             meta["wal"][n], _ = wal_summary(md)
             meta["wal"][n]["snap_files"] = sorted(x for x in os.listdir(os.path.join(md, "snap")) if x.endswith(".snap"))
+    if cfg["workload"] == "kitchensink":
+        meta["entry_kinds"] = {n: wal_entry_kinds(os.path.join(data, n, "member")) for n in cfg["all_members"]
+                               if os.path.isdir(os.path.join(data, n, "member"))}
+        produced = sorted({k for v in meta["entry_kinds"].values() for k in v["kinds"]})
+        if "unknown" in produced:
+            raise RuntimeError("%s: entries of unknown kind: %s" % (name, meta["entry_kinds"]))
+        why = dict(KINDS_NEVER_WRITTEN, **KINDS_NOT_BY[ver])
+        every = ["noop"] + sorted(set(IRR_KINDS.values())) + ["conf_change", "conf_change_v2"]
+        meta["kinds_produced"] = produced
+        meta["kinds_not_produced"] = {k: why.get(k, "not produced (unexpected)") for k in every if k not in produced}
     for n in cfg["all_members"]:
         md = os.path.join(data, n, "member")
         if cfg["workload"] in ("learners", "v2store") and os.path.isdir(md):
