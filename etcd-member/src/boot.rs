@@ -105,6 +105,11 @@ pub struct Boot {
     /// Starts, but the log ends below that consistent index: reads work, every write
     /// times out.
     pub wedged: bool,
+    /// Starts on a `<index>.snap.db` that is behind the snapshot (etcd 3.5.2–3.5.11): raft
+    /// resumes after the snapshot, so the entries in `(from, to]` (the `.snap.db`'s
+    /// consistent index to the snapshot's index) are never applied, and the later ones
+    /// are applied onto older state: the keyspace diverges from the other members'.
+    pub skips: Option<(u64, u64)>,
 }
 
 /// etcd's error when step 3 needs a `.snap.db` that is not there (3.5
@@ -128,8 +133,9 @@ pub const V2_CUSTOM_CONTENT: &str =
 /// etcd 3.4's error on data whose cluster version is 3.5 or later.
 pub const INVALID_DOWNGRADE: &str =
     "invalid downgrade; server version is lower than determined cluster version";
-/// What etcd 3.5.0–3.5.11 panic with when they swap in a `.snap.db` that is behind the
-/// snapshot (the check that would say so never fires there: a shadowed variable).
+/// What etcd 3.5.0–3.5.1 panic with when they swap in a `.snap.db` that is behind the
+/// snapshot (the check that would say so never fires before 3.5.12: a shadowed variable;
+/// 3.5.2–3.5.11 start without those entries instead, see [`Boot::skips`]).
 pub const TX_CLOSED: &str = "assertion failed: tx closed";
 /// etcd 3.7.3 on an empty last WAL segment (observed).
 pub const EMPTY_SEGMENT_3_7: &str =
@@ -149,7 +155,9 @@ pub fn decide(facts: &BootFacts<'_>) -> Boot {
         decided_by: by,
         consistent_index: None,
         wedged: false,
+        skips: None,
     };
+    let mut skips = None;
     // 1. openBackend.
     let mut ci = match &facts.db {
         DbAtOpen::Unopenable { error } => {
@@ -208,9 +216,14 @@ pub fn decide(facts: &BootFacts<'_>) -> Boot {
                 );
             }
             // The `.snap.db` becomes the db; its own consistent index must reach the
-            // snapshot's (checked from 3.5.12; 3.5.0–3.5.11 use a closed transaction).
+            // snapshot's (checked from 3.5.12). 3.5.0–3.5.1 read it through a closed
+            // transaction and panic; 3.5.2–3.5.11 (commit 8c8159845 sets the backend
+            // again) start: raft resumes after the snapshot, the db holds less (observed
+            // on 3.5.6: `applied: 2004` over a db at 1503).
             if let Some(sci) = r.snap_db_consistent_index.filter(|&sci| sci < si) {
-                if at_least(3, 5, 12) {
+                if is(3, 5) && !at_least(3, 5, 12) && at_least(3, 5, 2) {
+                    skips = Some((sci, si));
+                } else if at_least(3, 5, 12) {
                     return refuse(
                         DecidedBy::SnapshotBackend,
                         format!(
@@ -219,12 +232,11 @@ pub fn decide(facts: &BootFacts<'_>) -> Boot {
                         ),
                         "discovery failed".into(),
                     );
-                }
-                if is(3, 5) {
+                } else if is(3, 5) {
                     return refuse(DecidedBy::SnapshotBackend, TX_CLOSED.into(), "panic".into());
                 }
             }
-            ci = Some(si);
+            ci = Some(skips.map_or(si, |(sci, _)| sci));
         }
     }
     // 4. wal.Open, ReadAll, Repair.
@@ -268,6 +280,10 @@ pub fn decide(facts: &BootFacts<'_>) -> Boot {
         );
     }
     let mut boot = wal_verdict(wal, ci);
+    if boot.outcome == Outcome::Starts && skips.is_some() {
+        boot.skips = skips;
+        boot.decided_by = DecidedBy::SnapshotBackend;
+    }
     let last = wal.last_index_after_start.unwrap_or(0);
     boot.wedged = ci.is_some_and(|ci| ci > last.saturating_add(WEDGE_SLACK))
         && facts.voters.is_none_or(|v| v <= 1);
@@ -287,6 +303,7 @@ fn wal_verdict(wal: &Prediction, ci: Option<u64>) -> Boot {
         },
         consistent_index: ci,
         wedged: false,
+        skips: None,
     }
 }
 
@@ -407,6 +424,37 @@ mod tests {
         let b = decide(&f);
         assert_eq!((b.outcome, b.wedged), (Outcome::Starts, false));
         assert_eq!(b.consistent_index, Some(0));
+    }
+
+    /// A `.snap.db` behind the snapshot: 3.5.1 panics on a closed transaction, 3.5.2–3.5.11
+    /// start without the entries between its consistent index and the snapshot (observed
+    /// on 3.5.6),
+    /// 3.5.12+ refuse (observed on 3.5.35).
+    #[test]
+    fn a_snap_db_behind_the_snapshot_by_release() {
+        let w = wal(Outcome::Starts, None, 3000);
+        let mut f = facts(opens(1500), &w);
+        f.snapshot_index = Some(2504);
+        f.snap_db_present = true;
+        f.release.snap_db_consistent_index = Some(2004);
+        let at = |f: &mut BootFacts<'_>, v: EtcdVersion| {
+            f.release.version = Some(v);
+            decide(f)
+        };
+        let b = at(&mut f, EtcdVersion::new(3, 5, 1));
+        assert_eq!(b.etcd_error.as_deref(), Some(TX_CLOSED));
+        let b = at(&mut f, EtcdVersion::new(3, 5, 6));
+        assert_eq!(b.outcome, Outcome::Starts);
+        assert_eq!(b.skips, Some((2004, 2504)));
+        assert_eq!(b.consistent_index, Some(2004));
+        assert_eq!(b.decided_by, DecidedBy::SnapshotBackend);
+        let b = at(&mut f, EtcdVersion::new(3, 5, 12));
+        assert_eq!(b.outcome, Outcome::Refuses);
+        assert!(
+            b.etcd_error
+                .unwrap()
+                .contains("does not match with snapshot")
+        );
     }
 
     /// `applyConfChange` of a replayed RemoveNode of this member stops etcd, after a tail

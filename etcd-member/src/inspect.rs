@@ -273,6 +273,7 @@ pub fn inspect_dir(dir: MemberDir, options: &Options) -> Result<Inspection, Erro
             decided_by: DecidedBy::Nothing,
             consistent_index: None,
             wedged: false,
+            skips: None,
         },
         dir,
         scan,
@@ -780,15 +781,22 @@ fn snap_db_finding(v: &Inspection, boot: &Boot, snapshot_index: Option<u64>) -> 
     let m = v.member.as_ref()?;
     let snap_db = m.member_dir.join("snap").join(format!("{si:016x}.snap.db"));
     let db = m.member_dir.join("snap").join("db");
+    let mut message = format!(
+        "the db is behind the snapshot at index {si}, and {} that etcd swaps in for it is behind it too",
+        v.dir.relative(&snap_db)
+    );
+    if let (Some((from, to)), Some(version)) = (boot.skips, v.etcd_version) {
+        message.push_str(&format!(
+            " (consistent index {from}): etcd {version} starts on it and resumes the log after index {to}, so entries {}..={to} are never applied and the later ones are applied onto older state: this member serves a keyspace and revisions the other members do not have (3.5.12+ refuse)",
+            from + 1
+        ));
+    }
     let mut row = plain(
         FindingKind::DbBehindSnapshot,
         &v.dir,
         db,
         Location::File { offset: None },
-        format!(
-            "the db is behind the snapshot at index {si}, and {} that etcd swaps in for it is behind it too",
-            v.dir.relative(&snap_db)
-        ),
+        message,
     );
     row.index = Some(si);
     row.etcd_error = boot.etcd_error.clone();

@@ -14,16 +14,17 @@
 //! | the same limit wrapped as `unexpected EOF` (repairable in the last segment) | 3.5.7+, 3.6, 3.7 | commit e1fc545d8 |
 //! | CRC error with expected/computed/file/position | 3.6, 3.7 | `walpb/record.go@v3.6.0` |
 //! | a malformed record protobuf is no longer `unexpected EOF` | 3.7 | `decoder.go:125@v3.7.1` |
-//! | a db behind the snapshot with `<index>.snap.db` behind too: `tx closed` panic | 3.5.0–3.5.11 | observed on 3.5.1 |
+//! | a db behind the snapshot with `<index>.snap.db` behind too: `tx closed` panic | 3.5.0–3.5.1 | observed on 3.5.1 |
+//! | the same: starts, the entries between the `.snap.db`'s consistent index and the snapshot never applied | 3.5.2–3.5.11 | commit 8c8159845, observed on 3.5.6 |
 //! | the same: `does not match with snapshot`, before the WAL is read | 3.5.12+, 3.6, 3.7 | commit a2e9dc8cc |
 //! | more than one learner: `membership: too many learner members in cluster` | 3.6, 3.7 | `bootstrap.go@v3.6.14` |
 //! | custom v2 store content: `detected disallowed custom content in v2store …` | 3.6 | `storage/util.go@v3.6.14` |
 //! | an empty last WAL segment: `unmarshal should never fail (proto: …)` | 3.7 | observed on 3.7.3 |
 //! | 3.5 data under 3.4: `invalid downgrade; server version is lower than determined cluster version` | 3.4 | observed on 3.4.23 |
 //!
-//! Every rule is checked against the verdict real etcd 3.4.23, 3.5.1, 3.5.35, 3.6.16 and
-//! 3.7.3 gave on the same bytes (`wal-inspect/tests/cli/releases.rs`); the 3.4.0–3.4.9 and
-//! 3.5.5–3.5.6 rules are from the source only (no such binary in the rig).
+//! Every rule is checked against the verdict real etcd 3.4.9, 3.4.23, 3.5.1, 3.5.6,
+//! 3.5.35, 3.6.16 and 3.7.3 gave on the same bytes (`wal-inspect/tests/cli/releases.rs`;
+//! 3.4.9 and 3.5.6 stand for 3.4.0–3.4.9 and 3.5.5–3.5.6, whose rules come from the source).
 
 use std::fmt;
 use std::str::FromStr;
@@ -133,7 +134,7 @@ pub fn adapt_scan(scan: &Scan, v: EtcdVersion) -> Scan {
                     f.reaction = EtcdReaction::UnexpectedEof;
                     f.etcd_error = limit_text(scan, f, verb, &name);
                 } else if v.at_least(3, 5, 5) {
-                    f.etcd_error = "wal: max entry size limit exceeded".into();
+                    f.etcd_error = limit_text_3_5_5(scan, f);
                 }
             }
             // A length word beyond the end of the file: ReadFull's `unexpected EOF` up to
@@ -145,7 +146,7 @@ pub fn adapt_scan(scan: &Scan, v: EtcdVersion) -> Scan {
                     f.etcd_error = limit_text(scan, f, verb, &name);
                 } else if v.at_least(3, 5, 5) {
                     f.reaction = EtcdReaction::Fatal;
-                    f.etcd_error = "wal: max entry size limit exceeded".into();
+                    f.etcd_error = limit_text_3_5_5(scan, f);
                 }
             }
             // A protobuf field running past the record: gogo's `io.ErrUnexpectedEOF`
@@ -188,12 +189,27 @@ pub fn adapt_scan(scan: &Scan, v: EtcdVersion) -> Scan {
 }
 
 /// etcd ≥ 3.5.7's text for a length word over the file-size limit (`decoder.go:87@v3.5.33`,
-/// `:110@v3.6.0`): `recBytes` and `padBytes` from the length word itself (read again from the
-/// segment, 8 bytes), `fileSize` the segment's size, `offset` where the frame starts.
+/// `:110@v3.6.0`): the numbers of [`limit_numbers`] after a wrapped `unexpected EOF`.
 fn limit_text(scan: &Scan, f: &etcd_wal::Finding, verb: &str, name: &str) -> String {
     let head = format!("unexpected EOF: [wal] max entry size limit exceeded when {verb} {name:?}");
+    format!("{head}{}", limit_numbers(scan, f))
+}
+
+/// etcd 3.5.5–3.5.6's text for the same limit, fatal and unwrapped (observed on 3.5.6).
+fn limit_text_3_5_5(scan: &Scan, f: &etcd_wal::Finding) -> String {
+    format!(
+        "wal: max entry size limit exceeded{}",
+        limit_numbers(scan, f)
+    )
+}
+
+/// `, recBytes: …, fileSize(…) - offset(…) - padBytes(…) = entryLimit(…)`: `recBytes` and
+/// `padBytes` from the length word itself (read again from the segment, 8 bytes),
+/// `fileSize` the segment's size, `offset` where the frame starts; empty when the word
+/// cannot be read again.
+fn limit_numbers(scan: &Scan, f: &etcd_wal::Finding) -> String {
     let Some(seg) = scan.dir.segments.get(f.at.segment_pos) else {
-        return head;
+        return String::new();
     };
     let word = std::fs::File::open(&seg.path).ok().and_then(|file| {
         let mut b = [0u8; 8];
@@ -201,7 +217,7 @@ fn limit_text(scan: &Scan, f: &etcd_wal::Finding, verb: &str, name: &str) -> Str
         Some(u64::from_le_bytes(b))
     });
     let Some(word) = word else {
-        return head;
+        return String::new();
     };
     let rec_bytes = word & !(0xffu64 << 56);
     let pad = if word >> 63 == 1 {
@@ -212,7 +228,7 @@ fn limit_text(scan: &Scan, f: &etcd_wal::Finding, verb: &str, name: &str) -> Str
     let size = seg.size;
     let limit = i128::from(size) - i128::from(f.at.offset) - i128::from(pad);
     format!(
-        "{head}, recBytes: {rec_bytes}, fileSize({size}) - offset({}) - padBytes({pad}) = entryLimit({limit})",
+        ", recBytes: {rec_bytes}, fileSize({size}) - offset({}) - padBytes({pad}) = entryLimit({limit})",
         f.at.offset
     )
 }
