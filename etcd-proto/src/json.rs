@@ -68,6 +68,16 @@ pub mod ser {
         }
     }
 
+    /// Unix nanoseconds as an RFC 3339 UTC time with nanoseconds
+    /// (`2026-12-07T12:33:47.754253552Z`), or null for 0 (unset). A JSON number would exceed
+    /// 2^53 and lose its last digits in most readers.
+    pub fn unix_nanos<S: serde::Serializer>(v: &i64, s: S) -> Result<S::Ok, S::Error> {
+        if *v == 0 {
+            return s.serialize_none();
+        }
+        s.serialize_str(&super::rfc3339_nanos(*v))
+    }
+
     /// An ID as 16 lowercase hex digits.
     pub fn hex_id<S: serde::Serializer>(v: &u64, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&crate::text::member_id(*v))
@@ -105,5 +115,50 @@ impl serde::Serialize for HexId {
 impl fmt::Display for HexId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:016x}", self.0)
+    }
+}
+
+/// `nanos` since the Unix epoch as `YYYY-MM-DDThh:mm:ss.nnnnnnnnnZ` (proleptic Gregorian,
+/// UTC; days to a civil date as in Howard Hinnant's `civil_from_days`).
+pub fn rfc3339_nanos(nanos: i64) -> String {
+    let secs = nanos.div_euclid(1_000_000_000);
+    let frac = nanos.rem_euclid(1_000_000_000);
+    let days = secs.div_euclid(86_400);
+    let tod = secs.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{frac:09}Z",
+        tod / 3600,
+        tod % 3600 / 60,
+        tod % 60
+    )
+}
+
+#[cfg(test)]
+mod time_tests {
+    use super::rfc3339_nanos;
+
+    #[test]
+    fn rfc3339_of_unix_nanos() {
+        assert_eq!(rfc3339_nanos(1), "1970-01-01T00:00:00.000000001Z");
+        assert_eq!(rfc3339_nanos(-1), "1969-12-31T23:59:59.999999999Z");
+        // `date -u -d @1796644827` → Mon Dec  7 12:00:27 UTC 2026
+        assert_eq!(
+            rfc3339_nanos(1_796_644_827_754_253_552),
+            "2026-12-07T12:00:27.754253552Z"
+        );
+        assert_eq!(
+            rfc3339_nanos(951_782_400 * 1_000_000_000),
+            "2000-02-29T00:00:00.000000000Z"
+        );
+        assert_eq!(rfc3339_nanos(i64::MAX), "2262-04-11T23:47:16.854775807Z");
     }
 }

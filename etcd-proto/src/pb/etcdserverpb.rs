@@ -54,8 +54,13 @@ pub struct Request {
     /// Compare-and-swap: the key must (not) exist; absent = don't care (proto `PrevExist`).
     #[prost(bool, optional, tag = "8")]
     pub prev_exist: Option<bool>,
-    /// Expiration time, Unix nanoseconds; 0 = none (proto `Expiration`).
+    /// Expiration time, Unix nanoseconds; 0 = none (proto `Expiration`). JSON: RFC 3339 UTC
+    /// with nanoseconds, or null for 0.
     #[prost(int64, tag = "9")]
+    #[cfg_attr(
+        feature = "serde",
+        serde(serialize_with = "crate::json::ser::unix_nanos")
+    )]
     pub expiration: i64,
     /// Watch request (proto `Wait`).
     #[prost(bool, tag = "10")]
@@ -72,8 +77,13 @@ pub struct Request {
     /// Quorum read (proto `Quorum`).
     #[prost(bool, tag = "14")]
     pub quorum: bool,
-    /// Time of a SYNC request, Unix nanoseconds (proto `Time`).
+    /// Time of a SYNC request, Unix nanoseconds (proto `Time`). JSON: RFC 3339 UTC with
+    /// nanoseconds, or null for 0.
     #[prost(int64, tag = "15")]
+    #[cfg_attr(
+        feature = "serde",
+        serde(serialize_with = "crate::json::ser::unix_nanos")
+    )]
     pub time: i64,
     /// Streaming watch (proto `Stream`).
     #[prost(bool, tag = "16")]

@@ -210,40 +210,35 @@ fn ours(v: &Value) -> Option<String> {
     })
 }
 
-/// The JSON lines of a `dump --json` run, checked as [`util::json_lines`] checks them except
-/// for one known breach of the conventions: a v2 request's `time` (SYNC) and `expiration`
-/// (a TTL key) are Unix nanoseconds, written as JSON numbers above 2^53 − 1 (only 3.5's v2
-/// API writes them non-zero; the kitchen-sink WAL of 3.5.35 has both). They are set to 0 in
-/// what is checked and returned (nothing here compares them); how many there were is printed.
+/// The JSON lines of a `dump --json` run, checked as [`util::json_lines`] checks them; a v2
+/// request's `time` (SYNC) and `expiration` (a TTL key), Unix nanoseconds in the WAL, are
+/// RFC 3339 UTC strings with nanoseconds or null (only 3.5's v2 API writes them non-zero;
+/// the kitchen-sink WAL of 3.5.35 has both).
 fn dump_lines(out: &util::Out) -> Vec<Value> {
-    let mut wide = 0;
-    let lines: Vec<String> = out
-        .stdout
-        .lines()
-        .map(|l| {
-            let mut v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
-            for at in ["/payload/v2", "/entry/payload/v2"] {
-                if let Some(Value::Object(v2)) = v.pointer_mut(at) {
-                    for key in ["time", "expiration"] {
-                        if v2[key].as_i64().unwrap().unsigned_abs() > util::MAX_SAFE {
-                            v2[key] = Value::from(0);
-                            wide += 1;
+    let lines = util::json_lines(out, Some("dump"));
+    let mut times = 0;
+    for v in &lines {
+        for at in ["/payload/v2", "/entry/payload/v2"] {
+            if let Some(Value::Object(v2)) = v.pointer(at) {
+                for key in ["time", "expiration"] {
+                    match &v2[key] {
+                        Value::Null => {}
+                        Value::String(t) => {
+                            let ok = t.len() == 30
+                                && t.ends_with('Z')
+                                && t.as_bytes()[10] == b'T'
+                                && t.starts_with("20");
+                            assert!(ok, "{key}: {t}");
+                            times += 1;
                         }
+                        other => panic!("{key}: {other} is not an RFC 3339 string"),
                     }
                 }
             }
-            v.to_string()
-        })
-        .collect();
-    if wide > 0 {
-        eprintln!("dump --json: {wide} v2 time/expiration numbers above 2^53 - 1");
+        }
     }
-    let checked = util::Out {
-        code: out.code,
-        stdout: lines.join("\n"),
-        stderr: out.stderr.clone(),
-    };
-    util::json_lines(&checked, Some("dump"))
+    eprintln!("dump --json: {times} v2 time/expiration values, all RFC 3339");
+    lines
 }
 
 /// For every member of each config: `dump --raw --json` lists the same records as etcd 3.6's
