@@ -16,12 +16,28 @@
 #   Needs `go` >= 1.26 (their go.mod says `go 1.26.0`). First build, empty Go caches, 2 cores:
 #   a few minutes per release (measured numbers in testdata/README.md).
 #
+# Two older releases, opt-in only (in none of all / latest / everything), built the same way into
+# the same cache: 3.5.6 (stands for 3.5.5-3.5.6: the max-entry-size limit is what is left of the
+# file, fatal) and 3.4.9 (stands for 3.4.0-3.4.9: no max-entry-size limit at all). Their verdicts
+# on the damaged cases are recorded in testdata/cases/*.json, so the default suite checks them
+# without the binaries; the binaries are for regenerating those verdicts
+# (testdata/gen/gen.py release-verdicts) and for the opt-in smoke tests.
+#   3.5.6: the 3.5 module set at v3.5.6 (client/v2 at v2.305.6), like 3.5.35.
+#   3.4.9: 3.4 is one module, go.etcd.io/etcd (no /v3; main packages go.etcd.io/etcd -> etcd
+#   and go.etcd.io/etcd/etcdctl -> etcdctl, no etcdutl). The proxy answers "403 This module
+#   version is not available" for go.etcd.io/etcd@v3.4.9, @v3.4.9+incompatible and @<the tag's
+#   commit hash>, but it serves the pseudo-version
+#   v0.5.0-alpha.5.0.20200520232829-54ba9589114f, whose source is the tag v3.4.9 (commit
+#   54ba9589114fc3fa5cc36c313550b3c0c0938c91); the built etcd reports 3.4.9 (checked).
+#
 # Usage: scripts/install-etcd.sh [WHAT...]      (default: all)
 #   all          3.5.1 + 3.4.23 (what the default test suite needs)
 #   3.5 | 3.5.1  3.4 | 3.4.23
 #   3.5-latest | 3.5.35     3.6 | 3.6.16     3.7 | 3.7.3
 #   latest       3.5.35 + 3.6.16 + 3.7.3
 #   everything   all + latest
+#   3.5.6        3.4.9      (opt-in, exact versions only; see above)
+#   older        3.5.6 + 3.4.9
 #   --list       print one `VERSION DIR` line per installed release, install nothing
 # Environment: ETCD_CACHE_DIR overrides the 3.5.1/3.4.23 cache dir; WAL_INSPECT_ETCD_CACHE the
 # cache of the built releases. GOPROXY, GOMODCACHE, GOCACHE, GOFLAGS are go's own.
@@ -42,6 +58,12 @@ PIN_37=3.7.3
 # (tools/etcd-dump-logs is unchanged from v3.6.8 to v3.6.14, the newest tag that could be
 # compared) against the 3.6.16 libraries; 3.7 has none (see dumplogs_root).
 ALL_LATEST="$PIN_35 $PIN_36 $PIN_37"
+# Opt-in older releases (see the header): exact versions, no aliases.
+PIN_356=3.5.6
+PIN_349=3.4.9
+# The pseudo-version the proxy serves for the v3.4.9 tag (commit 54ba9589114f).
+MOD_349=v0.5.0-alpha.5.0.20200520232829-54ba9589114f
+ALL_OLDER="$PIN_356 $PIN_349"
 
 log() { echo "install-etcd: $*" >&2; }
 # `etcd --version | grep -q` is unsafe under pipefail (SIGPIPE): capture first, then match.
@@ -171,14 +193,26 @@ dumplogs_root() { # VERSION
   esac
 }
 
+# The version of the single 3.4 module go.etcd.io/etcd for a 3.4 release (see the header).
+mod34() { # VERSION
+  case "$1" in
+  3.4.9) echo "$MOD_349" ;;
+  *) die "no Go module version known for etcd $1" ;;
+  esac
+}
+
 go_tools() { # VERSION -> tool names
-  if [[ -n "$(dumplogs_root "$1")" ]]; then echo "etcd etcdctl etcdutl etcd-dump-logs"; else echo "etcd etcdctl etcdutl"; fi
+  if [[ "$1" == 3.4.* ]]; then
+    echo "etcd etcdctl"
+  elif [[ -n "$(dumplogs_root "$1")" ]]; then echo "etcd etcdctl etcdutl etcd-dump-logs"; else echo "etcd etcdctl etcdutl"; fi
 }
 
 go_installed() { # VERSION
   local v=$1 d="$GOCACHE_DIR/$1" t
   for t in $(go_tools "$v"); do [[ -x "$d/$t" ]] || return 1; done
-  is_version "$d/etcd" "$v" && is_version "$d/etcdctl" "$v" && is_version "$d/etcdutl" "$v"
+  for t in $(go_tools "$v"); do
+    [[ $t == etcd-dump-logs ]] || is_version "$d/$t" "$v" || return 1
+  done
 }
 
 GO_LOCKED=0
@@ -207,10 +241,21 @@ build_go() { # VERSION
     mkdir -p /tmp/etcd-$v && cd /tmp/etcd-$v && go mod init etcd-build && \\
     go get go.etcd.io/etcd/server/v3@v$v go.etcd.io/etcd/etcdctl/v3@v$v go.etcd.io/etcd/etcdutl/v3@v$v && \\
     mkdir -p $dest && for m in server etcdctl etcdutl; do CGO_ENABLED=0 go build -mod=mod -o $dest/\$( [ \$m = server ] && echo etcd || echo \$m ) go.etcd.io/etcd/\$m/v3; done"
+  if [[ "$minor" == 3.4 ]]; then
+    byhand="Build it by hand (Go >= 1.26 and the Go module proxy are needed):
+    mkdir -p /tmp/etcd-$v && cd /tmp/etcd-$v && go mod init etcd-build && \\
+    go get go.etcd.io/etcd@$(mod34 "$v") && mkdir -p $dest && \\
+    CGO_ENABLED=0 go build -mod=mod -o $dest/etcd go.etcd.io/etcd && \\
+    CGO_ENABLED=0 go build -mod=mod -o $dest/etcdctl go.etcd.io/etcd/etcdctl"
+  fi
   command -v go >/dev/null 2>&1 || die "etcd $v is built from etcd's Go modules, but 'go' is not on the PATH.
   Install Go >= 1.26 (https://go.dev/dl/ or your distribution), then re-run $0 $v.
   $byhand"
-  log "building etcd $v from Go modules (go.etcd.io/etcd/*/v3@v$v) into $dest; log: $blog"
+  if [[ "$minor" == 3.4 ]]; then
+    log "building etcd $v from Go module go.etcd.io/etcd@$(mod34 "$v") into $dest; log: $blog"
+  else
+    log "building etcd $v from Go modules (go.etcd.io/etcd/*/v3@v$v) into $dest; log: $blog"
+  fi
   rm -rf "$work" "$tmp"
   mkdir -p "$work" "$tmp"
   : >"$blog"
@@ -218,10 +263,14 @@ build_go() { # VERSION
   t0="$(now)"
   local mods=(server/v3 etcdctl/v3 etcdutl/v3 api/v3 client/pkg/v3 client/v3 pkg/v3)
   local reqs=()
-  local m
+  local m m34=""
   for m in "${mods[@]}"; do reqs+=("go.etcd.io/etcd/$m@v$v"); done
   case "$minor" in
   3.5) reqs+=("go.etcd.io/etcd/raft/v3@v$v" "go.etcd.io/etcd/client/v2@v2.305.${v##*.}") ;;
+  3.4)
+    m34="$(mod34 "$v")"
+    reqs=("go.etcd.io/etcd@$m34")
+    ;;
   esac
   if [[ -n "$root" ]]; then
     # the root module's go.mod requires tests/v3 too; pin it to the release like the others
@@ -239,7 +288,9 @@ build_go() { # VERSION
   # Every etcd module must be at the release's version (the root module only at $root).
   local bad
   bad="$(cd "$work" && "${goenv[@]}" go list -m -f '{{.Path}} {{.Version}}' all 2>>"$blog" |
-    awk -v v="v$v" -v r="v$root" -v c2="v2.305.${v##*.}" -v minor="$minor" '
+    awk -v v="v$v" -v r="v$root" -v c2="v2.305.${v##*.}" -v minor="$minor" -v m34="$m34" '
+      # 3.4: the one module go.etcd.io/etcd, at the pseudo-version of the tag
+      minor == "3.4" && $1 == "go.etcd.io/etcd" && $2 != m34 { print $1 " " $2 " (want " m34 ")" }
       # client/v2 is a 3.5 module; 3.6+ graphs only list an unused old version of it
       $1 == "go.etcd.io/etcd/client/v2" && minor != "3.5" { next }
       $1 ~ /^go\.etcd\.io\/etcd\// {
@@ -255,11 +306,13 @@ $bad
   log "etcd $v: modules resolved in $(secs "$t0" "$t1") s"
   local tool pkg tb
   for tool in $(go_tools "$v"); do
-    case "$tool" in
-    etcd) pkg=go.etcd.io/etcd/server/v3 ;;
-    etcdctl) pkg=go.etcd.io/etcd/etcdctl/v3 ;;
-    etcdutl) pkg=go.etcd.io/etcd/etcdutl/v3 ;;
-    etcd-dump-logs) pkg=go.etcd.io/etcd/v3/tools/etcd-dump-logs ;;
+    case "$minor:$tool" in
+    3.4:etcd) pkg=go.etcd.io/etcd ;;
+    3.4:etcdctl) pkg=go.etcd.io/etcd/etcdctl ;;
+    *:etcd) pkg=go.etcd.io/etcd/server/v3 ;;
+    *:etcdctl) pkg=go.etcd.io/etcd/etcdctl/v3 ;;
+    *:etcdutl) pkg=go.etcd.io/etcd/etcdutl/v3 ;;
+    *:etcd-dump-logs) pkg=go.etcd.io/etcd/v3/tools/etcd-dump-logs ;;
     esac
     tb="$(now)"
     if ! (cd "$work" && "${goenv[@]}" go build -trimpath -o "$tmp/$tool" "$pkg") >>"$blog" 2>&1; then
@@ -270,7 +323,8 @@ $bad
     fi
     log "etcd $v: built $tool in $(secs "$tb" "$(now)") s"
   done
-  for tool in etcd etcdctl etcdutl; do
+  for tool in $(go_tools "$v"); do
+    [[ $tool != etcd-dump-logs ]] || continue
     is_version "$tmp/$tool" "$v" || {
       local said
       said="$("$tmp/$tool" version 2>&1 | head -n 2)"
@@ -281,6 +335,7 @@ $bad
   {
     echo "etcd $v built by scripts/install-etcd.sh on $(date -u +%Y-%m-%dT%H:%M:%SZ) in $(secs "$t0" "$(now)") s"
     echo "go: $(go version)"
+    [[ -z "$m34" ]] || echo "3.4: module go.etcd.io/etcd@$m34 (the proxy's pseudo-version for tag v$v)"
     [[ -z "$root" ]] || echo "etcd-dump-logs: go.etcd.io/etcd/v3/tools/etcd-dump-logs from go.etcd.io/etcd/v3@v$root (newest root module on the proxy), linked against the v$v libraries"
     echo "modules:"
     (cd "$work" && "${goenv[@]}" go list -m -f '  {{.Path}} {{.Version}}' all 2>/dev/null | grep -E '^  go\.etcd\.io/' || true)
@@ -301,7 +356,7 @@ list_installed() {
     for t in etcd etcdctl $([[ $v == 3.5.1 ]] && echo etcdutl); do [[ -x "$d/$t" ]] || ok=0; done
     if [[ $ok == 1 ]]; then echo "$v $d"; fi
   done
-  for v in $ALL_LATEST; do
+  for v in $ALL_LATEST $ALL_OLDER; do
     d="$GOCACHE_DIR/$v"
     ok=1
     for t in $(go_tools "$v"); do [[ -x "$d/$t" ]] || ok=0; done
@@ -329,12 +384,15 @@ for WHAT in "$@"; do
   3.6 | 3.6-latest | 3.6.16 | v3.6.16) build_go "$PIN_36" ;;
   3.7 | 3.7-latest | 3.7.3 | v3.7.3) build_go "$PIN_37" ;;
   latest) for v in $ALL_LATEST; do build_go "$v"; done ;;
+  3.5.6 | v3.5.6) build_go "$PIN_356" ;;
+  3.4.9 | v3.4.9) build_go "$PIN_349" ;;
+  older) for v in $ALL_OLDER; do build_go "$v"; done ;;
   everything)
     install_35
     install_34
     for v in $ALL_LATEST; do build_go "$v"; done
     ;;
-  *) die "unknown argument '$WHAT' (expected all, 3.5, 3.4, 3.5-latest, 3.6, 3.7, latest, everything or --list)" ;;
+  *) die "unknown argument '$WHAT' (expected all, 3.5, 3.4, 3.5-latest, 3.6, 3.7, latest, everything, 3.5.6, 3.4.9, older or --list)" ;;
   esac
 done
 

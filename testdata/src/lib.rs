@@ -632,9 +632,11 @@ pub struct Release {
     pub tools: &'static [&'static str],
 }
 
-/// Every release the rig knows, the default suite's first. The built versions are pinned in
-/// `scripts/install-etcd.sh` (`PIN_35`, `PIN_36`, `PIN_37`); keep both in step.
-pub const RELEASES: [Release; 5] = [
+/// Every release the rig knows, the default suite's first, then the newest of each line, then
+/// the two older opt-in builds (3.5.6 for 3.5.5–3.5.6, 3.4.9 for 3.4.0–3.4.9; exact versions
+/// only, no alias). The built versions are pinned in `scripts/install-etcd.sh` (`PIN_35`,
+/// `PIN_36`, `PIN_37`, `PIN_356`, `PIN_349`); keep both in step.
+pub const RELEASES: [Release; 7] = [
     Release {
         version: "3.5.1",
         install_arg: "3.5",
@@ -670,10 +672,25 @@ pub const RELEASES: [Release; 5] = [
         source: Source::Built,
         tools: &["etcd", "etcdctl", "etcdutl"],
     },
+    Release {
+        version: "3.5.6",
+        install_arg: "3.5.6",
+        aliases: &[],
+        source: Source::Built,
+        tools: &["etcd", "etcdctl", "etcdutl"],
+    },
+    Release {
+        version: "3.4.9",
+        install_arg: "3.4.9",
+        aliases: &[],
+        source: Source::Built,
+        tools: &["etcd", "etcdctl"],
+    },
 ];
 
 /// The release `version` names: an exact version (`3.6.16`, a leading `v` allowed) or an
-/// alias (`3.5` = 3.5.1, `3.4` = 3.4.23, `3.5-latest` = 3.5.35, `3.6` = 3.6.16, `3.7` = 3.7.3).
+/// alias (`3.5` = 3.5.1, `3.4` = 3.4.23, `3.5-latest` = 3.5.35, `3.6` = 3.6.16, `3.7` = 3.7.3;
+/// 3.5.6 and 3.4.9 have none).
 /// `None` for a version the rig does not know.
 pub fn release(version: &str) -> Option<&'static Release> {
     let v = version.trim().trim_start_matches('v');
@@ -784,7 +801,8 @@ pub fn require_release(version: &str) -> bool {
 /// `etcd`, `etcdctl`, `etcdutl` (not 3.4) or `etcd-dump-logs` (3.6 only).
 ///
 /// A missing 3.5.1 / 3.4.23 is installed by running `scripts/install-etcd.sh`; a missing built
-/// release (3.5.35, 3.6.16, 3.7.3) is not built implicitly: the panic names the command.
+/// release (3.5.35, 3.6.16, 3.7.3, 3.5.6, 3.4.9) is not built implicitly: the panic names the
+/// command.
 ///
 /// # Panics
 /// When the binary cannot be found or installed — tests that need etcd must not skip silently
@@ -848,9 +866,21 @@ mod release_tests {
             ("3.6.16", "3.6.16"),
             ("3.7", "3.7.3"),
             ("v3.7.3", "3.7.3"),
+            ("3.5.6", "3.5.6"),
+            ("v3.5.6", "3.5.6"),
+            ("3.4.9", "3.4.9"),
         ] {
             assert_eq!(release(alias).map(|r| r.version), Some(want), "{alias}");
         }
+        // every name resolves to one release only
+        let mut names: Vec<&str> = RELEASES
+            .iter()
+            .flat_map(|r| std::iter::once(r.version).chain(r.aliases.iter().copied()))
+            .collect();
+        let n = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), n, "a name used twice: {names:?}");
         assert!(release("3.5.3").is_none());
         assert!(release("3.8").is_none());
     }
@@ -870,6 +900,8 @@ mod release_tests {
             ("PIN_35", "3.5.35"),
             ("PIN_36", "3.6.16"),
             ("PIN_37", "3.7.3"),
+            ("PIN_356", "3.5.6"),
+            ("PIN_349", "3.4.9"),
         ] {
             assert!(
                 script.contains(&format!("\n{var}={v}\n")),

@@ -1,19 +1,35 @@
-//! The built etcd releases (3.5.35, 3.6.16, 3.7.3) start on their own clean fixtures and serve.
+//! The built etcd releases (3.5.35, 3.6.16, 3.7.3) start on their own clean fixtures and serve;
+//! the older opt-in builds 3.5.6 and 3.4.9 on the clean fixtures of their release line (3.5.1's
+//! and 3.4.23's data: they have none of their own).
 //!
-//! `#[ignore]`: they are not in the default suite (`scripts/install-etcd.sh latest` builds them,
-//! a few minutes). Run with `cargo test -p testdata --test releases -- --ignored`; a release that
-//! is not installed panics with the install command, or is skipped with
+//! `#[ignore]`: they are not in the default suite (`scripts/install-etcd.sh latest` / `older`
+//! builds them, a few minutes). Run with `cargo test -p testdata --test releases -- --ignored`; a
+//! release that is not installed panics with the install command, or is skipped with
 //! `WAL_INSPECT_SKIP_MISSING_ETCD=1`.
 
 use testdata::etcd::{Etcd, EtcdLock};
 
 fn starts_on_its_own_fixture(version: &str, config: &str, port: u16) {
+    let meta = testdata::config_meta(config).unwrap();
+    let release = testdata::release(version).unwrap();
+    assert_eq!(meta["etcd_version"], release.version, "{config}");
+    starts_on_fixture(version, config, port);
+}
+
+/// Release `version` on a clean copy of `config` (written by a release of the same line):
+/// serves the keyspace, takes a write and reads it back, and `etcdctl version` is its own.
+fn starts_on_fixture(version: &str, config: &str, port: u16) {
     if !testdata::require_release(version) {
         return;
     }
     let meta = testdata::config_meta(config).unwrap();
     let release = testdata::release(version).unwrap();
-    assert_eq!(meta["etcd_version"], release.version, "{config}");
+    let line = |v: &str| v.rsplit_once('.').map(|(l, _)| l.to_owned());
+    assert_eq!(
+        line(meta["etcd_version"].as_str().unwrap()),
+        line(release.version),
+        "{config}: data of another release line"
+    );
     let dir = testdata::clean(config).unwrap();
     let data = dir.path().join("data/m1");
     let _lock = EtcdLock::take();
@@ -48,6 +64,18 @@ fn etcd_3_6_16_starts_on_v36_single() {
 #[ignore = "needs scripts/install-etcd.sh 3.7"]
 fn etcd_3_7_3_starts_on_v37_single() {
     starts_on_its_own_fixture("3.7", "v37-single", 25094);
+}
+
+#[test]
+#[ignore = "needs scripts/install-etcd.sh 3.5.6"]
+fn etcd_3_5_6_starts_on_v35_single() {
+    starts_on_fixture("3.5.6", "v35-single", 25096);
+}
+
+#[test]
+#[ignore = "needs scripts/install-etcd.sh 3.4.9"]
+fn etcd_3_4_9_starts_on_v34_single() {
+    starts_on_fixture("3.4.9", "v34-single", 25098);
 }
 
 #[test]
