@@ -5,6 +5,9 @@
     python3 testdata/gen/gen.py clean CONFIG...     # (re)generate clean config archive(s)
     python3 testdata/gen/gen.py cases [CASE...]     # (re)compute case edit lists + ground truth
     python3 testdata/gen/gen.py verdicts [CASE...]  # run real etcd on each damaged case
+    python3 testdata/gen/gen.py release-verdicts RELEASE [CASE...]
+                                                    # one release's verdicts merged into the cases
+                                                    # it judges (OLDER_RELEASES: 3.5.6, 3.4.9)
     python3 testdata/gen/gen.py selftest [DIR]     # check walfmt against shared/etcd-samples ground truth
     python3 testdata/gen/gen.py list
 
@@ -21,6 +24,7 @@ import os
 import random
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -59,10 +63,26 @@ VERSIONS = {
             "install": "3.6", "unknown_flags": ["--enable-v2"]},
     "3.7": {"dir": os.path.join(GO_ETCD_CACHE, "3.7.3"), "version": "3.7.3", "restore": ["etcdutl"],
             "install": "3.7", "unknown_flags": ["--enable-v2"]},
+    # Opt-in builds (scripts/install-etcd.sh 3.5.6 | 3.4.9 | older), see OLDER_RELEASES.
+    "3.5.6": {"dir": os.path.join(GO_ETCD_CACHE, "3.5.6"), "version": "3.5.6", "restore": ["etcdutl"],
+              "install": "3.5.6"},
+    "3.4.9": {"dir": os.path.join(GO_ETCD_CACHE, "3.4.9"), "version": "3.4.9", "restore": ["etcdctl"],
+              "install": "3.4.9", "unknown_flags": ["--enable-v2"]},
 }
 # Every release, oldest first: the cross-release cases record each one's verdict on the same bytes.
 ALL_RELEASES = ["3.4", "3.5", "3.5.35", "3.6", "3.7"]
+# Older releases, one per start rule of etcd-member/src/release.rs that none of the above shows:
+# 3.5.6 for 3.5.5-3.5.6 (max entry size = what is left of the file, fatal; a .snap.db behind the
+# snapshot re-applied), 3.4.9 for 3.4.0-3.4.9 (no max entry size). Each judges the cases whose data
+# its release line wrote (config "ver" in the tuple) and every cross-release case; its verdict
+# joins the case's `releases` / `etcd_verdicts` next to the data's own release.
+OLDER_RELEASES = {"3.5.6": ("3.5", "3.5.35"), "3.4.9": ("3.4",)}
 VKEY = {v["version"]: k for k, v in VERSIONS.items()}
+
+
+def version_order(k):
+    """Sort key of a VERSIONS key or an exact version: oldest first."""
+    return tuple(int(x) for x in VERSIONS[VKEY.get(k, k)]["version"].split("."))
 
 # Ports: member i of a config uses client base+2i, peer base+2i+1; base+50/51 for the restore check.
 # 3.5.1/3.4.23 configs: 23100-23899; built releases and special configs: 25100-26599.
@@ -1691,6 +1711,11 @@ def case_specs():
     for name, spec in s.items():
         if CONFIGS[spec["clean"]].get("suite") == "extended":
             spec.setdefault("suite", "extended")
+        # the older releases judge their line's data and the cross-release cases too
+        own = CONFIGS[spec["clean"]]["ver"]
+        extra = [k for k, lines in OLDER_RELEASES.items() if spec.get("releases") or own in lines]
+        if extra:
+            spec["releases"] = sorted(set(spec.get("releases") or [own]) | set(extra), key=version_order)
     return s
 
 
@@ -1814,6 +1839,31 @@ def repair_point(seg, broken):
     return {"first_rewritten_record_offset": w["end_of_data"], "post_run_size": len(new)}
 
 
+def port_free(port):
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as etcd: TIME_WAIT is no obstacle
+    try:
+        sock.bind((LOOPBACK, port))
+        return True
+    except OSError:
+        return False
+    finally:
+        sock.close()
+
+
+def wait_ports_free(ports, what, timeout=120):
+    """The config's own ports (peers are reached at the URLs stored in the data): wait while
+    something else (another run, a test) holds one, rather than record its failure as a verdict."""
+    end = time.time() + timeout
+    while True:
+        busy = [p for p in ports if not port_free(p)]
+        if not busy:
+            return
+        if time.time() > end:
+            raise SystemExit("%s: ports %s on %s stayed busy for %d s" % (what, busy, LOOPBACK, timeout))
+        time.sleep(2)
+
+
 def verdict_for(name, case, ver=None):
     """Real etcd `ver` (default: the config's own release) on a scratch copy of the damaged data."""
     config = case["clean"]
@@ -1834,6 +1884,11 @@ def verdict_for(name, case, ver=None):
         dropped = [a for a in CONFIGS[config].get("extra", []) if a in VERSIONS[ver].get("unknown_flags", [])]
         if dropped:
             v["flags_dropped"] = dropped
+    started = case.get("start_members") or [os.path.basename(case.get("data_dir") or "m1")]
+    wait_ports_free(sorted({p for m in started if m in cfg["all_members"]
+                            for p in member_ports(cfg, cfg["all_members"].index(m))} |
+                           ({cfg["base_port"] + 50, cfg["base_port"] + 51} if case["kind"].startswith("save-")
+                            else set())), name)
     if case["kind"].startswith("save-"):
         rname, rport = "r1", cfg["base_port"] + 51
         out = os.path.join(wd, "restore-out")
@@ -2005,7 +2060,9 @@ def release_baselines(config, releases):
     path = os.path.join(FIX, config + ".json")
     meta = jload(path)
     have = meta.setdefault("clean_baseline_by_release", {})
-    start = {"v35-learners": ["m1", "m2"]}.get(config)
+    # a cluster's members together (m1 alone would wait for a quorum)
+    start = {"v35-learners": ["m1", "m2"]}.get(config) or \
+        (list(CONFIGS[config]["members"]) if len(CONFIGS[config]["members"]) > 1 else None)
     for k in releases:
         rel = VERSIONS[k]["version"]
         if rel in have:
@@ -2028,7 +2085,7 @@ def gen_verdicts(names=None):
             gen_cases([name])
         case = jload(path)
         own = CONFIGS[case["clean"]]["ver"]
-        releases = [VKEY[r] for r in case.get("releases", [])]
+        releases = sorted((VKEY[r] for r in case.get("releases", [])), key=version_order)
         if releases:
             release_baselines(case["clean"], releases)
             case["etcd_verdicts"] = {}
@@ -2045,6 +2102,56 @@ def gen_verdicts(names=None):
         case["etcd_verdict"] = v
         case["expected_outcome"] = exp
         jdump(case, path)
+
+
+def with_releases(case, verdicts):
+    """`case` with `releases` and `etcd_verdicts` set from `verdicts` (release -> verdict), oldest
+    first, each key where build_case / gen_verdicts put it."""
+    rels = sorted(verdicts, key=version_order)
+    out = {}
+    for k, v in case.items():
+        if k in ("releases", "start_members", "as_written", "what") and "releases" not in out:
+            out["releases"] = rels
+        if k in ("releases", "etcd_verdicts"):
+            continue
+        if k == "etcd_verdict":
+            out["etcd_verdicts"] = {r: verdicts[r] for r in rels}
+        out[k] = v
+    return out
+
+
+def gen_release_verdicts(rel, names=None):
+    """Release `rel` (an OLDER_RELEASES version) run on the cases it judges; its verdict merged into
+    each case's `etcd_verdicts` (and `releases`), its clean baseline into the config's
+    `clean_baseline_by_release`. No other release's verdict is run or changed: a case judged by its
+    own release only so far gets `etcd_verdicts[own]` = its `etcd_verdict` + `expected_outcome` as
+    recorded (the own release's clean baseline is run when the config has none)."""
+    k = VKEY.get(rel, rel)
+    if k not in OLDER_RELEASES:
+        raise SystemExit("release-verdicts: %s is not one of %s" % (rel, ", ".join(OLDER_RELEASES)))
+    version = VERSIONS[k]["version"]
+    specs = available_cases()
+    for name in names or sorted(specs):
+        if name not in specs:
+            raise SystemExit("release-verdicts: no case %s" % name)
+        if k not in specs[name].get("releases", []):
+            if names:
+                raise SystemExit("release-verdicts: %s does not judge %s (OLDER_RELEASES)" % (version, name))
+            continue
+        path = os.path.join(CASES_DIR, name + ".json")
+        case = jload(path) if os.path.exists(path) else None
+        if case is None or "etcd_verdict" not in case:
+            gen_verdicts([name])  # nothing recorded yet: every release of the case
+            continue
+        own = VERSIONS[CONFIGS[case["clean"]]["ver"]]["version"]
+        verdicts = dict(case.get("etcd_verdicts") or
+                        {own: dict(case["etcd_verdict"], expected_outcome=case["expected_outcome"])})
+        release_baselines(case["clean"], sorted({VKEY[r] for r in verdicts} | {k}, key=version_order))
+        v, exp = verdict_for("%s@%s" % (name, version), case, ver=k)
+        v["expected_outcome"] = exp
+        verdicts[version] = v
+        log_verdict(name, v, exp)
+        jdump(with_releases(case, verdicts), path)
 
 
 README_HEAD = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "README.head.md")).read() \
@@ -2091,7 +2198,7 @@ def gen_readme():
             "`.wal.broken`; starts = started without repair. \"put\" = `etcdctl --command-timeout=5s put` "
             "after start (FAILED = the wedged state).", "",
             "| case | suite | etcd | fault | where | etcd's verdict | expected |", "|---|---|---|---|---|---|---|"]
-    cross = []
+    cross, older = [], []
     for name in sorted(os.listdir(CASES_DIR)):
         if not name.endswith(".json"):
             continue
@@ -2107,7 +2214,10 @@ def gen_readme():
             where += "; page %s" % gt["page_id"]
         verdict = verdict_text(v)
         if c.get("etcd_verdicts"):
-            cross.append(c)
+            if {VERSIONS[k]["version"] for k in ALL_RELEASES} <= set(c["etcd_verdicts"]):
+                cross.append(c)
+            else:
+                older.append(c)
         out.append("| `%s` | %s | %s | %s | %s | %s | %s |" % (c["case"], c.get("suite", "default"), c["etcd_version"],
                                                               md_escape(c["what"]), where, verdict,
                                                               c.get("expected_outcome")))
@@ -2129,6 +2239,24 @@ def gen_readme():
                     md_escape(c["what"]) if first else "", rel, clean_text(b),
                     verdict_text(v, with_msg=True), v.get("expected_outcome")))
                 first = False
+    if older:
+        out += ["", "## Older releases on their line's cases (generated table)", "",
+                "%s (opt-in builds, `scripts/install-etcd.sh older`) started on the damaged copies of the "
+                "cases their release line wrote (`gen.py release-verdicts RELEASE`), each recorded in "
+                "`etcd_verdicts` beside the verdict of the release that wrote the data (`own`). `clean:` as "
+                "above." % " and ".join(sorted((VERSIONS[k]["version"] for k in OLDER_RELEASES), key=version_order,
+                                               reverse=True)), "",
+                "| case | suite | data | release | clean | verdict on the damaged copy | expected | own |",
+                "|---|---|---|---|---|---|---|---|"]
+        for c in older:
+            meta = jload(os.path.join(FIX, c["clean"] + ".json"))
+            for rel, v in c["etcd_verdicts"].items():
+                if rel == c["etcd_version"]:
+                    continue
+                b = (meta.get("clean_baseline_by_release") or {}).get(rel) or {}
+                out.append("| `%s` | %s | %s | %s | %s | %s | %s | %s |" % (
+                    c["case"], c.get("suite", "default"), c["etcd_version"], rel, clean_text(b),
+                    verdict_text(v, with_msg=True), v.get("expected_outcome"), c.get("expected_outcome")))
     with open(os.path.join(TD, "README.md"), "w") as f:
         f.write("\n".join(out) + "\n")
 
@@ -2225,8 +2353,8 @@ def selftest(samples_dir):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("step", choices=["all", "clean", "cases", "verdicts", "baselines", "readme", "selftest",
-                                     "list"])
+    ap.add_argument("step", choices=["all", "clean", "cases", "verdicts", "release-verdicts", "baselines", "readme",
+                                     "selftest", "list"])
     ap.add_argument("names", nargs="*")
     a = ap.parse_args()
     os.makedirs(FIX, exist_ok=True)
@@ -2236,7 +2364,7 @@ def main():
         print("configs:", " ".join(CONFIGS))
         print("cases:", " ".join(sorted(case_specs())))
         return
-    if a.step in ("all", "clean", "verdicts", "baselines"):
+    if a.step in ("all", "clean", "verdicts", "release-verdicts", "baselines"):
         ensure_etcd()
     if a.step == "all":
         for c in a.names or CONFIGS:
@@ -2257,6 +2385,10 @@ def main():
         gen_cases(a.names or None)
     elif a.step == "verdicts":
         gen_verdicts(a.names or None)
+    elif a.step == "release-verdicts":
+        if not a.names:
+            raise SystemExit("release-verdicts RELEASE [CASE...]: RELEASE is one of %s" % ", ".join(OLDER_RELEASES))
+        gen_release_verdicts(a.names[0], a.names[1:] or None)
     log("done in %.0f s" % (time.time() - t0))
 
 

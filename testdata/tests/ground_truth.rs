@@ -521,6 +521,30 @@ fn cross_release_cases_have_every_verdict() {
     assert!(n >= 9, "only {n} cross-release cases");
 }
 
+/// The older opt-in releases (testdata/gen/gen.py `OLDER_RELEASES`, `gen.py release-verdicts`)
+/// judged every case their release line wrote and every cross-release case: 3.5.6 the data of
+/// 3.5.1 and 3.5.35, 3.4.9 that of 3.4.23.
+#[test]
+fn older_releases_judged_their_lines_cases() {
+    let mut n = 0;
+    for name in testdata::all_cases() {
+        let c = testdata::Case::load(&name).unwrap();
+        let judged = c.verdict_releases();
+        let cross = ["3.4.23", "3.5.1", "3.5.35", "3.6.16", "3.7.3"]
+            .iter()
+            .all(|r| judged.contains(r));
+        for (older, lines) in [
+            ("3.5.6", &["3.5.1", "3.5.35"][..]),
+            ("3.4.9", &["3.4.23"][..]),
+        ] {
+            let want = cross || lines.contains(&c.etcd_version());
+            assert_eq!(judged.contains(&older), want, "{name}: {older}'s verdict");
+            n += usize::from(want);
+        }
+    }
+    assert!(n >= 80, "only {n} verdicts of 3.5.6 and 3.4.9");
+}
+
 // ---------------------------------------------------------------- new kinds, own decoders
 
 fn le32(b: &[u8], o: usize) -> usize {
