@@ -97,7 +97,9 @@ fn every_release_verdict_on_every_case() {
     assert!(checked >= 210, "only {checked} verdicts checked");
     assert_eq!(
         releases_seen.into_iter().collect::<Vec<_>>(),
-        ["3.4.23", "3.4.9", "3.5.1", "3.5.35", "3.5.6", "3.6.16", "3.7.3"]
+        [
+            "3.4.23", "3.4.9", "3.5.1", "3.5.35", "3.5.6", "3.6.16", "3.7.3"
+        ]
     );
 }
 
