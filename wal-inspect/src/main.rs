@@ -5,6 +5,7 @@
 mod cli;
 mod cmd;
 mod exit;
+mod jsonw;
 mod metrics;
 mod output;
 mod paint;

@@ -93,7 +93,7 @@ pub fn json_line<T: Serialize + ?Sized>(out: &mut dyn Write, value: &T) -> io::R
     LINE.with(|line| {
         let mut buf = line.try_borrow_mut().map_err(io::Error::other)?;
         buf.clear();
-        serde_json::to_writer(&mut *buf, value)?;
+        crate::jsonw::to_vec(&mut buf, value).map_err(io::Error::other)?;
         buf.push(b'\n');
         out.write_all(&buf)?;
         // A huge line once should not pin its buffer for the rest of the run.

@@ -122,7 +122,7 @@ pub fn run(args: &RestoreArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
         Err(e) => return Err(e.into()),
     };
     if args.json {
-        writeln!(out, "{}", serde_json::to_string(&report)?)?;
+        crate::output::json_line(out, &report)?;
         return Ok(Exit::Clean);
     }
     writeln!(

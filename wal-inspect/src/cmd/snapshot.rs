@@ -914,7 +914,7 @@ fn extract(
         Err(e) => return Err(e.into()),
     };
     if json_out {
-        writeln!(out, "{}", serde_json::to_string(&x)?)?;
+        crate::output::json_line(out, &x)?;
     } else {
         writeln!(
             out,

@@ -207,8 +207,7 @@ struct BeyondJson {
 }
 
 fn line<T: Serialize>(out: &mut impl Write, v: &T) -> io::Result<()> {
-    serde_json::to_writer(&mut *out, v)?;
-    out.write_all(b"\n")
+    crate::output::json_line(out, v)
 }
 
 pub fn begin_json(out: &mut impl Write, wal_dir: &str) -> io::Result<()> {
