@@ -1373,3 +1373,22 @@ fn raw_lists_every_record_with_its_place() {
         .count();
     assert_eq!(records as u64, s.records);
 }
+
+/// Every example line of `docs/dump-json.md` (the lines that start with `{"type":`, except
+/// `--k8s` lines, which `k8s.rs` checks) is a line this schema accepts: unknown or missing
+/// keys and wrong types in the document fail here, as they would in the output.
+#[test]
+fn documented_examples_match_the_schema() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/dump-json.md"))
+        .unwrap();
+    let examples: Vec<&str> = doc
+        .lines()
+        .filter(|l| l.starts_with("{\"type\":") && !l.starts_with("{\"type\":\"k8s\""))
+        .collect();
+    assert!(examples.len() > 40, "{} examples", examples.len());
+    for l in examples {
+        if let Err(e) = serde_json::from_str::<Line>(l) {
+            panic!("docs/dump-json.md: {e}: {l}");
+        }
+    }
+}
