@@ -230,6 +230,96 @@ impl Db {
         Ok(())
     }
 
+    /// The `k` lowest page ids below the high-water mark that no tree reaches (bbolt's
+    /// free pages when the freelist is not persisted, which its array freelist hands out
+    /// lowest first), from a walk that keeps one bit per page; `None` when a tree page
+    /// cannot be read (which pages are free is then not known).
+    pub fn lowest_unreachable_pages(&self, k: usize) -> Result<Option<Vec<u64>>> {
+        let hw = self.meta().pgid;
+        let words = usize::try_from(hw.div_ceil(64)).unwrap_or(usize::MAX);
+        let mut bits = vec![0u64; words];
+        let mut intact = true;
+        let root = self.root();
+        self.mark_page(root.root(), None, 0, &mut bits, &mut intact)?;
+        if !intact {
+            return Ok(None);
+        }
+        let marked = |id: u64| {
+            let w = usize::try_from(id / 64).unwrap_or(usize::MAX);
+            bits.get(w).is_some_and(|b| b >> (id % 64) & 1 == 1)
+        };
+        Ok(Some((2..hw).filter(|&id| !marked(id)).take(k).collect()))
+    }
+
+    fn mark_page(
+        &self,
+        id: u64,
+        from: Option<u64>,
+        depth: usize,
+        bits: &mut [u64],
+        intact: &mut bool,
+    ) -> Result<()> {
+        let w = usize::try_from(id / 64).unwrap_or(usize::MAX);
+        if depth > MAX_DEPTH || bits.get(w).is_some_and(|b| b >> (id % 64) & 1 == 1) {
+            return Ok(());
+        }
+        let page = match self.read_tree_page(id, from) {
+            Ok(p) => p,
+            Err(ReadError::Io(e)) => return Err(crate::Error::io(self.path(), e)),
+            Err(ReadError::Damage(_)) => {
+                *intact = false;
+                return Ok(());
+            }
+        };
+        for i in 0..=u64::from(page.header().overflow) {
+            let p = id + i;
+            if let Some(b) = bits.get_mut(usize::try_from(p / 64).unwrap_or(usize::MAX)) {
+                *b |= 1 << (p % 64);
+            }
+        }
+        match page.header().kind() {
+            PageKind::Branch => {
+                for i in 0..page.count() {
+                    match page.branch(i) {
+                        Ok(e) => self.mark_page(e.pgid, Some(id), depth + 1, bits, intact)?,
+                        Err(_) => *intact = false,
+                    }
+                }
+            }
+            _ => self.mark_leaf_buckets(&page, bits, intact)?,
+        }
+        Ok(())
+    }
+
+    fn mark_leaf_buckets(
+        &self,
+        page: &super::page::Page,
+        bits: &mut [u64],
+        intact: &mut bool,
+    ) -> Result<()> {
+        for i in 0..page.count() {
+            let Ok(e) = page.leaf(i) else {
+                *intact = false;
+                continue;
+            };
+            if !Db::is_bucket_flag(e.flags) {
+                continue;
+            }
+            let value_offset = page.offset() + e.value_pos as u64;
+            let Ok(b) =
+                Bucket::from_value(e.key, e.value, value_offset, page.id(), page.offset(), i)
+            else {
+                *intact = false;
+                continue;
+            };
+            match b.inline_page() {
+                Some(inline) => self.mark_leaf_buckets(inline, bits, intact)?,
+                None => self.mark_page(b.root(), Some(page.id()), 0, bits, intact)?,
+            }
+        }
+        Ok(())
+    }
+
     /// `bbolt stats` numbers for each top-level bucket, in key order.
     pub fn bucket_stats(&self) -> Result<Vec<BucketStats>> {
         let mut out = Vec::new();

@@ -270,3 +270,29 @@ fn every_byte_of_the_sample_damaged() {
         }
     }
 }
+
+/// The lean walk's lowest unreachable pages are the first `free` pages of `db pages`'
+/// listing, on real dbs of 3.4.23, 3.5.1 and 3.6.16.
+#[test]
+fn lowest_unreachable_pages_equal_the_page_list() {
+    for config in ["v34-single", "v35-single", "v36-rollover"] {
+        let dir = testdata::pristine(config).unwrap();
+        let db = Db::open(dir.join("snapshot.db")).unwrap();
+        let listed: Vec<u64> = db
+            .page_list()
+            .unwrap()
+            .iter()
+            .filter(|p| p.kind == "free")
+            .map(|p| p.id)
+            .collect();
+        assert!(listed.len() >= 3, "{config}: {} free pages", listed.len());
+        for k in [0, 1, 3, listed.len() + 5] {
+            let got = db.lowest_unreachable_pages(k).unwrap().unwrap();
+            assert_eq!(
+                got,
+                listed.iter().copied().take(k).collect::<Vec<_>>(),
+                "{config} k={k}"
+            );
+        }
+    }
+}

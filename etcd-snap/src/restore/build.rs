@@ -33,7 +33,24 @@ pub(super) fn build(
     mkdir(&snap_dir)?;
     let db_path = snap_dir.join("db");
     let check = trailer && !cfg.skip_hash_check;
-    let digest = copy::copy_hashed(src_db, db_len, &db_path, check, cfg.progress.as_deref())?;
+    let n = cluster.members.len() as u64;
+    // Without a revision bump, the edits as etcdutl's bbolt commits them (the same file,
+    // byte for byte), planned from the source (the bytes the copy gets) on a second thread
+    // while the copy runs; with a bump, or where the db does not fit that model, our own
+    // layout (the same buckets, other pages).
+    let (digest, planned) = std::thread::scope(|s| {
+        let planner = (cfg.bump_revision == 0).then(|| {
+            s.spawn(|| -> Result<Option<commits::Plan>, RestoreError> {
+                let db = crate::bolt::Db::open(src_db)?;
+                commits::plan(&db, cluster, n, cfg.target.delete_commits())
+            })
+        });
+        let digest = copy::copy_hashed(src_db, db_len, &db_path, check, cfg.progress.as_deref());
+        // A planner that panicked (it has no panicking path) falls back to our own layout.
+        let planned = planner.and_then(|h| h.join().ok()).transpose();
+        (digest, planned)
+    });
+    let digest = digest?;
     let hash = match digest {
         Some(got) => {
             let mut stored = [0u8; TRAILER_LEN as usize];
@@ -54,17 +71,7 @@ pub(super) fn build(
         None => HashCheck::SkippedNoTrailer,
     };
 
-    let n = cluster.members.len() as u64;
-    // Without a revision bump, the edits as etcdutl's bbolt commits them (the same file,
-    // byte for byte); otherwise, or where the db does not fit that model, our own layout
-    // (the same buckets, other pages).
-    let as_etcdutl = if cfg.bump_revision == 0 {
-        let db = crate::bolt::Db::open(&db_path)?;
-        commits::plan(&db, cluster, n, cfg.target.delete_commits())?
-    } else {
-        None
-    };
-    let bumped_to = match as_etcdutl {
+    let bumped_to = match planned?.flatten() {
         Some(plan) => {
             plan.write(&db_path)?;
             None

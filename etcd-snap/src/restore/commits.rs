@@ -254,12 +254,14 @@ pub(super) fn plan(
         return Ok(None);
     }
 
-    // The free pages on each open: every page below the high-water mark no tree reaches.
-    let reachable = db.reachable_pages()?;
-    let mut free: std::collections::BTreeSet<u64> = (2..meta.pgid).collect();
-    for id in &reachable {
-        free.remove(id);
-    }
+    // The free pages on each open: every page below the high-water mark no tree reaches;
+    // each commit takes the lowest, so the lowest few (one per commit that writes) and the
+    // roots the commits give up are all that matter.
+    let writes = commits.iter().flatten().count();
+    let Some(lowest) = db.lowest_unreachable_pages(writes)? else {
+        return Ok(None);
+    };
+    let mut free: std::collections::BTreeSet<u64> = lowest.into_iter().collect();
     let mut root = meta.root;
     let mut txid = meta.txid;
     let mut leaves = Vec::new();
