@@ -10,6 +10,7 @@
 //! The JSON Lines schema is documented in `docs/dump-json.md`.
 
 mod filter;
+mod pipeline;
 mod render;
 
 use std::collections::BTreeMap;
@@ -122,13 +123,29 @@ pub fn run(args: &DumpArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
         stats: Stats::default(),
         dir: paths.clone(),
         segment_file: String::new(),
+        segment_arc: Arc::from(""),
+        pipeline: None,
     };
     if d.json {
         render::begin_json(&mut d.out, &paths.relative(&paths.wal))?;
     }
     // A write error (`dump | head` closing the pipe) ends the pass early instead of reading
     // a WAL of many GB for nobody.
-    let scanned = scan::scan_dir_interruptible(&paths.wal, &mut |ev| d.event(ev), &stop);
+    // `--json` entry lines are rendered on a second thread (see `pipeline`); `--raw`,
+    // `--k8s` and the human form stay on this one.
+    let threaded = d.json && !d.raw && !d.k8s;
+    let scanned = std::thread::scope(|s| {
+        if threaded {
+            d.pipeline = Some(pipeline::Pipeline::start(s));
+        }
+        let scanned = scan::scan_dir_interruptible(&paths.wal, &mut |ev| d.event(ev), &stop);
+        if let Some(p) = d.pipeline.take() {
+            if let Err(e) = p.finish(&mut d.out) {
+                d.failed.get_or_insert(e);
+            }
+        }
+        scanned
+    });
     drop(display);
     if let Some(e) = d.failed.take() {
         return Err(e.into());
@@ -182,6 +199,10 @@ struct Dumper<'o> {
     dir: MemberDir,
     /// The segment being read, as JSON lines name it.
     segment_file: String,
+    /// `segment_file`, shared with the render thread's jobs.
+    segment_arc: Arc<str>,
+    /// `--json` entry lines go to the render thread through it.
+    pipeline: Option<pipeline::Pipeline>,
 }
 
 impl Dumper<'_> {
@@ -195,6 +216,7 @@ impl Dumper<'_> {
         let res = match ev {
             Event::SegmentStart { name, size, .. } => {
                 self.segment_file = self.dir.relative(&self.dir.wal.join(name.file_name()));
+                self.segment_arc = Arc::from(self.segment_file.as_str());
                 if self.json {
                     Ok(())
                 } else {
@@ -205,7 +227,14 @@ impl Dumper<'_> {
                 if self.json {
                     let path = self.dir.wal.join(f.at.file_name());
                     let finding = etcd_member::finding::from_wal(f, self.dir.relative(&path), path);
-                    render::finding_json(&mut self.out, &finding)
+                    match self.pipeline.as_mut() {
+                        Some(p) => {
+                            let mut line = Vec::new();
+                            render::finding_json(&mut line, &finding)
+                                .and_then(|()| p.bytes(line, &mut self.out))
+                        }
+                        None => render::finding_json(&mut self.out, &finding),
+                    }
                 } else {
                     render::finding_human(&mut self.out, f)
                 }
@@ -251,6 +280,21 @@ impl Dumper<'_> {
         s.shown_entries += 1;
         *s.kinds.entry(kind).or_default() += 1;
         payload.redact();
+        if let Some(p) = self.pipeline.as_mut() {
+            let job = render::EntryJob {
+                file: self.segment_arc.clone(),
+                offset: r.at.offset,
+                ordinal: r.at.ordinal,
+                status: r.status,
+                index: e.index,
+                term: e.term,
+                entry_type: e.entry_type,
+                data_len: e.data.len(),
+                kind,
+                payload,
+            };
+            return p.entry(job, &mut self.out);
+        }
         let shown = render::ShownEntry {
             entry: e,
             kind,

@@ -249,6 +249,43 @@ pub fn entry_json(
     })
 }
 
+/// An entry to render as an `entry` line on another thread: everything the line needs,
+/// owned.
+#[derive(Debug)]
+pub struct EntryJob {
+    pub file: std::sync::Arc<str>,
+    pub offset: u64,
+    pub ordinal: u64,
+    pub status: RecordStatus,
+    pub index: u64,
+    pub term: u64,
+    pub entry_type: i32,
+    pub data_len: usize,
+    pub kind: EntryKind,
+    pub payload: Payload,
+}
+
+/// The `entry` line of `job`: the same bytes [`entry_json`] writes.
+pub fn entry_job_json(out: &mut impl Write, job: &EntryJob) -> io::Result<()> {
+    line(
+        out,
+        &EntryLine {
+            r#type: "entry",
+            file: &job.file,
+            offset: job.offset,
+            ordinal: job.ordinal,
+            status: job.status,
+            index: job.index,
+            term: job.term,
+            entry_type: EntryTypeJson(job.entry_type),
+            data_len: job.data_len,
+            kind: job.kind,
+            keys: job.payload.keys(),
+            payload: job.payload.view(),
+        },
+    )
+}
+
 /// What a non-entry record holds, decoded: (metadata, hard_state, snapshot, decode_error).
 type Decoded = (
     Option<MetadataJson>,
