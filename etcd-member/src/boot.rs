@@ -110,6 +110,9 @@ pub struct Boot {
     /// consistent index to the snapshot's index) are never applied, and the later ones
     /// are applied onto older state: the keyspace diverges from the other members'.
     pub skips: Option<(u64, u64)>,
+    /// A refusal that comes after the WAL is read: etcd has repaired the WAL's tail
+    /// first, when the WAL needed it (the data dir is changed even though etcd exits).
+    pub repaired_first: bool,
 }
 
 /// etcd's error when step 3 needs a `.snap.db` that is not there (3.5
@@ -156,6 +159,12 @@ pub fn decide(facts: &BootFacts<'_>) -> Boot {
         consistent_index: None,
         wedged: false,
         skips: None,
+        repaired_first: false,
+    };
+    // A refusal after step 4: the tail repair, if any, has happened.
+    let refuse_after_read = |by: DecidedBy, error: String, message: String| Boot {
+        repaired_first: wal.outcome == Outcome::RepairsTail,
+        ..refuse(by, error, message)
     };
     let mut skips = None;
     // 1. openBackend.
@@ -265,7 +274,7 @@ pub fn decide(facts: &BootFacts<'_>) -> Boot {
             .and_then(major_minor)
             .is_some_and(|cv| cv > (3, 4))
     {
-        return refuse(
+        return refuse_after_read(
             DecidedBy::Release,
             INVALID_DOWNGRADE.into(),
             INVALID_DOWNGRADE.into(),
@@ -273,7 +282,7 @@ pub fn decide(facts: &BootFacts<'_>) -> Boot {
     }
     // 5. The replay.
     if facts.removed {
-        return refuse(
+        return refuse_after_read(
             DecidedBy::Removal,
             REMOVED_ERROR.into(),
             REMOVED_MESSAGE.into(),
@@ -304,6 +313,7 @@ fn wal_verdict(wal: &Prediction, ci: Option<u64>) -> Boot {
         consistent_index: ci,
         wedged: false,
         skips: None,
+        repaired_first: false,
     }
 }
 
@@ -470,6 +480,10 @@ mod tests {
             (Outcome::Refuses, DecidedBy::Removal)
         );
         assert_eq!(b.etcd_error.as_deref(), Some(REMOVED_ERROR));
+        assert!(
+            b.repaired_first,
+            "the tail repair happens before the replay"
+        );
         // A WAL refusal comes first.
         let w = wal(Outcome::Refuses, Some(Stage::ReadAll), 0);
         let mut f = facts(opens(40), &w);

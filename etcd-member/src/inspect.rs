@@ -274,6 +274,7 @@ pub fn inspect_dir(dir: MemberDir, options: &Options) -> Result<Inspection, Erro
             consistent_index: None,
             wedged: false,
             skips: None,
+            repaired_first: false,
         },
         dir,
         scan,

@@ -275,7 +275,10 @@ impl Inspection {
                 db_consistent_index: b.consistent_index,
             }),
             decided_by: b.decided_by,
-            repair: p.repair.as_ref().filter(|_| outcome_starts),
+            repair: p
+                .repair
+                .as_ref()
+                .filter(|_| outcome_starts || b.repaired_first),
             start_snapshot: p.start_snapshot,
             last_index_after_start: p.last_index_after_start.filter(|_| outcome_starts),
             findings: self.findings.len(),

@@ -503,11 +503,21 @@ fn render_human(v: &Inspection, out: &mut dyn Write) -> anyhow::Result<()> {
             ),
             None => "etcd will repair its tail.".to_string(),
         },
-        Outcome::Refuses => format!(
-            "etcd will REFUSE to start: \"{}\" ({}).",
-            v.boot.etcd_error.clone().unwrap_or_default(),
-            v.boot.etcd_message.clone().unwrap_or_default()
-        ),
+        Outcome::Refuses => {
+            let mut said = format!(
+                "etcd will REFUSE to start: \"{}\" ({}).",
+                v.boot.etcd_error.clone().unwrap_or_default(),
+                v.boot.etcd_message.clone().unwrap_or_default()
+            );
+            // The refusal comes after the WAL read: the dir is changed all the same.
+            if let Some(r) = p.repair.as_ref().filter(|_| v.boot.repaired_first) {
+                said.push_str(&format!(
+                    " Before that it repairs the WAL's tail: copies {} to {}.broken and truncates it at byte {}.",
+                    r.segment, r.segment, r.truncate_at
+                ));
+            }
+            said
+        }
     };
     let what = match v.outcome() {
         Outcome::Refuses => paint::bad(&what),

@@ -67,6 +67,23 @@ fn every_release_verdict_on_every_case() {
             if let Some(w) = verdict["wedged"].as_bool() {
                 assert_eq!(s["wedged"], w, "{name} on etcd {version}: wedged");
             }
+            // etcd's own tail repair, also before a refusal that comes after the WAL read.
+            if let Some(repaired) = verdict["wal_repaired"].as_bool() {
+                let at = &verdict["repair_point"]["first_rewritten_record_offset"];
+                if repaired && at.is_u64() {
+                    assert_eq!(
+                        &s["repair"]["truncate_at"], at,
+                        "{name} on etcd {version}: repair ({})",
+                        s["repair"]
+                    );
+                } else if !repaired {
+                    assert!(
+                        s["repair"].is_null(),
+                        "{name} on etcd {version}: no repair, we say {}",
+                        s["repair"]
+                    );
+                }
+            }
             if want == "refuses" {
                 if let Some(said) = case.etcd_error_of(&version) {
                     let ours = s["etcd_error"].as_str().unwrap_or("");
