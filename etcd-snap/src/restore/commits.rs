@@ -34,6 +34,7 @@ use crate::bolt::write::{
 use crate::bolt::{Db, LEAF_FLAG_BUCKET, PageKind};
 use crate::schema::{CLUSTER, MEMBERS, MEMBERS_REMOVED, META};
 
+use super::db::put_sorted;
 use super::error::{RestoreError, io_err};
 use super::ids::NewCluster;
 
@@ -145,17 +146,6 @@ fn set_inline(
         ),
     }
     true
-}
-
-fn put_sorted(items: &mut Vec<LeafItem>, key: &[u8], value: Vec<u8>) {
-    match items.binary_search_by(|i| i.key.as_slice().cmp(key)) {
-        Ok(i) => {
-            if let Some(it) = items.get_mut(i) {
-                it.value = value;
-            }
-        }
-        Err(i) => items.insert(i, LeafItem::kv(key.to_vec(), value)),
-    }
 }
 
 /// The commits etcdutl makes, or `None` when the db does not fit the model (see the module

@@ -30,7 +30,8 @@ fn bucket_items(db: &Db, name: &[u8]) -> Result<Option<(u64, Vec<LeafItem>)>, Re
     Ok(Some((b.sequence(), items)))
 }
 
-fn put_sorted(items: &mut Vec<LeafItem>, key: &[u8], value: Vec<u8>) {
+/// Set `key` to `value` in key-sorted `items` (replace or insert).
+pub(super) fn put_sorted(items: &mut Vec<LeafItem>, key: &[u8], value: Vec<u8>) {
     match items.binary_search_by(|i| i.key.as_slice().cmp(key)) {
         Ok(i) => {
             if let Some(it) = items.get_mut(i) {
