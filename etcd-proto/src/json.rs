@@ -123,21 +123,13 @@ impl fmt::Display for HexId {
 }
 
 /// `nanos` since the Unix epoch as `YYYY-MM-DDThh:mm:ss.nnnnnnnnnZ` (proleptic Gregorian,
-/// UTC; days to a civil date as in Howard Hinnant's `civil_from_days`).
+/// UTC; the date from [`crate::text::civil_from_days`]).
 pub fn rfc3339_nanos(nanos: i64) -> String {
     let secs = nanos.div_euclid(1_000_000_000);
     let frac = nanos.rem_euclid(1_000_000_000);
     let days = secs.div_euclid(86_400);
     let tod = secs.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (year, month, day) = crate::text::civil_from_days(days);
     format!(
         "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{frac:09}Z",
         tod / 3600,

@@ -31,10 +31,10 @@ use std::path::Path;
 use crate::bolt::write::{
     LeafItem, MetaFields, encode_leaf, encode_meta, inline_bucket_value, inlineable, leaf_size,
 };
-use crate::bolt::{Db, LEAF_FLAG_BUCKET, PageKind};
+use crate::bolt::{Db, PageKind};
 use crate::schema::{CLUSTER, MEMBERS, MEMBERS_REMOVED, META};
 
-use super::db::put_sorted;
+use super::db::{put_bucket, put_sorted, root_items};
 use super::error::{RestoreError, io_err};
 use super::ids::NewCluster;
 
@@ -58,20 +58,6 @@ pub(super) struct Plan {
     /// The last two commits' metas (older first).
     metas: Vec<MetaFields>,
     page_size: u32,
-}
-
-/// The root bucket's entries as leaf items.
-fn root_items(db: &Db) -> Result<Vec<LeafItem>, RestoreError> {
-    let mut items = Vec::new();
-    for e in db.cursor(&db.root()) {
-        let e = e?;
-        items.push(LeafItem {
-            flags: if e.is_bucket { LEAF_FLAG_BUCKET } else { 0 },
-            key: e.key,
-            value: e.value,
-        });
-    }
-    Ok(items)
 }
 
 /// A bucket the restore edits, as the source db holds it.
@@ -128,23 +114,7 @@ fn set_inline(
     if !inlineable(items, page_size) {
         return false;
     }
-    let value = inline_bucket_value(sequence, items);
-    match root.binary_search_by(|i| i.key.as_slice().cmp(name)) {
-        Ok(i) => {
-            if let Some(it) = root.get_mut(i) {
-                it.flags = LEAF_FLAG_BUCKET;
-                it.value = value;
-            }
-        }
-        Err(i) => root.insert(
-            i,
-            LeafItem {
-                flags: LEAF_FLAG_BUCKET,
-                key: name.to_vec(),
-                value,
-            },
-        ),
-    }
+    put_bucket(root, name, inline_bucket_value(sequence, items));
     true
 }
 

@@ -41,6 +41,41 @@ pub(super) fn put_sorted(items: &mut Vec<LeafItem>, key: &[u8], value: Vec<u8>) 
         Err(i) => items.insert(i, LeafItem::kv(key.to_vec(), value)),
     }
 }
+/// The root bucket's entries as leaf items.
+pub(super) fn root_items(db: &Db) -> Result<Vec<LeafItem>, RestoreError> {
+    let mut items = Vec::new();
+    for e in db.cursor(&db.root()) {
+        let e = e?;
+        items.push(LeafItem {
+            flags: if e.is_bucket { LEAF_FLAG_BUCKET } else { 0 },
+            key: e.key,
+            value: e.value,
+        });
+    }
+    Ok(items)
+}
+
+/// Set bucket `name` of key-sorted root entries `root` to the bucket value `value`
+/// (replace or insert).
+pub(super) fn put_bucket(root: &mut Vec<LeafItem>, name: &[u8], value: Vec<u8>) {
+    match root.binary_search_by(|i| i.key.as_slice().cmp(name)) {
+        Ok(i) => {
+            if let Some(it) = root.get_mut(i) {
+                it.flags = LEAF_FLAG_BUCKET;
+                it.value = value;
+            }
+        }
+        Err(i) => root.insert(
+            i,
+            LeafItem {
+                flags: LEAF_FLAG_BUCKET,
+                key: name.to_vec(),
+                value,
+            },
+        ),
+    }
+}
+
 /// What [`patch_db`] changes.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct DbPatch<'a> {
@@ -162,32 +197,9 @@ pub(super) fn patch_db(path: &Path, patch: DbPatch<'_>) -> Result<Option<i64>, R
     new_values.push((META.to_vec(), p.bucket_from_items(meta_seq, meta_items)?));
 
     // Root bucket: unchanged buckets keep their values (and so their pages).
-    let mut root: Vec<LeafItem> = Vec::new();
-    for e in db.cursor(&db.root()) {
-        let e = e?;
-        root.push(LeafItem {
-            flags: if e.is_bucket { LEAF_FLAG_BUCKET } else { 0 },
-            key: e.key,
-            value: e.value,
-        });
-    }
+    let mut root = root_items(&db)?;
     for (name, value) in new_values {
-        match root.binary_search_by(|i| i.key.as_slice().cmp(&name)) {
-            Ok(i) => {
-                if let Some(it) = root.get_mut(i) {
-                    it.flags = LEAF_FLAG_BUCKET;
-                    it.value = value;
-                }
-            }
-            Err(i) => root.insert(
-                i,
-                LeafItem {
-                    flags: LEAF_FLAG_BUCKET,
-                    key: name,
-                    value,
-                },
-            ),
-        }
+        put_bucket(&mut root, &name, value);
     }
     let root_page = p.write_tree(root.into_iter().map(Ok))?;
     p.commit(root_page)?;
