@@ -134,8 +134,10 @@ fn read_log(wal: &Path) -> Result<Log, Error> {
                     if let Some(e) = r.entry {
                         // A rewrite replaces what follows it.
                         let _ = log.beyond.split_off(&e.index);
-                        log.beyond
-                            .insert(e.index, (e.term, crc32c::crc32c(r.record.data)));
+                        log.beyond.insert(
+                            e.index,
+                            (e.term, etcd_proto::crc32c::checksum(r.record.data)),
+                        );
                     }
                 }
                 Some(RecordType::State) => {
@@ -152,7 +154,7 @@ fn read_log(wal: &Path) -> Result<Log, Error> {
         match RecordType::from_raw(r.record.raw_type) {
             Some(RecordType::Entry) => {
                 if let Some(e) = r.entry {
-                    log.push(e.index, e.term, crc32c::crc32c(r.record.data));
+                    log.push(e.index, e.term, etcd_proto::crc32c::checksum(r.record.data));
                 }
             }
             Some(RecordType::State) => {

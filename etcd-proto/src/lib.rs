@@ -27,6 +27,7 @@
 )]
 
 #[cfg(feature = "serde")]
+pub mod crc32c;
 pub mod json;
 pub mod names;
 pub mod pb;

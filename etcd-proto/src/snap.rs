@@ -82,7 +82,11 @@ pub fn encode_raft_snapshot_with(
 /// `snappb.Snapshot{crc = CRC-32C(data), data}`.
 pub fn encode_snap_file(raft_snapshot: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(raft_snapshot.len() + 16);
-    put_varint_field(&mut out, 1, u64::from(crc32c::crc32c(raft_snapshot)));
+    put_varint_field(
+        &mut out,
+        1,
+        u64::from(crate::crc32c::checksum(raft_snapshot)),
+    );
     put_bytes_field(&mut out, 2, raft_snapshot);
     out
 }

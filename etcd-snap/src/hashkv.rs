@@ -458,7 +458,7 @@ fn scan(db: &Db, compact: i64, bound: Option<i64>, hashing: bool) -> Result<Scan
             if hashing {
                 s.old.push(OldRecord {
                     rk: c.rk,
-                    crc: crc32c::crc32c_append(crc32c::crc32c(&e.key), &e.value),
+                    crc: etcd_proto::crc32c::append(etcd_proto::crc32c::checksum(&e.key), &e.value),
                     len: (e.key.len() + e.value.len()) as u64,
                 });
             }
@@ -466,8 +466,8 @@ fn scan(db: &Db, compact: i64, bound: Option<i64>, hashing: bool) -> Result<Scan
                 .insert(c.key.into_owned(), (c.rk.rev, c.rk.tombstone));
         } else {
             if hashing {
-                s.tail_crc = crc32c::crc32c_append(s.tail_crc, &e.key);
-                s.tail_crc = crc32c::crc32c_append(s.tail_crc, &e.value);
+                s.tail_crc = etcd_proto::crc32c::append(s.tail_crc, &e.key);
+                s.tail_crc = etcd_proto::crc32c::append(s.tail_crc, &e.value);
             }
             s.tail_len += (e.key.len() + e.value.len()) as u64;
             s.tail_records += 1;
@@ -693,7 +693,7 @@ pub fn hash_kv_file(path: impl AsRef<Path>, rev: i64) -> Result<HashKv> {
 /// [`hash_kv`] with the [`Rules`] of another etcd version.
 pub fn hash_kv_with(db: &Db, rev: i64, rules: Rules) -> Result<HashKv> {
     let p = plan(db, rev, rules, true)?;
-    let mut hash = crc32c::crc32c(KEY_BUCKET);
+    let mut hash = etcd_proto::crc32c::checksum(KEY_BUCKET);
     let (mut records, mut bytes) = (p.scan.tail_records, p.scan.tail_len);
     if !p.scan.old.is_empty() {
         let keep: std::collections::HashSet<Revision> = p
@@ -789,7 +789,7 @@ impl HashedRecords<'_> {
             {
                 continue;
             }
-            let crc = crc32c::crc32c_append(crc32c::crc32c(&e.key), &e.value);
+            let crc = etcd_proto::crc32c::append(etcd_proto::crc32c::checksum(&e.key), &e.value);
             return Ok(Some(HashedRecord {
                 rev: c.rk,
                 key: c.key.into_owned(),
@@ -901,11 +901,11 @@ mod tests {
 
     #[test]
     fn crc_concatenation() {
-        let h = crc32c::crc32c(b"key");
+        let h = etcd_proto::crc32c::checksum(b"key");
         assert_eq!(crc_concat(h, 0, 0), h);
         assert_eq!(
-            crc_concat(h, crc32c::crc32c(b"abc"), 3),
-            crc32c::crc32c(b"keyabc")
+            crc_concat(h, etcd_proto::crc32c::checksum(b"abc"), 3),
+            etcd_proto::crc32c::checksum(b"keyabc")
         );
         let data: Vec<u8> = (0..70_000u32).map(|i| (i * 7 + i / 251) as u8).collect();
         for (a, b) in [
@@ -918,8 +918,11 @@ mod tests {
         ] {
             let (x, y) = data.split_at(a);
             let y = &y[..b.min(y.len())];
-            let whole = crc32c::crc32c_append(crc32c::crc32c(x), y);
-            let (cx, cy) = (crc32c::crc32c(x), crc32c::crc32c(y));
+            let whole = etcd_proto::crc32c::append(etcd_proto::crc32c::checksum(x), y);
+            let (cx, cy) = (
+                etcd_proto::crc32c::checksum(x),
+                etcd_proto::crc32c::checksum(y),
+            );
             assert_eq!(crc_concat(cx, cy, y.len() as u64), whole, "{a} {b}");
             assert_eq!(crc32c::crc32c_combine(cx, cy, y.len()), whole);
         }

@@ -65,7 +65,7 @@ pub fn decode_snap(path: &Path, bytes: &[u8]) -> Result<SnapFile> {
     if env.data.is_empty() || env.crc == 0 {
         return Err(Error::SnapEmpty { path: path_buf() });
     }
-    let computed = crc32c::crc32c(&env.data);
+    let computed = etcd_proto::crc32c::checksum(&env.data);
     if computed != env.crc {
         return Err(Error::SnapCrcMismatch {
             path: path_buf(),
@@ -112,7 +112,7 @@ mod tests {
 
     fn encode(crc: Option<u32>, data: &[u8]) -> Vec<u8> {
         let env = SnapEnvelope {
-            crc: crc.unwrap_or_else(|| crc32c::crc32c(data)),
+            crc: crc.unwrap_or_else(|| etcd_proto::crc32c::checksum(data)),
             data: data.to_vec(),
         };
         env.encode_to_vec()

@@ -42,13 +42,13 @@ pub fn etcdutl_status(db: &Db) -> Result<EtcdutlStatus> {
         let top = top?;
         // etcdutl: "cannot get hash of bucket" when a top-level entry is not a bucket.
         let bucket = db.open_bucket(&top)?;
-        crc = crc32c::crc32c_append(crc, &top.key);
+        crc = etcd_proto::crc32c::append(crc, &top.key);
         let is_key = top.key == KEY_BUCKET;
         for e in db.cursor(&bucket) {
             let e = e?;
-            crc = crc32c::crc32c_append(crc, &e.key);
+            crc = etcd_proto::crc32c::append(crc, &e.key);
             if !e.is_bucket {
-                crc = crc32c::crc32c_append(crc, &e.value);
+                crc = etcd_proto::crc32c::append(crc, &e.value);
             }
             if is_key {
                 // etcd's bytesToRev reads the first 8 bytes big-endian.
@@ -87,7 +87,7 @@ pub fn check_and_count_with(
     let check = db.check_with(&mut |v| match v {
         Visit::Bucket { level: 1, name } => {
             if etcdutl_hash {
-                crc = crc32c::crc32c_append(crc, name);
+                crc = etcd_proto::crc32c::append(crc, name);
             }
             in_key = name == KEY_BUCKET;
         }
@@ -98,9 +98,9 @@ pub fn check_and_count_with(
             is_bucket,
         } => {
             if etcdutl_hash {
-                crc = crc32c::crc32c_append(crc, key);
+                crc = etcd_proto::crc32c::append(crc, key);
                 if !is_bucket {
-                    crc = crc32c::crc32c_append(crc, value);
+                    crc = etcd_proto::crc32c::append(crc, value);
                 }
             }
             st.total_keys += 1;

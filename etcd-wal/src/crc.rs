@@ -5,7 +5,7 @@
 
 /// CRC-32C of `data` continuing from `prev` (etcd's `crc.Update`).
 pub fn append(prev: u32, data: &[u8]) -> u32 {
-    crc32c::crc32c_append(prev, data)
+    etcd_proto::crc32c::append(prev, data)
 }
 
 /// Running CRC state of a decoder.

@@ -22,8 +22,17 @@ use super::compare::{DbRec, DbRecordAt, Diff, MAX_MISMATCHES, Mismatch, db_rec, 
 use super::model::Expected;
 use super::value::ValueDigest;
 
-/// Records compared per batch (each one about 100 bytes plus its key).
+/// Records compared per batch at most (each one about 100 bytes plus its key).
 const BATCH: usize = 32 * 1024;
+
+/// A batch also goes once the db bytes it covers (its keys and values) reach this, so the
+/// walk of a db of large values runs while the WAL is still read, not all at the end.
+const BATCH_DB_BYTES: u64 = 16 << 20;
+
+/// The db bytes an expected record stands for (its key and value).
+fn db_bytes(e: &Expected) -> u64 {
+    e.key.len() as u64 + e.value.len()
+}
 
 /// A [`RevisionCheck`] on a thread of its own: the replay hands it batches of records
 /// and goes on reading the WAL while the batches are compared with the db (its own file
@@ -31,6 +40,8 @@ const BATCH: usize = 32 * 1024;
 #[derive(Debug)]
 pub(crate) struct RevisionWorker {
     pending: Vec<Expected>,
+    /// [`db_bytes`] of `pending`.
+    pending_db_bytes: u64,
     tx: std::sync::mpsc::SyncSender<Vec<Expected>>,
     handle: std::thread::JoinHandle<RevisionCheck>,
 }
@@ -47,6 +58,7 @@ impl RevisionWorker {
         });
         RevisionWorker {
             pending: Vec::new(),
+            pending_db_bytes: 0,
             tx,
             handle,
         }
@@ -54,8 +66,10 @@ impl RevisionWorker {
 
     /// Take records (in revision order); a full batch goes to the thread.
     pub fn push(&mut self, records: &mut Vec<Expected>) {
+        self.pending_db_bytes += records.iter().map(db_bytes).sum::<u64>();
         self.pending.append(records);
-        if self.pending.len() >= BATCH {
+        if self.pending.len() >= BATCH || self.pending_db_bytes >= BATCH_DB_BYTES {
+            self.pending_db_bytes = 0;
             let batch = std::mem::take(&mut self.pending);
             // A send fails only when the thread is gone (it panicked): `finish` says so.
             let _ = self.tx.send(batch);
@@ -69,6 +83,7 @@ impl RevisionWorker {
             pending,
             tx,
             handle,
+            ..
         } = self;
         let _ = tx.send(pending);
         drop(tx);
@@ -141,16 +156,15 @@ impl RevisionCheck {
             .then(|| (std::mem::take(&mut self.tally.seen), self.tally.max_main))
     }
 
-    /// Take records (in revision order); compares a batch once enough are held.
+    /// Compare a batch of records (in revision order, after those of earlier batches)
+    /// with the bucket.
     pub fn push(&mut self, records: &mut Vec<Expected>) {
         if self.stopped.is_some() {
             records.clear();
             return;
         }
         self.pending.append(records);
-        if self.pending.len() >= BATCH {
-            self.flush();
-        }
+        self.flush();
     }
 
     /// Compare the held records with the bucket, from where the last batch stopped up to

@@ -22,7 +22,7 @@ impl ValueDigest {
     pub fn of(value: &[u8]) -> ValueDigest {
         ValueDigest {
             len: value.len() as u64,
-            crc: crc32c::crc32c(value),
+            crc: etcd_proto::crc32c::checksum(value),
             head: value.get(..KEPT_BYTES).unwrap_or(value).into(),
         }
     }

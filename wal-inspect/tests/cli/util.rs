@@ -208,7 +208,14 @@ pub fn fingerprint(dir: &Path) -> BTreeMap<PathBuf, (u64, u32, Option<std::time:
                 walk(&p, out);
             } else {
                 let data = std::fs::read(&p).unwrap_or_default();
-                out.insert(p, (meta.len(), crc32c::crc32c(&data), meta.modified().ok()));
+                out.insert(
+                    p,
+                    (
+                        meta.len(),
+                        etcd_proto::crc32c::checksum(&data),
+                        meta.modified().ok(),
+                    ),
+                );
             }
         }
     }
