@@ -18,7 +18,7 @@ use etcd_wal::record::RecordType;
 use etcd_wal::scan::{self, Scan};
 
 use crate::boot::{self, Boot, BootFacts, DbAtOpen, DecidedBy};
-use crate::crosscheck::{ValueCheck, ValueReport};
+use crate::crosscheck::{JoinedRevisions, ValueCheck, ValueReport};
 use crate::error::Error;
 use crate::finding::{self, Detail, Finding, FindingKind, Location};
 use crate::identity::{self, Identity};
@@ -168,7 +168,13 @@ pub fn inspect(path: &Path, options: &Options) -> Result<Inspection, Error> {
 
 /// Inspect an already resolved member dir.
 pub fn inspect_dir(dir: MemberDir, options: &Options) -> Result<Inspection, Error> {
-    let mut values = options.check_values.then(|| value_check_for(&dir));
+    // With `--check-values` every revision record is compared on the db thread's
+    // integrity walk (one read of the db for both).
+    let (values, joined) = match options.check_values.then(|| value_check_for(&dir)) {
+        Some(Ok((db, c, j))) => (Some(Ok((db, c))), Some(j)),
+        Some(Err(e)) => (Some(Err(e)), None),
+        None => (None, None),
+    };
     let mut history = HistoryBuilder::new();
     let never = AtomicBool::new(false);
     let interrupt = options.interrupt.as_deref().unwrap_or(&never);
@@ -180,12 +186,22 @@ pub fn inspect_dir(dir: MemberDir, options: &Options) -> Result<Inspection, Erro
     // The db is read on a second thread while this one reads the WAL: the two are
     // independent reads of different files (the WAL's snapshot entries only pick the
     // `.snap`, below).
-    let (scan, db_report) = std::thread::scope(|s| {
-        let db_thread = dir
-            .member
-            .as_deref()
-            // etcdutl's numbers (a CRC of every value) are `snapshot status`'s, not ours.
-            .map(|m| s.spawn(move || etcd_snap::inspect_member_db(m, false)));
+    let (scan, db_report, values) = std::thread::scope(|s| {
+        // Owned here, so that the WAL side of the value check (whose end the db thread
+        // waits for) ends before the db thread is joined, whatever happens.
+        let mut values = values;
+        let db_thread = dir.member.as_deref().map(|m| {
+            let mut joined = joined;
+            s.spawn(move || {
+                // etcdutl's numbers (a CRC of every value) are `snapshot status`'s, not ours.
+                let report = etcd_snap::inspect_member_db_visiting(m, false, &mut |v| {
+                    if let Some(j) = joined.as_mut() {
+                        j.visit(v);
+                    }
+                });
+                (report, joined.map(JoinedRevisions::finish))
+            })
+        });
         let scan = scan::scan_dir_interruptible(
             &dir.wal,
             &mut |e| {
@@ -199,16 +215,24 @@ pub fn inspect_dir(dir: MemberDir, options: &Options) -> Result<Inspection, Erro
             },
             interrupt,
         );
+        if let Some(Ok((_, c))) = &mut values {
+            c.end_of_wal();
+        }
         let db_report = db_thread.map(|h| {
-            h.join().unwrap_or_else(|_| {
-                Err(etcd_snap::ErrorInfo {
+            let (report, revisions) = h.join().unwrap_or_else(|_| {
+                let panicked = Err(etcd_snap::ErrorInfo {
                     kind: etcd_snap::ErrorKind::Io,
                     message: "the db inspection thread panicked".into(),
                     finding: None,
-                })
-            })
+                });
+                (panicked, None)
+            });
+            if let (Some(Ok((_, c))), Some(r)) = (&mut values, revisions) {
+                c.revisions_from_db_walk(r);
+            }
+            report
         });
-        (scan, db_report)
+        (scan, db_report, values)
     });
     let scan = scan?;
     if interrupt.load(std::sync::atomic::Ordering::Relaxed) {
@@ -300,13 +324,15 @@ pub fn inspect_dir(dir: MemberDir, options: &Options) -> Result<Inspection, Erro
 }
 
 /// Open the member's db and set up the value cross-check (before the WAL pass).
-fn value_check_for(dir: &MemberDir) -> Result<(etcd_snap::bolt::Db, ValueCheck), String> {
+fn value_check_for(
+    dir: &MemberDir,
+) -> Result<(etcd_snap::bolt::Db, ValueCheck, JoinedRevisions), String> {
     let Some(db) = dir.db() else {
         return Err("no snap/ directory: there is no db to check".into());
     };
     let db = etcd_snap::bolt::Db::open(db).map_err(|e| format!("the db cannot be opened: {e}"))?;
-    match ValueCheck::for_db(&db) {
-        Ok(Some(c)) => Ok((db, c)),
+    match ValueCheck::for_db_walk(&db) {
+        Ok(Some((c, j))) => Ok((db, c, j)),
         Ok(None) => Err("the db has no consistent index".into()),
         Err(e) => Err(format!("the db's buckets cannot be read: {e}")),
     }

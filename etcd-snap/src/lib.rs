@@ -55,5 +55,6 @@ pub mod v2store;
 
 pub use error::{Error, ErrorInfo, ErrorKind, Result};
 pub use member::{
-    MemberReport, inspect_member, inspect_member_db, inspect_member_with, resolve_db_path,
+    MemberReport, inspect_member, inspect_member_db, inspect_member_db_visiting,
+    inspect_member_with, resolve_db_path,
 };

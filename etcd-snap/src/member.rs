@@ -54,6 +54,16 @@ pub fn inspect_db(path: impl AsRef<Path>) -> Result<DbReport> {
 /// key and value) are left out (`etcdutl: None`): the page check, the etcd buckets and the
 /// live-key count only.
 pub fn inspect_db_with(path: impl AsRef<Path>, etcdutl: bool) -> Result<DbReport> {
+    inspect_db_visiting(path, etcdutl, &mut |_| {})
+}
+
+/// [`inspect_db_with`], showing `also` every visit of its integrity walk (see
+/// [`crate::status::check_and_count_visiting`]).
+pub fn inspect_db_visiting(
+    path: impl AsRef<Path>,
+    etcdutl: bool,
+    also: &mut dyn FnMut(crate::bolt::Visit<'_>),
+) -> Result<DbReport> {
     let db = Db::open(path.as_ref())?;
     let mut errors = Vec::new();
     let mut keep = |r: Result<()>| {
@@ -66,7 +76,7 @@ pub fn inspect_db_with(path: impl AsRef<Path>, etcdutl: bool) -> Result<DbReport
         }
     };
     // One walk for the page check, etcdutl's numbers and the live-key count.
-    let (check, counted, live) = crate::status::check_and_count_with(&db, etcdutl)?;
+    let (check, counted, live) = crate::status::check_and_count_visiting(&db, etcdutl, also)?;
     let mut meta = MetaInfo::default();
     keep(schema::meta(&db).map(|m| meta = m));
     let mut membership = Membership::default();
@@ -172,9 +182,20 @@ pub fn inspect_member_db(
     member_dir: impl AsRef<Path>,
     etcdutl: bool,
 ) -> std::result::Result<DbReport, ErrorInfo> {
+    inspect_member_db_visiting(member_dir, etcdutl, &mut |_| {})
+}
+
+/// [`inspect_member_db`], showing `also` every visit of the db's integrity walk (see
+/// [`crate::status::check_and_count_visiting`]); `also` sees nothing when the db is
+/// missing or does not open.
+pub fn inspect_member_db_visiting(
+    member_dir: impl AsRef<Path>,
+    etcdutl: bool,
+    also: &mut dyn FnMut(crate::bolt::Visit<'_>),
+) -> std::result::Result<DbReport, ErrorInfo> {
     let db_path = member_dir.as_ref().join("snap").join("db");
     if db_path.exists() {
-        inspect_db_with(&db_path, etcdutl).map_err(|e| ErrorInfo::from(&e))
+        inspect_db_visiting(&db_path, etcdutl, also).map_err(|e| ErrorInfo::from(&e))
     } else {
         Err(ErrorInfo::from(&Error::NotFound {
             path: db_path,

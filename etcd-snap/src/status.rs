@@ -76,6 +76,17 @@ pub fn check_and_count_with(
     db: &Db,
     etcdutl_hash: bool,
 ) -> Result<(CheckReport, Option<EtcdutlStatus>, u64)> {
+    check_and_count_visiting(db, etcdutl_hash, &mut |_| {})
+}
+
+/// [`check_and_count_with`], showing `also` every visit of the walk too (one read of the
+/// file serves another pass over the keys, such as `verify --check-values`' comparison of
+/// every revision record).
+pub fn check_and_count_visiting(
+    db: &Db,
+    etcdutl_hash: bool,
+    also: &mut dyn FnMut(Visit<'_>),
+) -> Result<(CheckReport, Option<EtcdutlStatus>, u64)> {
     let mut st = EtcdutlStatus {
         total_size: db.size(),
         ..EtcdutlStatus::default()
@@ -84,40 +95,44 @@ pub fn check_and_count_with(
     let mut in_key = false;
     // User key -> alive at its newest revision so far (records come in revision order).
     let mut alive: std::collections::HashMap<Vec<u8>, bool> = std::collections::HashMap::new();
-    let check = db.check_with(&mut |v| match v {
-        Visit::Bucket { level: 1, name } => {
-            if etcdutl_hash {
-                crc = etcd_proto::crc32c::append(crc, name);
-            }
-            in_key = name == KEY_BUCKET;
-        }
-        Visit::Item {
-            level: 1,
-            key,
-            value,
-            is_bucket,
-        } => {
-            if etcdutl_hash {
-                crc = etcd_proto::crc32c::append(crc, key);
-                if !is_bucket {
-                    crc = etcd_proto::crc32c::append(crc, value);
+    let check = db.check_with(&mut |v| {
+        also(v);
+        match v {
+            Visit::Bucket { level: 1, name } => {
+                if etcdutl_hash {
+                    crc = etcd_proto::crc32c::append(crc, name);
                 }
+                in_key = name == KEY_BUCKET;
             }
-            st.total_keys += 1;
-            if in_key {
-                st.revision = u64_be(key, 0).map_or(st.revision, |m| m as i64);
-                if let Some(user_key) = kv_key(value) {
-                    let tombstone = key.len() == 18 && key.last() == Some(&b't');
-                    match alive.get_mut(user_key) {
-                        Some(a) => *a = !tombstone,
-                        None => {
-                            alive.insert(user_key.to_vec(), !tombstone);
+            Visit::Item {
+                level: 1,
+                key,
+                value,
+                is_bucket,
+                ..
+            } => {
+                if etcdutl_hash {
+                    crc = etcd_proto::crc32c::append(crc, key);
+                    if !is_bucket {
+                        crc = etcd_proto::crc32c::append(crc, value);
+                    }
+                }
+                st.total_keys += 1;
+                if in_key {
+                    st.revision = u64_be(key, 0).map_or(st.revision, |m| m as i64);
+                    if let Some(user_key) = kv_key(value) {
+                        let tombstone = key.len() == 18 && key.last() == Some(&b't');
+                        match alive.get_mut(user_key) {
+                            Some(a) => *a = !tombstone,
+                            None => {
+                                alive.insert(user_key.to_vec(), !tombstone);
+                            }
                         }
                     }
                 }
             }
+            _ => {}
         }
-        _ => {}
     })?;
     st.hash = crc;
     let live = alive.values().filter(|a| **a).count() as u64;

@@ -8,7 +8,7 @@ use etcd_proto::text::escape_bytes;
 use etcd_wal::wire::{Fields, Value};
 
 use etcd_snap::Result;
-use etcd_snap::bolt::{Db, Entry};
+use etcd_snap::bolt::Db;
 use etcd_snap::mvcc::{Revision, RevisionKey, key_bucket};
 use etcd_snap::schema;
 
@@ -167,17 +167,18 @@ pub(crate) fn parse_kv(buf: &[u8]) -> Kv<'_> {
     }
 }
 
-pub(crate) fn db_rec(e: &Entry, rk: RevisionKey, kv: &Kv<'_>) -> DbRec {
-    let base = e.value.as_ptr() as usize;
+/// The record `kv` parsed from `value`, which lies at file offset `offset` in node `page`.
+pub(crate) fn db_rec(page: u64, offset: u64, value: &[u8], rk: RevisionKey, kv: &Kv<'_>) -> DbRec {
+    let base = value.as_ptr() as usize;
     let value_offset = kv
         .value
-        .map(|v| e.value_offset + (v.as_ptr() as usize).saturating_sub(base) as u64);
+        .map(|v| offset + (v.as_ptr() as usize).saturating_sub(base) as u64);
     DbRec {
         at: DbRecordAt {
             revision: rk.rev,
             tombstone: rk.tombstone,
-            page: e.page,
-            offset: e.value_offset,
+            page,
+            offset,
             value_offset: value_offset.filter(|_| kv.ok),
         },
         create: kv.create,
@@ -250,9 +251,15 @@ fn walk(db: &Db, full: Option<&Model>, partial: Option<&Model>) -> Result<Walk> 
             continue; // a bump marker, or a record too damaged to name its key
         };
         if tracked(key) {
-            w.latest.insert(key.to_vec(), db_rec(&e, rk, &kv));
+            w.latest.insert(
+                key.to_vec(),
+                db_rec(e.page, e.value_offset, &e.value, rk, &kv),
+            );
         } else if full.is_some() && !w.untracked_overflow {
-            w.untracked.insert(key.to_vec(), db_rec(&e, rk, &kv));
+            w.untracked.insert(
+                key.to_vec(),
+                db_rec(e.page, e.value_offset, &e.value, rk, &kv),
+            );
             if w.untracked.len() > MAX_UNTRACKED {
                 w.untracked_overflow = true;
                 w.untracked.clear();

@@ -9,7 +9,7 @@ use etcd_wal::record::{RecordType, decode_hard_state};
 use etcd_wal::scan::{Event, RecordStatus};
 
 use super::model::{self, Model, Pos};
-use super::revisions::{RevisionCheck, RevisionWorker};
+use super::revisions::{RevisionWorker, Revisions};
 
 /// Bytes of entries held back until a HardState says they are committed; beyond this the
 /// oldest are applied at once (and a later overwrite of them forgets everything).
@@ -39,7 +39,11 @@ pub(crate) struct Feed {
     /// thread of its own.
     pub revisions: Option<RevisionWorker>,
     /// That comparison once finished ([`Feed::finish`]).
-    pub revisions_done: Option<RevisionCheck>,
+    pub revisions_done: Option<Revisions>,
+    /// The comparison was made on the db's walk and its result is wanted
+    /// (`ValueCheck::revisions_from_db_walk`).
+    pub revisions_joined: bool,
+    finished: bool,
 }
 
 impl std::fmt::Debug for Feed {
@@ -241,10 +245,14 @@ impl Feed {
 
     /// The end of the WAL: apply what is held back up to the consistent index.
     pub fn finish(&mut self) {
+        if std::mem::replace(&mut self.finished, true) {
+            return;
+        }
         self.drain(self.ci);
         self.hand_over_records();
         let worker = self.revisions.take();
         if self.full.is_some() {
+            self.revisions_joined = worker.as_ref().is_some_and(RevisionWorker::is_joined);
             self.revisions_done = worker.and_then(RevisionWorker::finish);
         }
         let applied = self.applied.unwrap_or(0);

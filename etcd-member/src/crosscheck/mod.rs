@@ -51,6 +51,7 @@ use etcd_snap::bolt::Db;
 use etcd_snap::schema;
 
 pub use compare::{DbRecordAt, Diff, History, MAX_MISMATCHES, Mismatch, ValueReport};
+pub use revisions::{JoinedRevisions, Revisions};
 pub use value::{KEPT_BYTES, ValueDigest};
 
 /// A WAL entry: where its record is, and its raft index and term.
@@ -95,6 +96,38 @@ impl ValueCheck {
             revisions::RevisionCheck::new(Db::open(db.path())?, compact),
         ));
         Ok(Some(check))
+    }
+
+    /// [`ValueCheck::for_db`], but the comparison of every revision record is made on the
+    /// db's own integrity walk (one read of the file serves both): hand every visit of
+    /// that walk ([`etcd_snap::inspect_member_db_visiting`], on another thread) to the
+    /// returned [`JoinedRevisions`], call [`ValueCheck::end_of_wal`] once the WAL pass is
+    /// over (before waiting for the walk), then give its [`JoinedRevisions::finish`] to
+    /// [`ValueCheck::revisions_from_db_walk`] before [`ValueCheck::compare`].
+    pub fn for_db_walk(db: &Db) -> Result<Option<(ValueCheck, JoinedRevisions)>> {
+        let Some(ci) = schema::meta(db)?.consistent_index else {
+            return Ok(None);
+        };
+        let auth = schema::auth(db)?.enabled == Some(true);
+        let alarms = !schema::alarms(db)?.0.is_empty();
+        let mut check = ValueCheck::new(ci, auth, alarms);
+        let compact = schema::meta(db)?.finished_compact_rev.unwrap_or(0);
+        let (worker, joined) = revisions::RevisionWorker::joined(compact);
+        check.feed.revisions = Some(worker);
+        Ok(Some((check, joined)))
+    }
+
+    /// The WAL pass is over: apply what is held back and send the last records to the
+    /// comparison (the db walk's [`JoinedRevisions::finish`] waits for this).
+    pub fn end_of_wal(&mut self) {
+        self.feed.finish();
+    }
+
+    /// The result of the comparison made on the db's walk ([`ValueCheck::for_db_walk`]).
+    pub fn revisions_from_db_walk(&mut self, done: Revisions) {
+        if self.feed.revisions_joined {
+            self.feed.revisions_done = Some(done);
+        }
     }
 
     /// Take one event of the WAL pass (segments, records; findings are ignored, records

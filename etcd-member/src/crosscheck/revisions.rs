@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use etcd_proto::RaftPos;
 use etcd_proto::text::escape_bytes;
-use etcd_snap::bolt::{Bucket, Db};
+use etcd_snap::bolt::{Bucket, Db, Visit};
 use etcd_snap::mvcc::{Revision, RevisionKey};
 
 use super::WalPos;
@@ -43,7 +43,9 @@ pub(crate) struct RevisionWorker {
     /// [`db_bytes`] of `pending`.
     pending_db_bytes: u64,
     tx: std::sync::mpsc::SyncSender<Vec<Expected>>,
-    handle: std::thread::JoinHandle<RevisionCheck>,
+    /// The thread comparing the batches; `None` when the db's integrity walk compares
+    /// them ([`JoinedRevisions`]).
+    handle: Option<std::thread::JoinHandle<RevisionCheck>>,
 }
 
 impl RevisionWorker {
@@ -60,8 +62,40 @@ impl RevisionWorker {
             pending: Vec::new(),
             pending_db_bytes: 0,
             tx,
-            handle,
+            handle: Some(handle),
         }
+    }
+
+    /// Batches for the comparison that `JoinedRevisions` makes on the db's integrity walk
+    /// (a db whose compaction revision is `compact`).
+    pub fn joined(compact: i64) -> (RevisionWorker, JoinedRevisions) {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Expected>>(2);
+        let worker = RevisionWorker {
+            pending: Vec::new(),
+            pending_db_bytes: 0,
+            tx,
+            handle: None,
+        };
+        let joined = JoinedRevisions {
+            rx: Some(rx),
+            batch: Vec::new().into_iter(),
+            head: None,
+            in_key: false,
+            key_seen: false,
+            out: Revisions {
+                tally: Tally {
+                    compact,
+                    ..Tally::default()
+                },
+                ..Revisions::default()
+            },
+        };
+        (worker, joined)
+    }
+
+    /// Whether the batches go to a `JoinedRevisions` (whose result comes from the db walk).
+    pub fn is_joined(&self) -> bool {
+        self.handle.is_none()
     }
 
     /// Take records (in revision order); a full batch goes to the thread.
@@ -78,7 +112,7 @@ impl RevisionWorker {
 
     /// The last records, then the rest of the bucket; the check with its tally (`None`
     /// when its thread failed).
-    pub fn finish(self) -> Option<RevisionCheck> {
+    pub fn finish(self) -> Option<Revisions> {
         let RevisionWorker {
             pending,
             tx,
@@ -87,9 +121,117 @@ impl RevisionWorker {
         } = self;
         let _ = tx.send(pending);
         drop(tx);
-        let mut check = handle.join().ok()?;
+        let mut check = handle?.join().ok()?;
         check.flush_all();
-        Some(check)
+        Some(check.out)
+    }
+}
+
+/// The comparison of every revision record made on the db's integrity walk, so the file
+/// is read once for both (`verify --check-values`): the replay sends batches of expected
+/// records ([`RevisionWorker::joined`]) and the walk shows this the `key` bucket's records
+/// in order ([`JoinedRevisions::visit`]); the two ordered streams are merged as they come.
+/// The walk waits for the replay where it is ahead; the replay waits (at most two batches
+/// ahead) for the walk.
+#[derive(Debug)]
+pub struct JoinedRevisions {
+    /// `None` once the comparison stopped or the replay's last batch came.
+    rx: Option<std::sync::mpsc::Receiver<Vec<Expected>>>,
+    batch: std::vec::IntoIter<Expected>,
+    head: Option<Expected>,
+    /// The walk is in the `key` bucket.
+    in_key: bool,
+    key_seen: bool,
+    out: Revisions,
+}
+
+impl JoinedRevisions {
+    /// One visit of the db's integrity walk.
+    pub fn visit(&mut self, v: Visit<'_>) {
+        match v {
+            Visit::Bucket { level: 1, name } => {
+                self.in_key = name == etcd_snap::mvcc::KEY_BUCKET;
+                self.key_seen |= self.in_key;
+            }
+            Visit::Damage { .. } if self.in_key && self.out.stopped.is_none() => {
+                self.stop(
+                    "the db's key bucket cannot be read to the end: a damaged page (see the \
+                     db's findings)"
+                        .into(),
+                );
+            }
+            Visit::Item {
+                level: 1,
+                key,
+                value,
+                is_bucket: false,
+                page,
+                value_offset,
+            } if self.in_key && self.out.stopped.is_none() => {
+                let Ok(rk) = RevisionKey::parse(key) else {
+                    return;
+                };
+                let here = (rk.rev.main, rk.rev.sub);
+                // Expected records before this one that the db does not hold.
+                while let Some(x) = self.next_if(|x| (x.main, x.sub) < here) {
+                    self.out.tally.missing(&x);
+                }
+                let x = self.next_if(|x| (x.main, x.sub) == here);
+                self.out
+                    .tally
+                    .record(rk, page, value_offset, value, x.as_ref());
+            }
+            _ => {}
+        }
+    }
+
+    /// The next expected record if `pred` holds for it (waiting for the replay's next
+    /// batch when none is held).
+    fn next_if(&mut self, pred: impl Fn(&Expected) -> bool) -> Option<Expected> {
+        while self.head.is_none() {
+            if let Some(x) = self.batch.next() {
+                self.head = Some(x);
+            } else {
+                match self.rx.as_ref().map(|rx| rx.recv()) {
+                    Some(Ok(b)) => self.batch = b.into_iter(),
+                    Some(Err(_)) | None => {
+                        self.rx = None;
+                        return None;
+                    }
+                }
+            }
+        }
+        if self.head.as_ref().is_some_and(pred) {
+            self.head.take()
+        } else {
+            None
+        }
+    }
+
+    fn stop(&mut self, why: String) {
+        self.out.stopped = Some(why);
+        // The replay's sends fail from now on instead of waiting for this.
+        self.rx = None;
+        self.head = None;
+        self.batch = Vec::new().into_iter();
+    }
+
+    /// After the walk: the expected records the bucket did not reach are missing (this
+    /// waits for the replay's last batch).
+    pub fn finish(mut self) -> Revisions {
+        if self.out.stopped.is_none() {
+            if !self.key_seen {
+                if self.next_if(|_| true).is_some() {
+                    self.stop("the db has no key bucket".into());
+                }
+            } else {
+                while let Some(x) = self.next_if(|_| true) {
+                    self.out.tally.missing(&x);
+                }
+                self.out.walked_to_end = true;
+            }
+        }
+        self.out
     }
 }
 
@@ -101,12 +243,28 @@ pub(crate) struct RevisionCheck {
     pending: Vec<Expected>,
     /// The revision key the next batch starts its walk at (just after the last one).
     from: Vec<u8>,
+    out: Revisions,
+}
+
+/// What the comparison of every revision record found (read through
+/// [`super::ValueCheck::compare`]'s report).
+#[derive(Debug, Default)]
+pub struct Revisions {
     /// What was found.
-    pub tally: Tally,
+    pub(crate) tally: Tally,
     /// Why the comparison stopped (a damaged page, an I/O error), if it did.
-    pub stopped: Option<String>,
-    /// The last batch walked the bucket to its end: `tally.seen` covers every record.
+    pub(crate) stopped: Option<String>,
+    /// The bucket was walked to its end: `tally.seen` covers every record.
     walked_to_end: bool,
+}
+
+impl Revisions {
+    /// Each key's latest record and the highest revision, when every record of the bucket
+    /// was seen (the latest-record check then needs no walk of its own).
+    pub(crate) fn take_seen(&mut self) -> Option<(HashMap<Vec<u8>, DbRec>, i64)> {
+        (self.walked_to_end && self.stopped.is_none())
+            .then(|| (std::mem::take(&mut self.tally.seen), self.tally.max_main))
+    }
 }
 
 /// Records compared and those that differ.
@@ -140,26 +298,20 @@ impl RevisionCheck {
             bucket,
             pending: Vec::new(),
             from: Vec::new(),
-            tally: Tally {
-                compact,
-                ..Tally::default()
+            out: Revisions {
+                tally: Tally {
+                    compact,
+                    ..Tally::default()
+                },
+                ..Revisions::default()
             },
-            stopped: None,
-            walked_to_end: false,
         }
-    }
-
-    /// Each key's latest record and the highest revision, when every record of the bucket
-    /// was seen (the latest-record check then needs no walk of its own).
-    pub fn take_seen(&mut self) -> Option<(HashMap<Vec<u8>, DbRec>, i64)> {
-        (self.walked_to_end && self.stopped.is_none())
-            .then(|| (std::mem::take(&mut self.tally.seen), self.tally.max_main))
     }
 
     /// Compare a batch of records (in revision order, after those of earlier batches)
     /// with the bucket.
     pub fn push(&mut self, records: &mut Vec<Expected>) {
-        if self.stopped.is_some() {
+        if self.out.stopped.is_some() {
             records.clear();
             return;
         }
@@ -179,12 +331,12 @@ impl RevisionCheck {
 
     fn flush_upto(&mut self, to_end: bool) {
         let pending = std::mem::take(&mut self.pending);
-        if self.stopped.is_some() {
+        if self.out.stopped.is_some() {
             return;
         }
         let Some(bucket) = self.bucket.clone() else {
             if !pending.is_empty() {
-                self.stopped = Some("the db has no key bucket".into());
+                self.out.stopped = Some("the db has no key bucket".into());
             }
             return;
         };
@@ -192,7 +344,7 @@ impl RevisionCheck {
         let mut want = pending.iter().peekable();
         let mut next_from = None;
         let cursor = self.db.cursor_from(&bucket, &self.from);
-        let tally = &mut self.tally;
+        let tally = &mut self.out.tally;
         let mut stop = None;
         for item in cursor {
             let e = match item {
@@ -212,73 +364,20 @@ impl RevisionCheck {
                 next_from = Some(e.key.clone());
                 break;
             }
-            tally.max_main = tally.max_main.max(rk.rev.main);
             // Expected records before this one that the db does not hold.
             while let Some(x) = want.next_if(|x| (x.main, x.sub) < here) {
                 tally.missing(x);
             }
-            let kv = parse_kv(&e.value);
-            // One digest of the value serves the comparison and the latest-record check.
-            let rec = db_rec(&e, rk, &kv);
-            let digest = rec.value.clone();
-            if let Some(key) = kv.key {
-                match tally.seen.get_mut(key) {
-                    Some(r) => *r = rec,
-                    None => {
-                        tally.seen.insert(key.to_vec(), rec);
-                    }
-                }
-            }
-            let at = DbRecordAt {
-                revision: rk.rev,
-                tombstone: rk.tombstone,
-                page: e.page,
-                offset: e.value_offset,
-                value_offset: None,
-            };
-            let Some(x) = want.next_if(|x| (x.main, x.sub) == here) else {
-                // A record the replay never wrote (a bump marker has no key: skipped).
-                if kv.key.is_some() {
-                    tally.checked += 1;
-                    tally.mismatched += 1;
-                    if tally.mismatches.len() < MAX_MISMATCHES {
-                        let key = kv.key.unwrap_or_default();
-                        tally.mismatches.push(Mismatch {
-                            key: key.to_vec(),
-                            key_escaped: escape_bytes(key),
-                            wal: None,
-                            db: Some(at),
-                            diffs: vec![Diff {
-                                field: "record",
-                                expected: "no record at this revision (the WAL wrote none)".into(),
-                                actual: format!("a record of the key at revision {}", rk.rev),
-                            }],
-                        });
-                    }
-                }
-                continue;
-            };
-            tally.checked += 1;
-            let value_offset = kv.value.map(|v| {
-                e.value_offset
-                    + (v.as_ptr() as usize).saturating_sub(e.value.as_ptr() as usize) as u64
-            });
-            let at = DbRecordAt {
-                value_offset: value_offset.filter(|_| kv.ok),
-                ..at
-            };
-            let diffs = record_diffs(x, rk.tombstone, &kv, digest.as_ref());
-            if !diffs.is_empty() {
-                tally.mismatch(x, Some(at), diffs);
-            }
+            let x = want.next_if(|x| (x.main, x.sub) == here);
+            tally.record(rk, e.page, e.value_offset, &e.value, x);
         }
         for x in want {
             tally.missing(x);
         }
         if let Some(s) = stop {
-            self.stopped = Some(s);
+            self.out.stopped = Some(s);
         } else if to_end {
-            self.walked_to_end = true;
+            self.out.walked_to_end = true;
         }
         self.from = match (next_from, last) {
             (Some(k), _) => k,
@@ -289,6 +388,71 @@ impl RevisionCheck {
 }
 
 impl Tally {
+    /// One record of the bucket (its revision key, and its value at file offset
+    /// `offset` in node `page`) with the expected record at its revision, if any.
+    fn record(
+        &mut self,
+        rk: RevisionKey,
+        page: u64,
+        offset: u64,
+        value: &[u8],
+        expected: Option<&Expected>,
+    ) {
+        self.max_main = self.max_main.max(rk.rev.main);
+        let kv = parse_kv(value);
+        // One digest of the value serves the comparison and the latest-record check.
+        let rec = db_rec(page, offset, value, rk, &kv);
+        let digest = rec.value.clone();
+        if let Some(key) = kv.key {
+            match self.seen.get_mut(key) {
+                Some(r) => *r = rec,
+                None => {
+                    self.seen.insert(key.to_vec(), rec);
+                }
+            }
+        }
+        let at = DbRecordAt {
+            revision: rk.rev,
+            tombstone: rk.tombstone,
+            page,
+            offset,
+            value_offset: None,
+        };
+        let Some(x) = expected else {
+            // A record the replay never wrote (a bump marker has no key: skipped).
+            if let Some(key) = kv.key {
+                self.checked += 1;
+                self.mismatched += 1;
+                if self.mismatches.len() < MAX_MISMATCHES {
+                    self.mismatches.push(Mismatch {
+                        key: key.to_vec(),
+                        key_escaped: escape_bytes(key),
+                        wal: None,
+                        db: Some(at),
+                        diffs: vec![Diff {
+                            field: "record",
+                            expected: "no record at this revision (the WAL wrote none)".into(),
+                            actual: format!("a record of the key at revision {}", rk.rev),
+                        }],
+                    });
+                }
+            }
+            return;
+        };
+        self.checked += 1;
+        let value_offset = kv
+            .value
+            .map(|v| offset + (v.as_ptr() as usize).saturating_sub(value.as_ptr() as usize) as u64);
+        let at = DbRecordAt {
+            value_offset: value_offset.filter(|_| kv.ok),
+            ..at
+        };
+        let diffs = record_diffs(x, rk.tombstone, &kv, digest.as_ref());
+        if !diffs.is_empty() {
+            self.mismatch(x, Some(at), diffs);
+        }
+    }
+
     fn mismatch(&mut self, e: &Expected, db: Option<DbRecordAt>, diffs: Vec<Diff>) {
         self.mismatched += 1;
         if self.mismatches.len() < MAX_MISMATCHES {

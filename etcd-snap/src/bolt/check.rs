@@ -66,6 +66,16 @@ pub enum Visit<'a> {
         value: &'a [u8],
         /// Whether the entry is a nested bucket.
         is_bucket: bool,
+        /// The page (node) holding it.
+        page: u64,
+        /// File offset of the value's first byte.
+        value_offset: u64,
+    },
+    /// Damage was found inside a bucket of nesting `level` (the finding is in the
+    /// report): the items after this visit may not be all the bucket holds.
+    Damage {
+        /// Nesting level of the bucket being walked.
+        level: usize,
     },
 }
 
@@ -147,6 +157,9 @@ impl Db {
 
 impl Checker<'_, '_> {
     fn push(&mut self, f: Finding) {
+        if self.level > 0 {
+            (self.visit)(Visit::Damage { level: self.level });
+        }
         if self.report.findings.len() < MAX_FINDINGS {
             self.report.findings.push(f);
         } else {
@@ -270,6 +283,8 @@ impl Checker<'_, '_> {
                             key: e.key,
                             value: e.value,
                             is_bucket,
+                            page: pid,
+                            value_offset: poff.saturating_add(e.value_pos as u64),
                         });
                     }
                     if is_bucket {
