@@ -435,3 +435,46 @@ fn a_wal_cut_anywhere_raises_no_false_alarm() {
         }
     }
 }
+
+/// A damaged page in the db's `key` bucket: the comparison of every revision record, made
+/// on verify's integrity walk, stops there (and neither side waits for the other: the
+/// command ends); the report says the bucket cannot be read, as the library's own walk
+/// (`ValueCheck::for_db`, a thread of its own) says for the same db.
+#[test]
+fn a_damaged_key_bucket_page_stops_the_comparison_without_hanging() {
+    let fixture = testdata::clean("v35-single").unwrap();
+    let member = fixture.path().join("data/m1/member");
+    let db_path = member.join("snap/db");
+    let (root, page_size) = {
+        let db = Db::open(&db_path).unwrap();
+        let bucket = etcd_snap::mvcc::key_bucket(&db).unwrap().unwrap();
+        (bucket.root(), u64::from(db.page_size()))
+    };
+    assert_ne!(root, 0, "the key bucket of v35-single has pages of its own");
+    // The page header's flags (offset 10, u16): no page type at all.
+    let mut bytes = std::fs::read(&db_path).unwrap();
+    let at = usize::try_from(root * page_size + 10).unwrap();
+    bytes[at..at + 2].copy_from_slice(&0x00F0u16.to_le_bytes());
+    std::fs::write(&db_path, &bytes).unwrap();
+
+    let library = cross_check(&member, &all);
+    let (_, lines) = verify(&["--json", "--check-values"], &member);
+    let s = lines.iter().find(|l| l["type"] == "summary").unwrap();
+    let vc = &s["value_check"];
+    let notes: Vec<&str> = vc["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.starts_with("the db's key bucket cannot be read to the end")),
+        "{notes:?}"
+    );
+    assert_eq!(vc["revisions_checked"], 0);
+    assert_eq!(vc["keys_checked"], 0);
+    assert_eq!(notes, library.notes, "the CLI and the library say the same");
+    assert_eq!(library.revisions_checked, 0);
+}
