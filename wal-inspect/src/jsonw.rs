@@ -79,8 +79,8 @@ static CONTROL: [[u8; 6]; 32] = {
     t
 };
 
-/// For every byte: its escape in the first bytes and the escape's length in the last (0:
-/// the byte stands for itself).
+/// For every byte: what it is written as (the byte itself, or its escape) in the first
+/// bytes, and that length in the last.
 static ESCAPES: [[u8; 8]; 256] = {
     let mut t = [[0u8; 8]; 256];
     let mut b = 0;
@@ -92,48 +92,60 @@ static ESCAPES: [[u8; 8]; 256] = {
                 i += 1;
             }
             t[b][7] = e.len() as u8;
+        } else {
+            t[b][0] = b as u8;
+            t[b][7] = 1;
         }
         b += 1;
     }
     t
 };
 
-/// Append `s` as a JSON string: 8-byte chunks with nothing to escape copied whole, the
-/// others escaped through a stack buffer (no capacity check per byte).
+/// Bytes escaped at a time once an 8-byte word needs escaping (escapes come in clusters:
+/// the quotes of JSON values, the control bytes of protobuf ones).
+const ESCAPE_RUN: usize = 64;
+
+/// Append `s` as a JSON string: runs of 8-byte words with nothing to escape are copied
+/// with one copy each; a word that needs escaping starts a table-driven run of up to
+/// [`ESCAPE_RUN`] bytes written through a stack buffer (one copy per run, no capacity
+/// check per byte).
 fn write_str(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     out.reserve(bytes.len() + 2);
     out.push(b'"');
-    let mut chunks = bytes.chunks_exact(8);
-    for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        if needs_escape(u64::from_le_bytes(word)) {
-            escape_block(out, chunk);
+    let mut clean_from = 0;
+    let mut i = 0;
+    while let Some(word) = bytes.get(i..i + 8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(word);
+        if needs_escape(u64::from_le_bytes(w)) {
+            out.extend_from_slice(bytes.get(clean_from..i).unwrap_or_default());
+            let end = (i + ESCAPE_RUN).min(bytes.len());
+            escape_run(out, bytes.get(i..end).unwrap_or_default());
+            i = end;
+            clean_from = end;
         } else {
-            out.extend_from_slice(chunk);
+            i += 8;
         }
     }
-    escape_block(out, chunks.remainder());
+    out.extend_from_slice(bytes.get(clean_from..i).unwrap_or_default());
+    escape_run(out, bytes.get(i..).unwrap_or_default());
     out.push(b'"');
 }
 
-/// Escape at most 8 bytes (6 bytes of output each at most).
-fn escape_block(out: &mut Vec<u8>, block: &[u8]) {
-    let mut buf = [0u8; 48];
+/// Escape at most [`ESCAPE_RUN`] bytes (6 bytes of output each at most); each byte's table
+/// entry is copied whole (a fixed 8-byte copy) and the output advances by its length.
+fn escape_run(out: &mut Vec<u8>, run: &[u8]) {
+    let mut buf = [0u8; ESCAPE_RUN * 6 + 8];
     let mut n = 0;
-    for &b in block.iter().take(8) {
+    for &b in run.iter().take(ESCAPE_RUN) {
         let e = &ESCAPES[b as usize];
-        let len = e[7] as usize;
-        if len == 0 {
-            buf[n] = b;
-            n += 1;
-        } else {
-            buf[n..n + len].copy_from_slice(&e[..len]);
-            n += len;
+        if let Some(dst) = buf.get_mut(n..n + 8) {
+            dst.copy_from_slice(e);
         }
+        n += e[7] as usize;
     }
-    out.extend_from_slice(&buf[..n]);
+    out.extend_from_slice(buf.get(..n).unwrap_or_default());
 }
 
 fn write_int<I: itoa::Integer>(out: &mut Vec<u8>, i: I) {
@@ -784,6 +796,15 @@ mod tests {
             .collect();
         texts.push("{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{}}".into());
         texts.push("héllo wörld — ☃ \u{1F600} \u{7f}\u{80}".into());
+        // Long strings: clean runs around escape runs, escapes across run boundaries.
+        let json = "{\"kind\":\"ConfigMap\",\"data\":{\"k\":\"line\\n\ttab\"}}".repeat(40);
+        texts.push(json);
+        let mixed: String = (0..5000u32)
+            .map(|i| char::from(((i * 7919) % 97 + if i % 13 == 0 { 0 } else { 30 }) as u8))
+            .collect();
+        texts.push(mixed);
+        texts.push(format!("{}\"{}", "a".repeat(63), "b".repeat(200)));
+        texts.push(format!("{}\u{1}", "x".repeat(ESCAPE_RUN * 3 + 5)));
         texts.push(String::new());
         for t in &texts {
             assert_eq!(ours(t), serde_json::to_string(t).unwrap(), "{t:?}");
