@@ -17,8 +17,10 @@ const MAX_PENDING_BYTES: usize = 64 << 20;
 
 struct Pending {
     pos: Pos,
-    entry_type: i32,
-    data: Vec<u8>,
+    /// The entry decoded when it was read (no copy of its bytes is kept).
+    payload: Payload,
+    /// The entry's data size, which the cap on held entries counts.
+    bytes: usize,
 }
 
 /// The state of the feed.
@@ -141,7 +143,7 @@ impl Feed {
         } else {
             while self.pending.back().is_some_and(|p| p.pos.index >= i) {
                 if let Some(p) = self.pending.pop_back() {
-                    self.pending_bytes -= p.data.len();
+                    self.pending_bytes -= p.bytes;
                 }
             }
             let expect = self.pending.back().map_or(applied, |p| p.pos.index) + 1;
@@ -156,15 +158,15 @@ impl Feed {
         self.pending_bytes += data.len();
         self.pending.push_back(Pending {
             pos,
-            entry_type,
-            data: data.to_vec(),
+            payload: decode_entry(entry_type, data),
+            bytes: data.len(),
         });
         self.drain(self.commit.min(self.ci));
         while self.pending_bytes > MAX_PENDING_BYTES {
             let Some(p) = self.pending.pop_front() else {
                 break;
             };
-            self.pending_bytes -= p.data.len();
+            self.pending_bytes -= p.bytes;
             self.apply(p);
         }
     }
@@ -172,7 +174,7 @@ impl Feed {
     fn drain(&mut self, upto: u64) {
         while self.pending.front().is_some_and(|p| p.pos.index <= upto) {
             if let Some(p) = self.pending.pop_front() {
-                self.pending_bytes -= p.data.len();
+                self.pending_bytes -= p.bytes;
                 self.apply(p);
             }
         }
@@ -181,7 +183,7 @@ impl Feed {
     fn apply(&mut self, p: Pending) {
         self.applied = Some(p.pos.index);
         self.entries_applied += 1;
-        match decode_entry(p.entry_type, &p.data) {
+        match p.payload {
             Payload::Request(irr) => {
                 if let Some(f) = &mut self.full {
                     f.apply(&irr, p.pos);
