@@ -12,6 +12,7 @@ use super::cursor::MAX_DEPTH;
 use super::db::{Db, ReadError};
 use super::finding::{Finding, FindingKind};
 use super::page::{Page, PageKind};
+use super::pageset::PageSet;
 
 /// At most this many findings are kept; the rest are counted in
 /// [`CheckReport::findings_dropped`].
@@ -81,7 +82,7 @@ pub enum Visit<'a> {
 
 struct Checker<'a, 'v> {
     db: &'a Db,
-    reachable: HashSet<u64>,
+    reachable: PageSet,
     report: CheckReport,
     visit: &'v mut dyn FnMut(Visit<'_>),
     /// Nesting level of the bucket being walked (0 = the root bucket).
@@ -108,17 +109,20 @@ impl Db {
     /// in [`Db::check`].
     pub fn reachable_pages(&self) -> Result<Vec<u64>> {
         let (_, reachable) = self.walk(&mut |_| {})?;
-        let mut ids: Vec<u64> = reachable.into_iter().collect();
-        ids.sort_unstable();
-        Ok(ids)
+        Ok(reachable.to_sorted_vec())
     }
 
-    fn walk(&self, visit: &mut dyn FnMut(Visit<'_>)) -> Result<(CheckReport, HashSet<u64>)> {
+    fn walk(&self, visit: &mut dyn FnMut(Visit<'_>)) -> Result<(CheckReport, PageSet)> {
         let mut c = Checker {
             db: self,
             visit,
             level: 0,
-            reachable: HashSet::new(),
+            // One bit per page the file holds (the high-water mark bounds it too).
+            reachable: PageSet::with_pages(
+                self.meta()
+                    .pgid
+                    .min(self.file_size() / u64::from(self.page_size()).max(1)),
+            ),
             report: CheckReport {
                 high_water: self.meta().pgid,
                 ..CheckReport::default()
@@ -150,7 +154,7 @@ impl Db {
             true,
         )?;
         c.freelist()?;
-        c.report.reachable_pages = c.reachable.len() as u64;
+        c.report.reachable_pages = c.reachable.len();
         Ok((c.report, c.reachable))
     }
 }
@@ -200,7 +204,7 @@ impl Checker<'_, '_> {
             self.found(FindingKind::PageOutOfRange { high_water }, id, offset, from);
             return Ok(());
         }
-        if self.reachable.contains(&id) {
+        if self.reachable.contains(id) {
             self.found(FindingKind::MultipleReferences, id, offset, from);
             return Ok(());
         }
@@ -335,7 +339,7 @@ impl Checker<'_, '_> {
         let ps = u64::from(self.db.page_size());
         let last = meta.pgid.min(self.db.file_size() / ps);
         if !meta.freelist_persisted() {
-            let free = (2..last).filter(|id| !self.reachable.contains(id)).count();
+            let free = (2..last).filter(|&id| !self.reachable.contains(id)).count();
             self.report.free_pages = free as u64;
             return Ok(());
         }
@@ -372,13 +376,13 @@ impl Checker<'_, '_> {
             let off = self.offset_of(fid);
             if !freed.insert(fid) {
                 self.found(FindingKind::AlreadyFreed, fid, off, Some(id));
-            } else if self.reachable.contains(&fid) {
+            } else if self.reachable.contains(fid) {
                 self.found(FindingKind::ReachableFreed, fid, off, Some(id));
             }
         }
         self.report.free_pages = freed.len() as u64;
         for pid in 2..last {
-            if !self.reachable.contains(&pid) && !freed.contains(&pid) {
+            if !self.reachable.contains(pid) && !freed.contains(&pid) {
                 let off = self.offset_of(pid);
                 self.found(FindingKind::UnreachableUnfreed, pid, off, None);
             }

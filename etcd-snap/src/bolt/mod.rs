@@ -18,6 +18,7 @@ mod lookup;
 mod meta;
 mod page;
 mod pages;
+mod pageset;
 pub mod salvage;
 pub mod write;
 
