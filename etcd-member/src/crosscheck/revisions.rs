@@ -129,7 +129,7 @@ impl RevisionWorker {
 
 /// The comparison of every revision record made on the db's integrity walk, so the file
 /// is read once for both (`verify --check-values`): the replay sends batches of expected
-/// records ([`RevisionWorker::joined`]) and the walk shows this the `key` bucket's records
+/// records ([`super::ValueCheck::for_db_walk`]) and the walk shows this the `key` bucket's records
 /// in order ([`JoinedRevisions::visit`]); the two ordered streams are merged as they come.
 /// The walk waits for the replay where it is ahead; the replay waits (at most two batches
 /// ahead) for the walk.
