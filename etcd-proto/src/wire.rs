@@ -137,6 +137,12 @@ impl<'a> Fields<'a> {
         Ok(out)
     }
 
+    /// Offset of the next field in the buffer (after the last one read), so a caller can
+    /// copy a field's bytes verbatim.
+    pub fn offset(&self) -> usize {
+        self.pos
+    }
+
     /// The next `(field number, value)`, or `None` at the end of the message.
     #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Result<Option<(u32, Value<'a>)>, WireError> {

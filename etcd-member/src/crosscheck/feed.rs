@@ -4,12 +4,15 @@
 
 use std::collections::VecDeque;
 
+use etcd_proto::pb::raftpb::EntryType;
 use etcd_wal::payload::{Payload, decode_entry};
 use etcd_wal::record::{RecordType, decode_hard_state};
 use etcd_wal::scan::{Event, RecordStatus};
 
 use super::model::{self, Model, Pos};
 use super::revisions::{RevisionWorker, Revisions};
+use super::strip::strip_put_values;
+use super::value::ValueDigest;
 
 /// Bytes of entries held back until a HardState says they are committed; beyond this the
 /// oldest are applied at once (and a later overwrite of them forgets everything).
@@ -17,8 +20,11 @@ const MAX_PENDING_BYTES: usize = 64 << 20;
 
 struct Pending {
     pos: Pos,
-    /// The entry decoded when it was read (no copy of its bytes is kept).
+    /// The entry decoded when it was read (no copy of its bytes is kept; put values are
+    /// kept as digests, `strip`).
     payload: Payload,
+    /// The digests of its put values, when they were stripped.
+    digests: Option<Vec<ValueDigest>>,
     /// The entry's data size, which the cap on held entries counts.
     bytes: usize,
 }
@@ -156,9 +162,11 @@ impl Feed {
             }
         }
         self.pending_bytes += data.len();
+        let (payload, digests) = decode_stripped(entry_type, data);
         self.pending.push_back(Pending {
             pos,
-            payload: decode_entry(entry_type, data),
+            payload,
+            digests,
             bytes: data.len(),
         });
         self.drain(self.commit.min(self.ci));
@@ -185,11 +193,12 @@ impl Feed {
         self.entries_applied += 1;
         match p.payload {
             Payload::Request(irr) => {
+                let digests = p.digests.as_deref();
                 if let Some(f) = &mut self.full {
-                    f.apply(&irr, p.pos);
+                    f.apply_with(&irr, p.pos, digests);
                 }
                 if let Some(m) = &mut self.partial {
-                    m.apply(&irr, p.pos);
+                    m.apply_with(&irr, p.pos, digests);
                 }
             }
             Payload::Undecodable { .. } => {
@@ -265,4 +274,18 @@ impl Feed {
             ));
         }
     }
+}
+
+/// An entry decoded with its put values digested instead of copied (`strip`); an entry
+/// that is not a v3 write, or whose stripped bytes do not decode as one, is decoded as it
+/// is.
+fn decode_stripped(entry_type: i32, data: &[u8]) -> (Payload, Option<Vec<ValueDigest>>) {
+    if entry_type == EntryType::EntryNormal as i32 {
+        if let Some(s) = strip_put_values(data) {
+            if let p @ Payload::Request(_) = decode_entry(entry_type, &s.data) {
+                return (p, Some(s.digests));
+            }
+        }
+    }
+    (decode_entry(entry_type, data), None)
 }

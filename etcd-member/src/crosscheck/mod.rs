@@ -40,6 +40,7 @@ mod compare;
 mod feed;
 mod model;
 mod revisions;
+mod strip;
 mod value;
 
 use etcd_proto::RaftPos;

@@ -72,7 +72,10 @@ pub(crate) struct Expected {
 }
 
 /// The effect of one request on the store revision.
-struct Effect {
+struct Effect<'d> {
+    /// The digests of the entry's put values, when its bytes were stripped of them
+    /// (`strip`).
+    digests: Option<&'d [ValueDigest]>,
     next: Option<i64>,
     changed: Tri,
     /// Writes of this request so far: the sub-revision of the next one (etcd's
@@ -80,7 +83,7 @@ struct Effect {
     sub: i64,
 }
 
-impl Effect {
+impl Effect<'_> {
     fn yes(&mut self) {
         self.changed = Tri::Yes;
     }
@@ -266,7 +269,7 @@ impl Model {
 
     /// Record a write at the request's next sub-revision (full models with a known
     /// revision; the sub-revision counts every write either way).
-    fn emit(&mut self, e: &mut Effect, key: &[u8], live: Option<&Live>, by: Pos) {
+    fn emit(&mut self, e: &mut Effect<'_>, key: &[u8], live: Option<&Live>, by: Pos) {
         let sub = e.sub;
         e.sub += 1;
         let (Some(main), true) = (e.next, self.full) else {
@@ -352,11 +355,24 @@ impl Model {
     }
 
     /// Apply one `InternalRaftRequest` (etcd's `applyV3Request`: the first field set wins).
+    #[cfg(test)]
     pub fn apply(&mut self, irr: &InternalRaftRequest, at: Pos) {
+        self.apply_with(irr, at, None);
+    }
+
+    /// Apply one request; `digests`: those of its put values when its bytes were stripped
+    /// of them (`strip::strip_put_values`).
+    pub fn apply_with(
+        &mut self,
+        irr: &InternalRaftRequest,
+        at: Pos,
+        digests: Option<&[ValueDigest]>,
+    ) {
         if irr.v2.is_some() || irr.range.is_some() {
             return;
         }
         let mut e = Effect {
+            digests,
             next: self.rev.map(|r| r + 1),
             changed: Tri::No,
             sub: 0,
@@ -447,7 +463,7 @@ impl Model {
     }
 
     /// A top-level put: the lease must exist (etcd checks it before opening the txn).
-    fn top_put(&mut self, p: &PutRequest, at: Pos, e: &mut Effect) {
+    fn top_put(&mut self, p: &PutRequest, at: Pos, e: &mut Effect<'_>) {
         if p.lease != 0 {
             match self.lease(p.lease) {
                 Tri::No => return,
@@ -463,7 +479,7 @@ impl Model {
     }
 
     /// `txn.Put` after the checks: `ignore_value`/`ignore_lease` need the key to exist.
-    fn put(&mut self, p: &PutRequest, at: Pos, e: &mut Effect) {
+    fn put(&mut self, p: &PutRequest, at: Pos, e: &mut Effect<'_>) {
         let prev = self.prev(&p.key);
         if p.ignore_value || p.ignore_lease {
             match prev {
@@ -482,7 +498,7 @@ impl Model {
         };
         let value = match old {
             Some(l) if p.ignore_value => l.value.clone(),
-            _ => ValueDigest::of(&p.value),
+            _ => super::strip::digest_of(&p.value, e.digests),
         };
         let lease = match old {
             Some(l) if p.ignore_lease => l.lease,
@@ -506,7 +522,7 @@ impl Model {
         e.yes();
     }
 
-    fn delete(&mut self, key: &[u8], end: &[u8], at: Pos, e: &mut Effect) {
+    fn delete(&mut self, key: &[u8], end: &[u8], at: Pos, e: &mut Effect<'_>) {
         let mut deleted = Vec::new();
         self.each_tracked(key, end, |k, s| match s {
             State::Live(_) => {
@@ -540,7 +556,7 @@ impl Model {
         }
     }
 
-    fn revoke(&mut self, id: i64, at: Pos, e: &mut Effect) {
+    fn revoke(&mut self, id: i64, at: Pos, e: &mut Effect<'_>) {
         let gated = self.gated();
         if self.lease(id) == Tri::No && !gated {
             return; // ErrLeaseNotFound
@@ -581,7 +597,7 @@ impl Model {
 
     // ----------------------------------------------------------------------------- txns
 
-    fn txn(&mut self, t: &TxnRequest, at: Pos, e: &mut Effect) {
+    fn txn(&mut self, t: &TxnRequest, at: Pos, e: &mut Effect<'_>) {
         let mut path = Vec::new();
         let mut budget = self.work_left;
         let told = self.path(t, &mut path, &mut budget);
@@ -661,7 +677,7 @@ impl Model {
         t: &TxnRequest,
         path: &mut dyn Iterator<Item = bool>,
         at: Pos,
-        e: &mut Effect,
+        e: &mut Effect<'_>,
     ) {
         let Some(ok) = path.next() else {
             return;
@@ -677,7 +693,7 @@ impl Model {
     }
 
     /// Every key either branch (at any depth) may write becomes unknown.
-    fn blur_txn(&mut self, t: &TxnRequest, at: Pos, e: &mut Effect) {
+    fn blur_txn(&mut self, t: &TxnRequest, at: Pos, e: &mut Effect<'_>) {
         let ops: Vec<&RequestOp> = t.success.iter().chain(&t.failure).collect();
         for op in ops {
             match &op.request {
