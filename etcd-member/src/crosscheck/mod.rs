@@ -85,14 +85,10 @@ impl ValueCheck {
     /// A check set up from the db's `meta`, `auth` and `alarm` buckets; `None` when the
     /// db has no consistent index (nothing says which entries it holds).
     pub fn for_db(db: &Db) -> Result<Option<ValueCheck>> {
-        let Some(ci) = schema::meta(db)?.consistent_index else {
+        let Some((mut check, compact)) = ValueCheck::from_buckets(db)? else {
             return Ok(None);
         };
-        let auth = schema::auth(db)?.enabled == Some(true);
-        let alarms = !schema::alarms(db)?.0.is_empty();
-        let mut check = ValueCheck::new(ci, auth, alarms);
         // Every revision record is compared while the WAL is read, on a handle of its own.
-        let compact = schema::meta(db)?.finished_compact_rev.unwrap_or(0);
         check.feed.revisions = Some(revisions::RevisionWorker::start(
             revisions::RevisionCheck::new(Db::open(db.path())?, compact),
         ));
@@ -106,16 +102,24 @@ impl ValueCheck {
     /// over (before waiting for the walk), then give its [`JoinedRevisions::finish`] to
     /// [`ValueCheck::revisions_from_db_walk`] before [`ValueCheck::compare`].
     pub fn for_db_walk(db: &Db) -> Result<Option<(ValueCheck, JoinedRevisions)>> {
-        let Some(ci) = schema::meta(db)?.consistent_index else {
+        let Some((mut check, compact)) = ValueCheck::from_buckets(db)? else {
+            return Ok(None);
+        };
+        let (worker, joined) = revisions::RevisionWorker::joined(compact);
+        check.feed.revisions = Some(worker);
+        Ok(Some((check, joined)))
+    }
+
+    /// The check the db's buckets set up, with the db's compaction revision.
+    fn from_buckets(db: &Db) -> Result<Option<(ValueCheck, i64)>> {
+        let meta = schema::meta(db)?;
+        let Some(ci) = meta.consistent_index else {
             return Ok(None);
         };
         let auth = schema::auth(db)?.enabled == Some(true);
         let alarms = !schema::alarms(db)?.0.is_empty();
-        let mut check = ValueCheck::new(ci, auth, alarms);
-        let compact = schema::meta(db)?.finished_compact_rev.unwrap_or(0);
-        let (worker, joined) = revisions::RevisionWorker::joined(compact);
-        check.feed.revisions = Some(worker);
-        Ok(Some((check, joined)))
+        let compact = meta.finished_compact_rev.unwrap_or(0);
+        Ok(Some((ValueCheck::new(ci, auth, alarms), compact)))
     }
 
     /// The WAL pass is over: apply what is held back and send the last records to the
