@@ -16,6 +16,7 @@ use super::bucket::Bucket;
 use super::cursor::MAX_DEPTH;
 use super::db::{Db, ReadError};
 use super::page::{ELEMENT_LEN, HEADER_LEN, PageKind, type_name};
+use super::pageset::PageSet;
 
 /// One row of [`Db::page_list`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -236,19 +237,17 @@ impl Db {
     /// cannot be read (which pages are free is then not known).
     pub fn lowest_unreachable_pages(&self, k: usize) -> Result<Option<Vec<u64>>> {
         let hw = self.meta().pgid;
-        let words = usize::try_from(hw.div_ceil(64)).unwrap_or(usize::MAX);
-        let mut bits = vec![0u64; words];
+        let mut bits =
+            PageSet::with_pages(hw.min(self.file_size() / u64::from(self.page_size()).max(1)));
         let mut intact = true;
         let root = self.root();
         self.mark_page(root.root(), None, 0, &mut bits, &mut intact)?;
         if !intact {
             return Ok(None);
         }
-        let marked = |id: u64| {
-            let w = usize::try_from(id / 64).unwrap_or(usize::MAX);
-            bits.get(w).is_some_and(|b| b >> (id % 64) & 1 == 1)
-        };
-        Ok(Some((2..hw).filter(|&id| !marked(id)).take(k).collect()))
+        Ok(Some(
+            (2..hw).filter(|&id| !bits.contains(id)).take(k).collect(),
+        ))
     }
 
     fn mark_page(
@@ -256,11 +255,10 @@ impl Db {
         id: u64,
         from: Option<u64>,
         depth: usize,
-        bits: &mut [u64],
+        bits: &mut PageSet,
         intact: &mut bool,
     ) -> Result<()> {
-        let w = usize::try_from(id / 64).unwrap_or(usize::MAX);
-        if depth > MAX_DEPTH || bits.get(w).is_some_and(|b| b >> (id % 64) & 1 == 1) {
+        if depth > MAX_DEPTH || bits.contains(id) {
             return Ok(());
         }
         let page = match self.read_tree_page(id, from) {
@@ -272,10 +270,7 @@ impl Db {
             }
         };
         for i in 0..=u64::from(page.header().overflow) {
-            let p = id + i;
-            if let Some(b) = bits.get_mut(usize::try_from(p / 64).unwrap_or(usize::MAX)) {
-                *b |= 1 << (p % 64);
-            }
+            bits.insert(id.saturating_add(i));
         }
         match page.header().kind() {
             PageKind::Branch => {
@@ -294,7 +289,7 @@ impl Db {
     fn mark_leaf_buckets(
         &self,
         page: &super::page::Page,
-        bits: &mut [u64],
+        bits: &mut PageSet,
         intact: &mut bool,
     ) -> Result<()> {
         for i in 0..page.count() {
