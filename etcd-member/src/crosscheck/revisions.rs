@@ -58,11 +58,18 @@ impl RevisionWorker {
             }
             check
         });
+        RevisionWorker::sending(tx, Some(handle))
+    }
+
+    fn sending(
+        tx: std::sync::mpsc::SyncSender<Vec<Expected>>,
+        handle: Option<std::thread::JoinHandle<RevisionCheck>>,
+    ) -> RevisionWorker {
         RevisionWorker {
             pending: Vec::new(),
             pending_db_bytes: 0,
             tx,
-            handle: Some(handle),
+            handle,
         }
     }
 
@@ -70,25 +77,14 @@ impl RevisionWorker {
     /// (a db whose compaction revision is `compact`).
     pub fn joined(compact: i64) -> (RevisionWorker, JoinedRevisions) {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Expected>>(2);
-        let worker = RevisionWorker {
-            pending: Vec::new(),
-            pending_db_bytes: 0,
-            tx,
-            handle: None,
-        };
+        let worker = RevisionWorker::sending(tx, None);
         let joined = JoinedRevisions {
             rx: Some(rx),
             batch: Vec::new().into_iter(),
             head: None,
             in_key: false,
             key_seen: false,
-            out: Revisions {
-                tally: Tally {
-                    compact,
-                    ..Tally::default()
-                },
-                ..Revisions::default()
-            },
+            out: Revisions::new(compact),
         };
         (worker, joined)
     }
@@ -259,6 +255,17 @@ pub struct Revisions {
 }
 
 impl Revisions {
+    /// Nothing found yet, for a db whose compaction revision is `compact`.
+    fn new(compact: i64) -> Revisions {
+        Revisions {
+            tally: Tally {
+                compact,
+                ..Tally::default()
+            },
+            ..Revisions::default()
+        }
+    }
+
     /// Each key's latest record and the highest revision, when every record of the bucket
     /// was seen (the latest-record check then needs no walk of its own).
     pub(crate) fn take_seen(&mut self) -> Option<(HashMap<Vec<u8>, DbRec>, i64)> {
@@ -298,13 +305,7 @@ impl RevisionCheck {
             bucket,
             pending: Vec::new(),
             from: Vec::new(),
-            out: Revisions {
-                tally: Tally {
-                    compact,
-                    ..Tally::default()
-                },
-                ..Revisions::default()
-            },
+            out: Revisions::new(compact),
         }
     }
 

@@ -209,18 +209,8 @@ impl Db {
         owners: &mut BTreeMap<u64, (String, usize)>,
         reachable: &mut HashSet<u64>,
     ) -> Result<()> {
-        for i in 0..page.count() {
-            let Ok(e) = page.leaf(i) else { continue };
-            if !Db::is_bucket_flag(e.flags) {
-                continue;
-            }
-            let value_offset = page.offset() + e.value_pos as u64;
-            let Ok(b) =
-                Bucket::from_value(e.key, e.value, value_offset, page.id(), page.offset(), i)
-            else {
-                continue;
-            };
-            let name = String::from_utf8_lossy(e.key);
+        for (name, b) in leaf_buckets(page).flatten() {
+            let name = String::from_utf8_lossy(name);
             let child = if path.is_empty() {
                 name.into_owned()
             } else {
@@ -292,18 +282,8 @@ impl Db {
         bits: &mut PageSet,
         intact: &mut bool,
     ) -> Result<()> {
-        for i in 0..page.count() {
-            let Ok(e) = page.leaf(i) else {
-                *intact = false;
-                continue;
-            };
-            if !Db::is_bucket_flag(e.flags) {
-                continue;
-            }
-            let value_offset = page.offset() + e.value_pos as u64;
-            let Ok(b) =
-                Bucket::from_value(e.key, e.value, value_offset, page.id(), page.offset(), i)
-            else {
+        for child in leaf_buckets(page) {
+            let Some((_, b)) = child else {
                 *intact = false;
                 continue;
             };
@@ -598,4 +578,20 @@ fn inline_items(
         .filter_map(|j| inline.leaf(j).ok())
         .map(|l| (l.key.to_vec(), l.value.to_vec()))
         .collect()
+}
+
+/// The nested buckets of a leaf page: `(name, bucket)` for each bucket element, `None` for
+/// an element (or bucket header) that cannot be read.
+fn leaf_buckets(page: &super::page::Page) -> impl Iterator<Item = Option<(&[u8], Bucket)>> + '_ {
+    (0..page.count()).filter_map(move |i| {
+        let Ok(e) = page.leaf(i) else {
+            return Some(None);
+        };
+        if !Db::is_bucket_flag(e.flags) {
+            return None;
+        }
+        let value_offset = page.offset() + e.value_pos as u64;
+        let b = Bucket::from_value(e.key, e.value, value_offset, page.id(), page.offset(), i);
+        Some(b.ok().map(|b| (e.key, b)))
+    })
 }
